@@ -1,0 +1,168 @@
+"""Clients: their state held in arrays, and the Mesa agent that is a view of one row.
+
+The weekly work over thousands of clients is vectorised: every attribute of
+every client lives in one numpy column of :class:`ClientState`, indexed by
+the client's index (its order of referral). A :class:`Client` Mesa agent is a
+thin view of one row, so code and people can still ask a client about itself
+(``client.distance``, ``client.stage``) while the model updates all clients
+at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+if TYPE_CHECKING:
+    from pathways_sim.model.model import PathwaysModel
+
+#: Barrier domains (after the Multiple Barriers Assessment Tool and the Wellbeing Star).
+DOMAINS = ("physical", "mental", "isolation", "skills", "money_housing", "substance",
+           "work_experience", "aspiration")
+D = {name: i for i, name in enumerate(DOMAINS)}
+
+#: Weights of each barrier in the distance from the labour market (normalised to sum 1).
+#: Assumption: confidence and recent work experience weigh most (MBAT practice);
+#: isolation and money matter but less directly.
+_W = np.array([1.0, 1.5, 0.5, 1.0, 0.5, 1.0, 1.5, 1.0], dtype=np.float32)
+DISTANCE_WEIGHTS = _W / _W.sum()
+
+#: Domains that make up wellbeing (WEMWBS-like 14-70 scale).
+WELLBEING_DOMAINS = np.array([D["physical"], D["mental"], D["isolation"], D["money_housing"],
+                              D["substance"]])
+
+# Client status codes.
+WAITING, SUPPORTED, OUT, REJECTED = 0, 1, 2, 3
+# Employment status at referral.
+EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED = 0, 1, 2, 3
+EMPLOYMENT_STATUS = ("employed_at_risk", "unemployed", "inactive", "retired")
+REASONS = ("physical_health", "mental_health", "isolation", "welfare_financial", "lifestyle",
+           "training", "employment")
+
+#: Pathway-board stages (derived from state; used by the live view).
+STAGES = ("waiting", "with_link_worker", "in_activity", "stepping_stone", "job_search",
+          "in_work", "sustained", "exited")
+
+NO_WEEK = -(10**6)
+
+
+def wellbeing(barriers: np.ndarray) -> np.ndarray:
+    """WEMWBS-like wellbeing (14-70) from barrier rows (higher barriers, lower wellbeing)."""
+    return 14.0 + 56.0 * (1.0 - barriers[:, WELLBEING_DOMAINS].mean(axis=1))
+
+
+class ClientState:
+    """Struct of arrays: one row per client ever referred.
+
+    Args:
+        capacity: Initial number of rows; the arrays grow by doubling.
+    """
+
+    _SCHEMA: dict[str, tuple[type, object]] = {
+        "ref_week": (np.int32, 0), "source": (np.int8, 0), "age": (np.float32, 0),
+        "working_age": (np.bool_, False), "conditions": (np.int8, 0),
+        "emp_status": (np.int8, 0), "reason": (np.int8, 0), "psychosis": (np.bool_, False),
+        "dist0": (np.float32, 0), "dist": (np.float32, 0),
+        "status": (np.int8, WAITING), "lw": (np.int32, -1),
+        "wait_since": (np.int32, 0), "support_start": (np.int32, NO_WEEK),
+        "credit": (np.float32, 0), "sessions": (np.int32, 0),
+        "act": (np.int8, -1), "act_end": (np.int32, NO_WEEK),
+        "queue": (np.int8, -1), "queue_since": (np.int32, 0),
+        "direct": (np.int8, -1), "direct_end": (np.int32, NO_WEEK),
+        "in_work": (np.bool_, False), "job_start": (np.int32, NO_WEEK),
+        "goal": (np.bool_, False), "stepped": (np.bool_, False),
+        "travelled": (np.bool_, False), "job_paid": (np.bool_, False),
+        "far": (np.bool_, False),
+    }
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        for name, (dtype, fill) in self._SCHEMA.items():
+            setattr(self, name, np.full(capacity, fill, dtype=dtype))
+        self.B = np.zeros((capacity, len(DOMAINS)), dtype=np.float32)
+        self.B0 = np.zeros((capacity, len(DOMAINS)), dtype=np.float32)
+
+    @property
+    def capacity(self) -> int:
+        return len(self.ref_week)
+
+    def extend(self, k: int) -> slice:
+        """Reserve ``k`` new rows (defaults filled) and return their slice."""
+        need = self.n + k
+        if need > self.capacity:
+            cap = max(need, 2 * self.capacity)
+            for name, (dtype, fill) in self._SCHEMA.items():
+                old = getattr(self, name)
+                new = np.full(cap, fill, dtype=dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+            for name in ("B", "B0"):
+                old = getattr(self, name)
+                new = np.zeros((cap, len(DOMAINS)), dtype=np.float32)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        rows = slice(self.n, need)
+        self.n = need
+        return rows
+
+
+class Client(Agent):
+    """A person referred to the service: a Mesa agent viewing one row of :class:`ClientState`.
+
+    Behaviour is vectorised in :class:`~pathways_sim.model.model.PathwaysModel`'s
+    weekly phases; this agent answers questions about one client.
+    """
+
+    def __init__(self, model: PathwaysModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _s(self) -> ClientState:
+        return self.model.clients
+
+    @property
+    def barriers(self) -> dict[str, float]:
+        """Current barrier per domain (0 none - 1 severe)."""
+        return {d: float(v) for d, v in zip(DOMAINS, self._s.B[self.index], strict=True)}
+
+    @property
+    def distance(self) -> float:
+        """Current distance from the labour market (weighted barrier index, 0-1)."""
+        return float(self._s.dist[self.index])
+
+    @property
+    def wellbeing(self) -> float:
+        """Current WEMWBS-like wellbeing (14-70)."""
+        return float(wellbeing(self._s.B[self.index : self.index + 1])[0])
+
+    @property
+    def work_goal(self) -> bool:
+        return bool(self._s.goal[self.index])
+
+    @property
+    def in_work(self) -> bool:
+        return bool(self._s.in_work[self.index])
+
+    @property
+    def age(self) -> float:
+        return float(self._s.age[self.index])
+
+    @property
+    def employment_status(self) -> str:
+        return EMPLOYMENT_STATUS[self._s.emp_status[self.index]]
+
+    @property
+    def link_worker(self):
+        """The Link Worker agent supporting this client, or None."""
+        i = int(self._s.lw[self.index])
+        if self._s.status[self.index] != SUPPORTED or i < 0:
+            return None
+        return self.model.link_workers[i]
+
+    @property
+    def stage(self) -> str:
+        """The client's lane on the pathway board."""
+        return STAGES[int(self.model.stage_codes(np.array([self.index]))[0])]

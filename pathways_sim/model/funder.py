@@ -1,0 +1,99 @@
+"""The funder/commissioner: funding regime, results payments, the ledger, capacity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+from pathways_sim.model.events import Ev
+
+if TYPE_CHECKING:
+    from pathways_sim.model.model import PathwaysModel
+
+#: Outcome events each regime pays for (MODEL.md §2, EVIDENCE §2).
+PAYS_FOR: dict[str, tuple[str, ...]] = {
+    "block": (),
+    "pbr_job": ("job",),
+    "pbr_job_sustainment": ("job", "sustain_13w", "sustain_26w", "sustain_52w"),
+    "pbr_stepping_stones": ("stepping_stone", "distance"),
+}
+
+#: How much each regime rewards closeness to work, hence creaming and parking.
+#: Job regimes reward it fully; stepping-stone payments only a little (assumption:
+#: volunteering and training are within reach of most clients).
+JOB_FOCUS = {"block": 0.0, "pbr_job": 1.0, "pbr_job_sustainment": 1.0,
+             "pbr_stepping_stones": 0.25}
+
+
+class Funder(Agent):
+    """Funds the Link Worker service and pays for results.
+
+    Every funding period (``funding.period_weeks``) the funder settles: the
+    guaranteed share of the block budget plus the results payments earned in
+    the period, annualised, set the Link Worker posts for the next period
+    (when ``funding.capacity_responds``). The ledger keeps one row a period.
+    """
+
+    def __init__(self, model: PathwaysModel) -> None:
+        super().__init__(model)
+        f = model.p.funding
+        self.kind: str = f.funder
+        self.regime: str = f.regime
+        self.share_at_risk: float = f.share_at_risk if self.regime != "block" else 0.0
+        self.cost_per_link_worker: float = f.cost_per_link_worker
+        self.period_weeks: int = f.period_weeks
+        self.capacity_responds: bool = f.capacity_responds
+        self.prices = {
+            "job": f.price_job, "sustain_13w": f.price_sustain_13w,
+            "sustain_26w": f.price_sustain_26w, "sustain_52w": f.price_sustain_52w,
+            "stepping_stone": f.price_stepping_stone, "distance": f.price_distance,
+        }
+        self.far_price_factor: float = f.far_price_factor
+        self.initial_posts = model.initial_link_workers
+        self.annual_budget = self.initial_posts * self.cost_per_link_worker
+        self.ledger: list[dict] = []
+        self._period_payments = 0.0
+        self._period_start = 0
+
+    @property
+    def incentive(self) -> float:
+        """Strength 0-1 of the pull towards clients close to work (drives creaming and parking)."""
+        at_risk = min(1.0, 2.0 * self.share_at_risk)
+        return self.model.p.incentives.response * at_risk * JOB_FOCUS[self.regime]
+
+    def pay(self, outcome: str, clients: np.ndarray, week: int) -> None:
+        """Pay for ``outcome`` for each client if the regime pays for it; log PAYMENT events."""
+        if outcome not in PAYS_FOR[self.regime] or len(clients) == 0:
+            return
+        price = np.full(len(clients), self.prices[outcome], dtype=np.float32)
+        price[self.model.clients.far[clients]] *= self.far_price_factor
+        self.model.log.add(Ev.PAYMENT, week, clients, price)
+        self._period_payments += float(price.sum())
+
+    def settle_period(self) -> None:
+        """End of a funding period: record the ledger row and re-set capacity from income."""
+        m = self.model
+        weeks = m.week - self._period_start
+        if weeks <= 0:
+            return
+        guaranteed = self.annual_budget * (1.0 - self.share_at_risk) * weeks / 52.0
+        income = guaranteed + self._period_payments
+        posts_before = m.active_link_workers
+        posts_after = posts_before
+        if self.capacity_responds and self.regime != "block":
+            annualised = income * 52.0 / weeks
+            posts_after = int(np.clip(round(annualised / self.cost_per_link_worker), 0,
+                                      3 * max(1, self.initial_posts)))
+            m.set_link_worker_posts(posts_after)
+        self.ledger.append({
+            "period_end_week": m.week, "weeks": weeks, "guaranteed": guaranteed,
+            "results_payments": self._period_payments, "income": income,
+            "spend": posts_before * self.cost_per_link_worker * weeks / 52.0,
+            "link_workers_before": posts_before, "link_workers_after": posts_after,
+        })
+        if m.p.provision.commission_new:
+            m.commission_provision()
+        self._period_payments = 0.0
+        self._period_start = m.week

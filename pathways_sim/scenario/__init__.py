@@ -1,0 +1,28 @@
+"""Scenario files: declared parameters, validated loading, composition and diffs.
+
+Typical use::
+
+    from pathways_sim.scenario import load_scenario
+
+    sc = load_scenario("medium")
+    sc.ns.link_workers.caseload
+    sc.with_changes({"link_workers.caseload": 40}, name="medium-cl40")
+"""
+
+from pathways_sim.scenario.errors import ScenarioError
+from pathways_sim.scenario.loader import (
+    Scenario,
+    default_scenario,
+    diff_scenarios,
+    list_scenarios,
+    load_scenario,
+)
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "default_scenario",
+    "diff_scenarios",
+    "list_scenarios",
+    "load_scenario",
+]

@@ -1,0 +1,203 @@
+"""Every parameter of the model: meaning, unit, allowed range and source.
+
+Sources cite ``shared/evidence/EVIDENCE.md`` ("EVIDENCE §n: ...") or say
+``assumption: <reason>``. Defaults describe a *medium* service (MODEL.md §4)
+of 2,000 referrals a year; the service-model presets in ``scenarios/``
+change what differs. Counts of people and places are absolute and are all
+multiplied by ``run.scale``.
+"""
+
+from __future__ import annotations
+
+from pathways_sim.scenario.schema import Param
+
+WF = "EVIDENCE §1-§3 (Work Foundation 2019, Embedding work and related outcomes into social prescribing)"
+NHSE = "EVIDENCE §2: NHS England Link Worker reference guide (caseload 200-250/yr, 6-12 contacts)"
+ASSUME = "assumption: "
+
+SOURCES = ("gp", "hospital", "mental_health", "social_care", "self")
+ACTIVITIES = ("health_wellbeing", "social_group", "volunteering", "training", "employment_advice")
+SERVICE_MODELS = ("signposting", "light", "medium", "holistic")
+REGIMES = ("block", "pbr_job", "pbr_job_sustainment", "pbr_stepping_stones")
+FUNDERS = ("health_commissioner", "social_impact_bond", "dwp", "lottery", "pooled")
+TRIAGE = ("first_come", "needs_based", "closest_to_work")
+
+
+def _f(path, default, unit, desc, source, low=0.0, high=None, calibrate=False):
+    return Param(path, float(default), "float", unit, desc, source, low, high, calibrate=calibrate)
+
+
+def _i(path, default, unit, desc, source, low=0, high=None):
+    return Param(path, int(default), "int", unit, desc, source, low, high)
+
+
+def _b(path, default, desc, source):
+    return Param(path, bool(default), "bool", "true/false", desc, source)
+
+
+def _c(path, default, choices, desc, source):
+    return Param(path, default, "choice", "category", desc, source, choices=tuple(choices))
+
+
+_run = [
+    _i("run.weeks", 156, "weeks", "Simulated weeks (one tick = one week).", ASSUME + "3 years gives a 1-year cohort 24 months of follow-up", 1, 1040),
+    _i("run.follow_up_weeks", 104, "weeks", "Weeks a client is followed after referral; outcomes after this are not simulated.", "MODEL.md §5: outcomes measured up to 24 months after referral", 1, 520),
+    _i("run.cohort_weeks", 52, "weeks", "Clients referred in the first N weeks form the outcome cohort (each with full follow-up when run.weeks allows).", "MODEL.md §5: cohort outcome rates for clients referred in a window", 1, 520),
+    _f("run.scale", 1.0, "multiplier", "Multiplies every count of referrals, staff, places and budget (for scaled runs and benchmarks).", ASSUME + "size-free scaling of a local service", 0.001, 1000.0),
+]
+
+_referrals = [
+    _f("referrals.per_year", 2000, "referrals/year", "Expected referrals a year from health, care and self-referral (JCP referrals are separate).", ASSUME + "a mid-sized service; Rotherham LTC scheme ~1,500/yr (EVIDENCE §2)", 0.0, 1e7),
+    _f("referrals.share_gp", 0.60, "weight", "Relative share of referrals from GPs.", WF + ": primary-care referrals dominate", 0.0, 1.0),
+    _f("referrals.share_hospital", 0.08, "weight", "Relative share of referrals from hospitals (discharge teams).", ASSUME + "Herts Help took hospital-discharge referrals (EVIDENCE §3)", 0.0, 1.0),
+    _f("referrals.share_mental_health", 0.12, "weight", "Relative share from mental health services.", ASSUME + "Rotherham MH scheme referred by community mental health services", 0.0, 1.0),
+    _f("referrals.share_social_care", 0.08, "weight", "Relative share from social care.", ASSUME + "minor source in the report's services", 0.0, 1.0),
+    _f("referrals.share_self", 0.12, "weight", "Relative share of self-referrals.", ASSUME + "minor source in the report's services", 0.0, 1.0),
+    _f("referrals.shift_hospital", 0.05, "barrier units", "Added to every barrier of hospital referrals (further from work).", ASSUME + "post-discharge clients have more health barriers", -0.5, 0.5),
+    _f("referrals.shift_mental_health", 0.08, "barrier units", "Added to every barrier of mental-health referrals.", ASSUME + "secondary-care MH clients are further from work (EVIDENCE §2: 40% employment with MH condition)", -0.5, 0.5),
+    _f("referrals.shift_social_care", 0.05, "barrier units", "Added to every barrier of social-care referrals.", ASSUME + "social-care clients have complex needs", -0.5, 0.5),
+    _f("referrals.shift_self", -0.05, "barrier units", "Added to every barrier of self-referrals (closer to work).", ASSUME + "self-referrers are more activated", -0.5, 0.5),
+]
+
+_clients = [
+    _f("clients.share_working_age", 0.60, "share 0-1", "Share of referred clients below pension age.", ASSUME + "mixed-age primary-care services (Gloucestershire, Bromley by Bow)", 0.0, 1.0),
+    _i("clients.pension_age", 66, "years", "State pension age; clients above it are retired and do not seek work.", "UK state pension age 66 (2020-)", 55, 75),
+    _f("clients.conditions_mean", 1.4, "conditions", "Mean number of long-term conditions (Poisson, capped at 3+).", ASSUME + "clients have long-term conditions by design of the schemes", 0.0, 5.0),
+    _f("clients.share_employed_at_risk", 0.12, "share 0-1", "Share of working-age clients in work but at risk of losing it.", ASSUME + "employed clients at risk appear in the report's case studies", 0.0, 1.0),
+    _f("clients.share_unemployed", 0.30, "share 0-1", "Share of working-age clients unemployed and looking; the rest are economically inactive.", ASSUME + "EVIDENCE §2: employment rate with a limiting condition 46%", 0.0, 1.0),
+    _f("clients.barrier_mean", 0.50, "barrier 0-1", "Mean barrier level across domains at referral (MBAT-like scale, 1 = severe).", ASSUME + "mid-scale; calibrated", 0.0, 1.0, calibrate=True),
+    _f("clients.barrier_sd", 0.15, "barrier 0-1", "Between-client spread of barriers at referral.", ASSUME + "moderate heterogeneity", 0.0, 0.5),
+    _f("clients.distance_shift", 0.0, "barrier units", "Added to every barrier of every client (a client base further from work, MODEL.md §6 pattern 4).", ASSUME + "0 = the base client mix", -0.5, 0.5),
+    _f("clients.aspiration_barrier", 0.80, "barrier 0-1", "Mean 'does not want work' barrier at referral for working-age clients.", WF + ": interest in work is very low at referral", 0.0, 1.0, calibrate=True),
+    _f("clients.share_substance_use", 0.08, "share 0-1", "Share of clients with a substance-use barrier.", ASSUME + "Rotherham added drug-and-alcohol referrals from 2016 (EVIDENCE §3)", 0.0, 1.0),
+    _f("clients.share_psychosis", 0.0, "share 0-1", "Share of referred clients with psychosis (excluded where eligibility says so).", ASSUME + "Rotherham MH scheme was for non-psychotic clients", 0.0, 1.0),
+]
+
+_eligibility = [
+    _i("eligibility.min_age", 18, "years", "Youngest age accepted.", WF + ": services are for adults", 16, 100),
+    _i("eligibility.max_age", 120, "years", "Oldest age accepted (Ways to Wellness: 74).", "EVIDENCE §3: Ways to Wellness ages 40-74", 16, 120),
+    _b("eligibility.working_age_only", False, "Accept only clients below pension age.", "EVIDENCE §1: Rotherham MH scheme is mostly working age"),
+    _b("eligibility.exclude_psychosis", False, "Reject clients with psychosis.", "EVIDENCE §1: Rotherham MH scheme, non-psychotic clients"),
+    _f("eligibility.max_distance", 1.0, "distance 0-1", "Reject referrals further than this from the labour market (1 = no limit).", ASSUME + "some employment services screen for readiness", 0.0, 1.0),
+]
+
+_service = [
+    _c("service.model", "medium", SERVICE_MODELS, "Service-model label (MODEL.md §4); the presets in scenarios/ set the parameters that make it so.", "MODEL.md §4 (the report's Box A)"),
+    _f("service.uptake_base", 0.35, "probability", "Chance a client takes up a suggested activity at one offer, before follow-up and accompaniment.", WF + ": uptake is low where a service only signposts", 0.0, 1.0, calibrate=True),
+    _f("service.waiting_dropout_per_week", 0.02, "per week", "Hazard of giving up while on the Link Worker waiting list.", ASSUME + "2%/week, ~40% lost after 6 months of waiting", 0.0, 1.0),
+    _f("service.discharge_distance", 0.20, "distance 0-1", "Clients whose distance falls below this, not in an activity, are discharged as plan complete.", ASSUME + "plan complete when few barriers remain", 0.0, 1.0),
+]
+
+_lw = [
+    _i("link_workers.count", 10, "Link Workers", "Link Workers employed at the start (funding may change it).", NHSE + "; 2,000/yr at ~200 each", 0, 100000),
+    _i("link_workers.caseload", 70, "clients", "Clients one Link Worker supports at once.", NHSE + "; concurrent = yearly caseload x length of support", 1, 1000),
+    _f("link_workers.sessions_per_month", 2.0, "sessions/month", "Sessions per client per month while supported.", NHSE + "; 6-12 contacts", 0.0, 20.0),
+    _i("link_workers.max_support_weeks", 26, "weeks", "Maximum length of support before discharge.", "MODEL.md §4: months for a medium service; Ways to Wellness ~18 months", 1, 260),
+    _b("link_workers.colocated", False, "Link Workers are co-located in GP practices (more uptake and trust).", "MODEL.md §4; EVIDENCE §3: Ways to Wellness, Bromley by Bow, Raising Aspirations"),
+    _f("link_workers.colocation_effect", 0.25, "relative", "Relative rise in uptake and fall in disengagement with co-location.", ASSUME + "the report credits co-location with trust and warm handover", 0.0, 2.0),
+    _f("link_workers.work_awareness", 0.35, "0-1", "Link Workers' awareness of work as a health outcome; raises work goals, low values discourage them.", WF + ": two of four services saw 'overly ambitious' work goals discouraged", 0.0, 1.0),
+    _i("link_workers.iag_level", 1, "IAG level 0-4", "Information, advice and guidance qualification level; raises referrals to work support.", "EVIDENCE §3: Raising Aspirations trained Link Workers to IAG Level 4", 0, 4),
+    _f("link_workers.knowledge_of_provision", 0.75, "share 0-1", "Chance a Link Worker knows (and uses) each kind of VCS provision.", "MODEL.md §2: knowledge of local provision", 0.0, 1.0),
+    _f("link_workers.follow_up", 0.6, "0-1", "Follow-up and monitoring intensity: raises uptake, cuts activity drop-out.", "MODEL.md §4: follow-up & monitoring by service model", 0.0, 1.0),
+    _f("link_workers.accompaniment", 0.3, "probability", "Chance an anxious client is accompanied to a first activity (raises uptake).", WF + " Box H: accompaniment of anxious clients", 0.0, 1.0),
+    _f("link_workers.coproduction", 0.6, "0-1", "Quality of the co-produced plan: activity effect and fit.", "MODEL.md §4: long-term co-produced relationship in holistic models", 0.0, 1.0),
+    _c("link_workers.triage", "first_come", TRIAGE, "How the waiting list is ordered when no incentive distorts it.", "MODEL.md §3.2"),
+    _f("link_workers.session_effect", 0.020, "barrier units/session", "Fall in the confidence barrier per Link Worker session.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
+    _f("link_workers.discourage_per_week", 0.04, "per week", "Hazard that a Link Worker with no work awareness discourages a stated goal of a client far from work.", WF + ": Link Workers discouraged 'overly ambitious' work goals in two of four services", 0.0, 1.0),
+]
+
+_provision = []
+_PROV = {
+    # places, duration, dropout/week, effect/week
+    "health_wellbeing": (150, 12, 0.03, 0.020, "health & wellbeing programmes"),
+    "social_group": (200, 16, 0.025, 0.018, "social groups / peer support"),
+    "volunteering": (60, 26, 0.02, 0.020, "supported volunteering (a stepping stone)"),
+    "training": (60, 16, 0.03, 0.020, "training & education: basic maths, English, digital (a stepping stone)"),
+    "employment_advice": (40, 12, 0.03, 0.020, "in-house employment advice"),
+}
+for _a, (_pl, _du, _dr, _ef, _what) in _PROV.items():
+    _provision += [
+        _i(f"provision.{_a}_places", _pl, "places", f"Concurrent places in {_what}.", ASSUME + "capacity of a mid-sized VCS sector; services feared shortfalls (EVIDENCE §4)", 0, 10**7),
+        _i(f"provision.{_a}_weeks", _du, "weeks", f"Typical length of {_what}.", ASSUME + "a term-length programme", 1, 104),
+        _f(f"provision.{_a}_dropout", _dr, "per week", f"Hazard of dropping out of {_what}.", ASSUME + "calibrated", 0.0, 1.0),
+        _f(f"provision.{_a}_effect", _ef, "relative/week", f"Relative weekly fall of the barriers {_what} addresses.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
+    ]
+_provision += [
+    _f("provision.readiness_distance", 0.55, "distance 0-1", "Volunteering and training are offered only below this distance from work.", WF + ": stepping stones follow confidence (the 'positive upward spiral')", 0.0, 1.0, calibrate=True),
+    _b("provision.commission_new", False, "The service commissions extra places where waiting lists persist (each funding period).", "EVIDENCE §3: Voluntary Action Rotherham can commission new services"),
+    _f("provision.self_directed_per_week", 0.002, "per week", "Hazard of starting volunteering or training on one's own after support ends.", ASSUME + "the spiral continues after discharge, slowly", 0.0, 1.0),
+]
+
+_dynamics = [
+    _f("dynamics.relapse_rate", 0.01, "per week", "Weekly drift of barriers back towards their referral level when unsupported.", ASSUME + "gains fade without support", 0.0, 1.0),
+    _f("dynamics.goal_growth", 0.012, "barrier units/week", "Weekly fall of the aspiration barrier per unit of confidence while supported, times work awareness.", WF + ": interest in work rises markedly after 4-6 months", 0.0, 0.5, calibrate=True),
+    _f("dynamics.goal_threshold", 0.45, "aspiration 0-1", "A work goal is stated once the aspiration barrier falls below this.", WF + ": about 1 in 10 clients state a work goal", 0.0, 1.0, calibrate=True),
+]
+
+_direct = [
+    _f("direct.referral_per_session", 0.15, "per session", "Chance per session that a Link Worker refers a ready client with a work goal to work-focused support (before awareness and IAG).", ASSUME + "calibrated", 0.0, 1.0),
+    _f("direct.readiness_distance", 0.45, "distance 0-1", "Work-focused support takes clients below this distance (ignored under IPS zero exclusion).", ASSUME + "'train then place' readiness rule", 0.0, 1.0),
+    _i("direct.support_weeks", 26, "weeks", "Length of direct work-focused support.", ASSUME + "half a year of job-search support", 1, 104),
+    _b("direct.employment_adviser", False, "A co-located employment adviser takes referrals.", "EVIDENCE §3: Bromley by Bow employment advisers on site"),
+    _i("direct.adviser_caseload", 60, "clients", "Clients the employment advisers support at once.", ASSUME + "one or two advisers", 0, 10**6),
+    _b("direct.ips", False, "An IPS-like provider (zero exclusion: anyone who wants work) takes referrals.", "EVIDENCE §2: IPS reviews; EQOLISE"),
+    _i("direct.ips_caseload", 60, "clients", "Clients the IPS provider supports at once.", "IPS fidelity: ~20 per employment specialist", 0, 10**6),
+    _f("direct.jcp_effect", 0.5, "relative", "Relative rise in the job-entry hazard with a JCP work coach.", ASSUME + "calibrated", 0.0, 10.0, calibrate=True),
+    _f("direct.adviser_effect", 1.2, "relative", "Relative rise in the job-entry hazard with an employment adviser.", ASSUME + "between JCP and IPS", 0.0, 10.0, calibrate=True),
+    _f("direct.ips_effect", 2.5, "relative", "Relative rise in the job-entry hazard with IPS.", "EVIDENCE §2: IPS 61% vs 23% competitive employment; EQOLISE 85/156 vs 43/156", 0.0, 20.0, calibrate=True),
+]
+
+_jobs = [
+    _f("jobs.base_per_week", 0.012, "per week", "Job-entry hazard of a client with a work goal at distance 0 and no work-focused support.", ASSUME + "calibrated to the report's job outcome rates", 0.0, 1.0, calibrate=True),
+    _f("jobs.distance_slope", 5.0, "per distance unit", "Log-hazard fall per unit of distance from the labour market.", ASSUME + "steep gradient; calibrated", 0.0, 30.0, calibrate=True),
+    _f("jobs.no_goal_factor", 0.08, "relative", "Job-entry hazard of clients with no stated work goal, relative to those with one.", ASSUME + "few without a goal find work", 0.0, 1.0),
+    _f("jobs.labour_demand", 1.0, "relative", "Local labour demand multiplier on the job-entry hazard.", ASSUME + "1 = average local labour market", 0.0, 5.0),
+    _f("jobs.loss_per_week", 0.025, "per week", "Job-loss hazard at distance 0.5 with no in-work support.", "EVIDENCE §2: 68% of job starters in work 13 weeks later (WMCA)", 0.0, 1.0),
+    _f("jobs.in_work_support", 0.4, "relative", "Fall in the job-loss hazard with in-work support (IPS, adviser, holistic Link Worker).", "EVIDENCE §2: IPS in-work support", 0.0, 1.0),
+]
+
+_disengagement = [
+    _f("disengagement.base_per_week", 0.03, "per week", "Disengagement hazard of a supported client with no contact.", ASSUME + "calibrated to engagement (Ways to Wellness 76%)", 0.0, 1.0, calibrate=True),
+    _f("disengagement.contact_protection", 1.5, "per session/week", "How strongly contact frequency lowers disengagement (exponential).", "MODEL.md §3.8: hazard falls with contact frequency", 0.0, 20.0),
+    _f("disengagement.mandatory_factor", 1.0, "relative", "Relative rise in disengagement when work feels mandatory (JCP work-coach support).", WF + ": clients must never be led to think work is mandatory", 0.0, 10.0),
+    _f("disengagement.rereferral_per_week", 0.002, "per week", "Hazard that a client out of support and not in work is re-referred.", WF + " Box I: a client re-referred later through another programme", 0.0, 1.0),
+    _f("disengagement.rereferral_via_employment", 0.3, "share 0-1", "Share of re-referrals that come through an employment programme (straight to work-focused support).", WF + " Box I", 0.0, 1.0),
+]
+
+_jcp = [
+    _b("jcp.partnership", False, "A Jobcentre Plus partnership refers Universal Credit clients and eases referrals to work coaches.", "EVIDENCE §3: Raising Aspirations' JCP partnership; Herts Help, Rotherham explored it"),
+    _f("jcp.referrals_per_year", 400, "referrals/year", "Referrals a year from JCP when the partnership exists.", ASSUME + "a fifth of a 2,000/yr service", 0.0, 1e7),
+    _f("jcp.shift", -0.12, "barrier units", "Added to every barrier of JCP referrals (closer to work; aspiration lower).", "MODEL.md §2: JCP clients on Universal Credit, typically closer to work", -0.5, 0.5),
+    _f("jcp.referral_boost", 1.0, "relative", "Relative rise in Link Worker referrals to JCP work coaches under a partnership.", ASSUME + "warm handover with a named work coach", 0.0, 10.0),
+]
+
+_funding = [
+    _c("funding.funder", "health_commissioner", FUNDERS, "Who funds the service (label for reports; pooled funds combine health and work money).", "MODEL.md §2: funding streams"),
+    _c("funding.regime", "block", REGIMES, "What the funder pays for: a block grant or payment by results.", "MODEL.md §2; EVIDENCE §2 (Work Programme)"),
+    _f("funding.share_at_risk", 0.0, "share 0-1", "Share of the contract paid only by results.", "EVIDENCE §2: Work Programme, Ways to Wellness SIB", 0.0, 1.0),
+    _f("funding.cost_per_link_worker", 35000, "GBP/year", "Full annual cost of one Link Worker.", ASSUME + "band 4-5 salary plus on-costs", 0.0, 1e6),
+    _f("funding.cost_per_session", 45, "GBP", "Cost of one Link Worker session (for cost per outcome).", ASSUME + "45-minute contact plus admin (EVIDENCE §2)", 0.0, 1e4),
+    _f("funding.cost_per_place_week", 20, "GBP", "Cost of one week in a VCS activity place.", ASSUME + "typical VCS group session cost", 0.0, 1e4),
+    _f("funding.price_job", 1200, "GBP", "Payment for a job outcome.", "EVIDENCE §2: Work Programme job outcome £1,000-1,200", 0.0, 1e5),
+    _f("funding.price_sustain_13w", 800, "GBP", "Payment when a job lasts 13 weeks.", "EVIDENCE §2: Work Programme sustainment payments", 0.0, 1e5),
+    _f("funding.price_sustain_26w", 1000, "GBP", "Payment when a job lasts 26 weeks.", "EVIDENCE §2: Work Programme sustainment payments", 0.0, 1e5),
+    _f("funding.price_sustain_52w", 1500, "GBP", "Payment when a job lasts 52 weeks.", "EVIDENCE §2: Work Programme sustainment payments", 0.0, 1e5),
+    _f("funding.price_stepping_stone", 300, "GBP", "Payment when a client starts volunteering or training.", ASSUME + "a quarter of a job payment", 0.0, 1e5),
+    _f("funding.price_distance", 200, "GBP", "Payment when a client's distance from work falls by 0.1 or more (distance travelled).", "EVIDENCE §3: Raising Aspirations tracked distance travelled (MBAT)", 0.0, 1e5),
+    _f("funding.far_distance", 0.6, "distance 0-1", "Clients at least this far from work at referral count as 'far' (differential prices, equity tables).", ASSUME + "roughly the furthest third of a primary-care caseload", 0.0, 1.0),
+    _f("funding.far_price_factor", 1.0, "relative", "Price multiplier for clients in the furthest third at referral (differential prices).", "EVIDENCE §2: Work Programme prices by payment group", 0.0, 10.0),
+    _i("funding.period_weeks", 13, "weeks", "Funding period: payments settle and capacity is re-set at its end.", ASSUME + "quarterly contract management", 1, 104),
+    _b("funding.capacity_responds", True, "Results payments and the block grant set next period's Link Worker count.", "MODEL.md §3.9"),
+]
+
+_incentives = [
+    _f("incentives.response", 0.8, "0-1", "How strongly Link Workers respond to results payments (creaming and parking).", "EVIDENCE §2: creaming and parking widespread in the Work Programme (Rees et al. 2014)", 0.0, 1.0),
+    _f("incentives.parking", 0.6, "0-1", "Largest cut in sessions for clients far from work under full job-outcome incentive.", "EVIDENCE §2: NAO 2014, spend on the hardest-to-help fell", 0.0, 1.0),
+]
+
+PARAMS: tuple[Param, ...] = tuple(
+    _run + _referrals + _clients + _eligibility + _service + _lw + _provision + _dynamics
+    + _direct + _jobs + _disengagement + _jcp + _funding + _incentives
+)
+REGISTRY: dict[str, Param] = {p.path: p for p in PARAMS}
+assert len(REGISTRY) == len(PARAMS), "duplicate parameter paths"
