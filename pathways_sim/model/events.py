@@ -41,6 +41,8 @@ class Ev(IntEnum):
     READING = 21
     WELLBEING = 22
     EMPLOYED_AT_REFERRAL = 23
+    GOAL_LAPSED = 24
+    FOLLOW_UP_END = 25
 
 
 EVENT_VALUE = {
@@ -63,11 +65,15 @@ EVENT_VALUE = {
     Ev.DISCHARGED: "weeks supported",
     Ev.DISENGAGED: "0 while waiting, 1 while supported",
     Ev.RE_REFERRED: "0 back to the waiting list, 1 through an employment programme",
-    Ev.PAYMENT: "payment in GBP",
+    Ev.PAYMENT: ("payment in GBP (for the outcome event of the same client and week; "
+                 "the funder's ledger totals by period)"),
     Ev.ACCOMPANIED: "activity code",
     Ev.READING: "distance from the labour market (0-1), read at referral and every 26 weeks",
     Ev.WELLBEING: "wellbeing score (WEMWBS-like 14-70), read with READING",
     Ev.EMPLOYED_AT_REFERRAL: "0 (in work but at risk when referred)",
+    Ev.GOAL_LAPSED: "aspiration barrier when the goal lapsed (interest in work faded)",
+    Ev.FOLLOW_UP_END: ("0 (follow-up ended: every open state closes; the 24-month READING "
+                       "is logged the same week)"),
 }
 
 ACTIVITY_CODES = {

@@ -43,12 +43,15 @@ the single source of all outcome metrics.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from mesa import Model
 from mesa.time.events import Schedule
 
 from pathways_sim.model.clients import (
     DISTANCE_WEIGHTS,
+    EMPLOYED_AT_RISK,
     NO_WEEK,
     OUT,
     REJECTED,
@@ -59,12 +62,12 @@ from pathways_sim.model.clients import (
     D,
     wellbeing,
 )
-from pathways_sim.model.events import ACTIVITY_CODES, DIRECT_CODES, EventLog, Ev
+from pathways_sim.model.events import ACTIVITY_CODES, DIRECT_CODES, Ev, EventLog
 from pathways_sim.model.funder import Funder
 from pathways_sim.model.jobcentre import EmploymentSupport, JobcentrePlus
 from pathways_sim.model.link_worker import LinkWorker
 from pathways_sim.model.provider import VCSProvider, profile_matrix
-from pathways_sim.model.referral import ReferralSource, make_clients
+from pathways_sim.model.referral import ReferralSchedule, ReferralSource
 from pathways_sim.model.rng import Streams
 from pathways_sim.scenario.registry import ACTIVITIES, SOURCES
 
@@ -75,6 +78,15 @@ _JCP, _ADVISER, _IPS = DIRECT_CODES["jcp"], DIRECT_CODES["employment_adviser"], 
 _WEEKS_PER_MONTH = 52.0 / 12.0
 _READING_EVERY = 26
 _ANXIOUS = 0.6  # confidence barrier above which a client counts as anxious (Box H)
+
+
+def _plain_params(scenario) -> SimpleNamespace:
+    """The scenario's values as plain nested namespaces (fast attribute access in the hot path)."""
+    sections: dict[str, dict] = {}
+    for path, value in scenario.values.items():
+        section, key = path.split(".", 1)
+        sections.setdefault(section, {})[key] = value
+    return SimpleNamespace(**{k: SimpleNamespace(**v) for k, v in sections.items()})
 
 
 def _rank01(x: np.ndarray) -> np.ndarray:
@@ -101,7 +113,7 @@ class PathwaysModel(Model):
     def __init__(self, scenario, seed: int = 0) -> None:
         super().__init__(rng=seed)
         self.config = scenario
-        self.p = p = scenario.ns
+        self.p = p = _plain_params(scenario)
         self.seed = int(seed)
         self.week = 0
         self.streams = Streams(self.seed)
@@ -120,6 +132,7 @@ class PathwaysModel(Model):
                         for s, w in zip(SOURCES, shares, strict=True)]
         self.jobcentre = JobcentrePlus(self)
         self.sources.append(ReferralSource("jcp", self.jobcentre.referrals_per_year, p.jcp.shift))
+        self.referrals = ReferralSchedule(p, self.streams, self.sources, p.run.weeks)
 
         self.providers = [VCSProvider(self, a, ACTIVITY_CODES[a]) for a in ACTIVITIES]
         self._profile = profile_matrix(ACTIVITIES)
@@ -142,8 +155,10 @@ class PathwaysModel(Model):
         for code, sup in self.work_support.items():
             self._direct_effect[code] = sup.effect
         self._in_work_support = np.zeros(4, dtype=bool)
+        self._mandatory = np.zeros(4, dtype=bool)
         for code, sup in self.work_support.items():
             self._in_work_support[code] = sup.in_work_support
+            self._mandatory[code] = sup.mandatory
         self.direct_counts = np.zeros(3, dtype=np.int64)
 
         self.initial_link_workers = int(round(p.link_workers.count * scale))
@@ -162,7 +177,7 @@ class PathwaysModel(Model):
         return sum(lw.active for lw in self.link_workers)
 
     def set_link_worker_posts(self, posts: int) -> None:
-        """Fund ``posts`` Link Worker posts: reactivate or hire, or stop intake (last in, first out)."""
+        """Fund ``posts`` Link Worker posts: reactivate or hire, or stop intake (LIFO)."""
         active = [lw for lw in self.link_workers if lw.active]
         if posts < len(active):
             for lw in active[posts:]:
@@ -249,44 +264,51 @@ class PathwaysModel(Model):
 
     # ------------------------------------------------------------------ 1. referral
     def _refer(self, t: int) -> None:
+        new = self.referrals.week(t)
+        if new is None:
+            return
         s, p, log = self.clients, self.p, self.log
-        rates = np.array([src.per_year / 52.0 for src in self.sources])
-        counts = self.streams.generator("referrals", t).poisson(rates)
-        for src, k in zip(self.sources, counts, strict=True):
-            if k == 0:
-                continue
-            rows = make_clients(s, p, self.streams, src, int(k), t)
-            idx = np.arange(rows.start, rows.stop, dtype=np.int32)
-            B = s.B[rows]
-            dist = B @ DISTANCE_WEIGHTS
-            s.dist[rows] = dist
-            s.dist0[rows] = dist
-            s.far[rows] = dist >= p.funding.far_distance
-            s.wait_since[rows] = t
-            log.add(Ev.REFERRED, t, idx, src.code)
-            log.add(Ev.READING, t, idx, dist)
-            log.add(Ev.WELLBEING, t, idx, wellbeing(B))
-            e = p.eligibility
-            age = s.age[rows]
-            reject = ((age < e.min_age) | (age > e.max_age) | (dist > e.max_distance)
-                      | (e.working_age_only & ~s.working_age[rows])
-                      | (e.exclude_psychosis & s.psychosis[rows]))
-            s.status[rows] = np.where(reject, REJECTED, WAITING)
-            log.add(Ev.REJECTED, t, idx[reject])
-            ok = idx[~reject]
-            log.add(Ev.EMPLOYED_AT_REFERRAL, t, ok[s.in_work[ok]])
-            s.in_work[idx[reject]] = False
-            goal = ok[s.working_age[ok] & ~s.in_work[ok]
-                      & (s.B[ok, _ASP] < p.dynamics.goal_threshold)]
-            s.goal[goal] = True
-            log.add(Ev.WORK_GOAL, t, goal, s.B[goal, _ASP])
-            self._agents.extend(Client(self, int(i)) for i in idx)
+        rows = s.extend(len(new["age"]))
+        for key, col in new.items():
+            getattr(s, key)[rows] = col
+        s.B0[rows] = new["B"]
+        s.ref_week[rows] = t
+        s.wait_since[rows] = t
+        idx = np.arange(rows.start, rows.stop, dtype=np.int32)
+        B = new["B"]
+        dist = B @ DISTANCE_WEIGHTS
+        s.dist[rows] = dist
+        s.dist0[rows] = dist
+        s.far[rows] = dist >= p.funding.far_distance
+        log.add(Ev.REFERRED, t, idx, new["source"])
+        log.add(Ev.READING, t, idx, dist)
+        log.add(Ev.WELLBEING, t, idx, wellbeing(B))
+        e = p.eligibility
+        age, wa = new["age"], new["working_age"]
+        reject = ((age < e.min_age) | (age > e.max_age) | (dist > e.max_distance)
+                  | (e.working_age_only & ~wa) | (e.exclude_psychosis & new["psychosis"]))
+        s.status[rows] = np.where(reject, REJECTED, WAITING)
+        log.add(Ev.REJECTED, t, idx[reject])
+        employed = (new["emp_status"] == EMPLOYED_AT_RISK) & ~reject
+        s.in_work[rows] = employed
+        log.add(Ev.EMPLOYED_AT_REFERRAL, t, idx[employed])
+        goal = ~reject & wa & ~employed & (B[:, _ASP] < p.dynamics.goal_threshold)
+        s.goal[rows] = goal
+        log.add(Ev.WORK_GOAL, t, idx[goal], B[goal, _ASP])
+        self._agents.extend(Client(self, i) for i in range(rows.start, rows.stop))
 
     def _advance_window(self, t: int) -> None:
         """Stop following clients whose follow-up has ended; remove their agents."""
         s = self.clients
         new_lo = int(np.searchsorted(s.ref_week[: s.n], t - self.p.run.follow_up_weeks,
                                      side="right"))
+        if new_lo > self._lo:
+            leaving = np.arange(self._lo, new_lo, dtype=np.int32)
+            leaving = leaving[s.status[leaving] != REJECTED]
+            # The 24-month reading, then the end of follow-up (closes every open state).
+            self.log.add(Ev.READING, t, leaving, s.dist[leaving])
+            self.log.add(Ev.WELLBEING, t, leaving, wellbeing(s.B[leaving]))
+            self.log.add(Ev.FOLLOW_UP_END, t, leaving)
         for i in range(self._lo, new_lo):
             agent = self._agents[i]
             if agent is not None:
@@ -386,6 +408,10 @@ class PathwaysModel(Model):
         allowed[:, _VOL] &= ready
         allowed[:, _TRAIN] &= ready
         allowed[:, _EMP_ADVICE] &= s.working_age[cand] & ~s.in_work[cand]
+        # Link Workers who know the provision also know how full it is: a long
+        # waiting list makes an activity a worse fit (assumption).
+        places = np.array([max(pr.places, 1) for pr in self.providers], dtype=np.float32)
+        fit = fit / (1.0 + self.queue_counts / places)
         fit = np.where(allowed, fit, -1.0)
         best = np.argmax(fit, axis=1)
         has = fit[np.arange(len(cand)), best] > 0
@@ -428,7 +454,7 @@ class PathwaysModel(Model):
             sup = self.work_support.get(c)
             if sup is None:
                 continue
-            free = sup.free_places() - int(self.direct_counts[c])
+            free = sup.free_places()
             elig = (code < 0) & (ready | sup.zero_exclusion)
             pos = np.flatnonzero(elig)[: max(0, free)]
             code[pos] = c
@@ -447,7 +473,7 @@ class PathwaysModel(Model):
         if len(cand) == 0:
             return
         lw = s.lw[cand]
-        h = p.link_workers.discourage_per_week * np.clip(1.0 - self._lw_aware[lw] / 0.6, 0, 1)
+        h = p.link_workers.discourage_per_session * np.clip(1.0 - self._lw_aware[lw] / 0.6, 0, 1)
         hit = self._u("discourage", t, cand) < h
         cand = cand[hit]
         s.goal[cand] = False
@@ -533,11 +559,13 @@ class PathwaysModel(Model):
             s.B[grow, _ASP] = np.maximum(0.01, s.B[grow, _ASP] - fall)
         asp = s.B[W, _ASP]
         thr = p.dynamics.goal_threshold
-        new_goal = self._where(~s.goal[W] & s.working_age[W] & (status != REJECTED)
-                               & (asp < thr))
+        new_goal = self._where(~s.goal[W] & s.working_age[W] & ~s.in_work[W]
+                               & (status != REJECTED) & (asp < thr))
         s.goal[new_goal] = True
         log.add(Ev.WORK_GOAL, t, new_goal, s.B[new_goal, _ASP])
-        s.goal[self._where(s.goal[W] & (asp > thr + 0.15))] = False  # the goal lapses
+        lapsed = self._where(s.goal[W] & (asp > thr + 0.15))
+        s.goal[lapsed] = False
+        log.add(Ev.GOAL_LAPSED, t, lapsed, s.B[lapsed, _ASP])
         dist = s.B[W] @ DISTANCE_WEIGHTS
         s.dist[W] = dist
         moved = self._where(~s.travelled[W] & (s.dist0[W] - dist >= 0.1) & (status != REJECTED))
@@ -569,10 +597,12 @@ class PathwaysModel(Model):
             s.direct[leave] = -1
         if len(working):
             j = p.jobs
-            support = self._in_work_support[s.direct[working]] | (
-                (s.status[working] == SUPPORTED) & (p.service.model == "holistic"))
-            h = j.loss_per_week * (0.5 + s.dist[working]) * np.where(
-                support, 1.0 - j.in_work_support, 1.0)
+            # In-work support: from IPS or an adviser in full; from a Link Worker
+            # still supporting the client, in proportion to follow-up intensity.
+            support = np.where(self._in_work_support[s.direct[working]], 1.0,
+                               np.where(s.status[working] == SUPPORTED,
+                                        p.link_workers.follow_up, 0.0))
+            h = j.loss_per_week * (0.5 + s.dist[working]) * (1.0 - j.in_work_support * support)
             lost = working[self._u("job.loss", t, working) < h]
             started = s.job_start[lost]
             log.add(Ev.JOB_END, t, lost, np.where(started > NO_WEEK, t - started, -1))
@@ -606,11 +636,13 @@ class PathwaysModel(Model):
             sup = sup[~done]
             d = p.disengagement
             h = (d.base_per_week * np.exp(-d.contact_protection * self.session_rate(sup))
-                 * (1.0 + d.mandatory_factor * (s.direct[sup] == _JCP))
+                 * (1.0 + d.mandatory_factor * self._mandatory[s.direct[sup]])
                  * self._colocation_factor(-1.0))
             gone = sup[self._u("disengage", t, sup) < h]
             s.status[gone] = OUT
-            s.queue[gone] = -1
+            queued = gone[s.queue[gone] >= 0]
+            log.add(Ev.ACTIVITY_DROPOUT, t, queued, -1)
+            s.queue[queued] = -1
             log.add(Ev.DISENGAGED, t, gone, 1)
         cand = self._where((s.status[W] == OUT) & ~s.in_work[W] & (s.direct[W] < 0)
                            & (s.act[W] < 0) & (s.queue[W] < 0))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from pathways_sim.model.clients import D, DOMAINS
+from pathways_sim.model.clients import DOMAINS, D
 
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel

@@ -8,12 +8,11 @@ import numpy as np
 from scipy.stats import poisson
 
 from pathways_sim.model.clients import (
-    D,
     EMPLOYED_AT_RISK,
     INACTIVE,
     RETIRED,
     UNEMPLOYED,
-    ClientState,
+    D,
 )
 from pathways_sim.model.events import SOURCE_CODES
 from pathways_sim.model.rng import Streams
@@ -47,54 +46,93 @@ class ReferralSource:
         return SOURCE_CODES[self.name]
 
 
-def make_clients(state: ClientState, p, streams: Streams, source: ReferralSource, k: int,
-                 week: int) -> slice:
-    """Append ``k`` clients referred by ``source`` in ``week`` and draw their attributes.
+def _poisson_capped(u: np.ndarray, mean: float, cap: int = 3) -> np.ndarray:
+    """Inverse-CDF Poisson draws capped at ``cap`` (the '3+' conditions group)."""
+    cdf = poisson.cdf(np.arange(cap), max(mean, 1e-9))
+    return np.searchsorted(cdf, u, side="right").astype(np.int8)
+
+
+def draw_population(p, streams: Streams, source: ReferralSource, seq_lo: int,
+                    k: int) -> dict[str, np.ndarray]:
+    """Attributes of referrals ``seq_lo .. seq_lo+k-1`` from ``source`` (vectorised).
 
     Client ``j`` of a source always gets the ``j``-th row of that source's
     population draws, so the same person arrives in every scenario with the
     same seed (common random numbers for the client mix).
     """
-    rows = state.extend(k)
-    u = streams.population(source.name, source.referred, k, _COLUMNS)
-    source.referred += k
+    u = streams.population(source.name, seq_lo, k, _COLUMNS)
     c = p.clients
-    wa = u[:, 0] < c.share_working_age
+    # JCP refers Universal Credit claimants: working age, mostly unemployed (MODEL.md §2).
+    jcp = source.name == "jcp"
+    wa = np.ones(k, dtype=bool) if jcp else u[:, 0] < c.share_working_age
     pension = float(c.pension_age)
     age = np.where(wa, 18.0 + u[:, 1] * (pension - 18.0),
                    np.minimum(100.0, pension - 9.0 * np.log1p(-u[:, 1])))
-    conditions = np.minimum(3, poisson.ppf(u[:, 2], max(c.conditions_mean, 1e-9))).astype(np.int8)
+    conditions = _poisson_capped(u[:, 2], c.conditions_mean)
     emp = np.where(u[:, 3] < c.share_employed_at_risk, EMPLOYED_AT_RISK,
                    np.where(u[:, 3] < c.share_employed_at_risk + c.share_unemployed,
                             UNEMPLOYED, INACTIVE))
+    if jcp:
+        emp = np.where(u[:, 3] < 0.8, UNEMPLOYED, INACTIVE)
     emp = np.where(wa, emp, RETIRED).astype(np.int8)
     z = Streams.normal(u[:, 6])[:, None]  # common frailty
     e = Streams.normal(u[:, 7:15])  # domain-specific
     base = np.full((k, 8), c.barrier_mean, dtype=np.float32)
-    base[:, D["physical"]] += 0.08 * (conditions - 1.4)
+    base[:, D["physical"]] += 0.08 * (conditions - c.conditions_mean)
     base[:, D["skills"]] -= 0.05
     substance = u[:, 5] < c.share_substance_use
     base[:, D["substance"]] = np.where(substance, 0.7, 0.08)
     base[:, D["work_experience"]] = _WORK_EXPERIENCE[emp]
-    asp = np.where(emp == EMPLOYED_AT_RISK, 0.3, c.aspiration_barrier)
-    base[:, D["aspiration"]] = np.where(wa, asp, 0.98)
+    base[:, D["aspiration"]] = np.where(emp == EMPLOYED_AT_RISK, 0.3, c.aspiration_barrier)
     B = base + c.barrier_sd * (0.6 * z + 0.8 * e) + c.distance_shift + source.shift
     B[~wa, D["aspiration"]] = 0.98  # above pension age work is not a goal (EVIDENCE §4)
     B[~substance, D["substance"]] = np.minimum(B[~substance, D["substance"]], 0.15)
     np.clip(B, 0.01, 0.99, out=B)
+    return {
+        "source": np.full(k, source.code, dtype=np.int8), "age": age.astype(np.float32),
+        "working_age": wa, "conditions": conditions, "emp_status": emp,
+        "psychosis": u[:, 4] < c.share_psychosis, "B": B.astype(np.float32),
+        "reason": _reason(B, emp, wa, source.name, e, p.dynamics.goal_threshold),
+    }
 
-    state.ref_week[rows] = week
-    state.source[rows] = source.code
-    state.age[rows] = age
-    state.working_age[rows] = wa
-    state.conditions[rows] = conditions
-    state.emp_status[rows] = emp
-    state.psychosis[rows] = u[:, 4] < c.share_psychosis
-    state.B[rows] = B
-    state.B0[rows] = B
-    state.in_work[rows] = emp == EMPLOYED_AT_RISK
-    state.reason[rows] = _reason(B, emp, wa, source.name, u[:, 15], p.dynamics.goal_threshold)
-    return rows
+
+class ReferralSchedule:
+    """Every referral of a run, drawn up front (referrals do not depend on model state).
+
+    Weekly counts per source are Poisson draws from the ``referrals`` stream;
+    each source's clients are drawn in one vectorised call. Within a week
+    clients arrive source by source in a fixed order.
+
+    Args:
+        p: Scenario parameters.
+        streams: The run's random streams.
+        sources: The referral sources.
+        weeks: Weeks to schedule.
+    """
+
+    def __init__(self, p, streams: Streams, sources: list[ReferralSource], weeks: int) -> None:
+        rates = np.array([src.per_year / 52.0 for src in sources])
+        counts = np.array([streams.generator("referrals", w).poisson(rates)
+                           for w in range(weeks)], dtype=np.int64).reshape(weeks, len(sources))
+        pops = [draw_population(p, streams, src, 0, int(counts[:, j].sum()))
+                for j, src in enumerate(sources)]
+        for j, src in enumerate(sources):
+            src.referred = int(counts[:, j].sum())
+        # Order rows by (week, source): row r of source j in week w.
+        week_of = [np.repeat(np.arange(weeks), counts[:, j]) for j in range(len(sources))]
+        src_of = [np.full(len(w), j) for j, w in enumerate(week_of)]
+        order = np.lexsort((np.concatenate(src_of), np.concatenate(week_of)))
+        self.table = {key: np.concatenate([pop[key] for pop in pops])[order] for key in pops[0]}
+        self.offsets = np.concatenate([[0], np.cumsum(counts.sum(axis=1))])
+
+    def week(self, t: int) -> dict[str, np.ndarray] | None:
+        """The attributes of clients referred in week ``t`` (None when none or out of range)."""
+        if t + 1 >= len(self.offsets):
+            return None
+        lo, hi = self.offsets[t], self.offsets[t + 1]
+        if hi == lo:
+            return None
+        return {key: col[lo:hi] for key, col in self.table.items()}
 
 
 def _reason(B: np.ndarray, emp: np.ndarray, wa: np.ndarray, source: str, noise: np.ndarray,
@@ -102,7 +140,7 @@ def _reason(B: np.ndarray, emp: np.ndarray, wa: np.ndarray, source: str, noise: 
     """Main reason for referral (the report's Box C): the most pressing barrier, or employment."""
     cols = [D["physical"], D["mental"], D["isolation"], D["money_housing"], D["substance"],
             D["skills"]]
-    felt = B[:, cols] + 0.15 * noise[:, None] * np.arange(1, 7, dtype=np.float32) / 6.0
+    felt = B[:, cols] + 0.05 * noise[:, cols]  # idiosyncratic salience of each need
     reason = np.argmax(felt, axis=1).astype(np.int8)
     wants_work = wa & (emp != EMPLOYED_AT_RISK) & (B[:, D["aspiration"]] < goal_threshold + 0.1)
     if source == "jcp":

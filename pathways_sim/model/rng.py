@@ -42,6 +42,7 @@ class Streams:
             raise ValueError("seed must be a non-negative integer")
         self.seed = int(seed)
         self._keys: dict[str, np.ndarray] = {}
+        self._gens: dict[str, tuple] = {}
 
     def _key(self, process: str) -> np.ndarray:
         key = self._keys.get(process)
@@ -51,12 +52,25 @@ class Streams:
             self._keys[process] = key
         return key
 
+    def _generator(self, process: str, counter: tuple[int, int, int]) -> np.random.Generator:
+        """The process's generator positioned at ``counter`` (reused: setting state is cheap)."""
+        cached = self._gens.get(process)
+        if cached is None:
+            bg = np.random.Philox(key=self._key(process))
+            cached = (bg, np.random.Generator(bg), bg.state)
+            self._gens[process] = cached
+        bg, gen, state = cached
+        state["state"]["counter"][:] = (*counter, 0)
+        state["buffer_pos"] = 4
+        state["has_uint32"] = 0
+        bg.state = state
+        return gen
+
     def _block(self, process: str, word: int, lo: int, hi: int) -> np.ndarray:
         if hi <= lo:
             return np.empty(0, dtype=np.float32)
         start = lo - lo % _PER_BLOCK
-        counter = np.array([start // _PER_BLOCK, word, 0, 0], dtype=np.uint64)
-        gen = np.random.Generator(np.random.Philox(key=self._key(process), counter=counter))
+        gen = self._generator(process, (start // _PER_BLOCK, word, 0))
         return gen.random(hi - start, dtype=np.float32)[lo - start :]
 
     def uniform(self, process: str, week: int, lo: int, hi: int) -> np.ndarray:
@@ -64,9 +78,11 @@ class Streams:
         return self._block(process, int(week), lo, hi)
 
     def generator(self, process: str, week: int) -> np.random.Generator:
-        """A generator for model-level draws of one process in one week (not per client)."""
-        counter = np.array([0, int(week), 1, 0], dtype=np.uint64)
-        return np.random.Generator(np.random.Philox(key=self._key(process), counter=counter))
+        """A generator for model-level draws of one process in one week (not per client).
+
+        The generator is shared: use its draws before asking for another.
+        """
+        return self._generator(process, (0, int(week), 1))
 
     def population(self, source: str, seq_lo: int, count: int, columns: int) -> np.ndarray:
         """Uniform draws for the attributes of referrals ``seq_lo..`` from one source.

@@ -103,29 +103,29 @@ _lw = [
     _f("link_workers.coproduction", 0.6, "0-1", "Quality of the co-produced plan: activity effect and fit.", "MODEL.md §4: long-term co-produced relationship in holistic models", 0.0, 1.0),
     _c("link_workers.triage", "first_come", TRIAGE, "How the waiting list is ordered when no incentive distorts it.", "MODEL.md §3.2"),
     _f("link_workers.session_effect", 0.020, "barrier units/session", "Fall in the confidence barrier per Link Worker session.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
-    _f("link_workers.discourage_per_week", 0.04, "per week", "Hazard that a Link Worker with no work awareness discourages a stated goal of a client far from work.", WF + ": Link Workers discouraged 'overly ambitious' work goals in two of four services", 0.0, 1.0),
+    _f("link_workers.discourage_per_session", 0.04, "per session", "Chance per session that a Link Worker with no work awareness discourages a stated goal of a client far from work.", WF + ": Link Workers discouraged 'overly ambitious' work goals in two of four services", 0.0, 1.0),
 ]
 
 _provision = []
 _PROV = {
     # places, duration, dropout/week, effect/week
-    "health_wellbeing": (150, 12, 0.03, 0.020, "health & wellbeing programmes"),
-    "social_group": (200, 16, 0.025, 0.018, "social groups / peer support"),
-    "volunteering": (60, 26, 0.02, 0.020, "supported volunteering (a stepping stone)"),
-    "training": (60, 16, 0.03, 0.020, "training & education: basic maths, English, digital (a stepping stone)"),
-    "employment_advice": (40, 12, 0.03, 0.020, "in-house employment advice"),
+    "health_wellbeing": (200, 12, 0.03, 0.020, "health & wellbeing programmes"),
+    "social_group": (250, 16, 0.025, 0.018, "social groups / peer support"),
+    "volunteering": (200, 26, 0.02, 0.020, "supported volunteering (a stepping stone)"),
+    "training": (120, 16, 0.03, 0.020, "training & education: basic maths, English, digital (a stepping stone)"),
+    "employment_advice": (60, 12, 0.03, 0.020, "in-house employment advice"),
 }
 for _a, (_pl, _du, _dr, _ef, _what) in _PROV.items():
     _provision += [
         _i(f"provision.{_a}_places", _pl, "places", f"Concurrent places in {_what}.", ASSUME + "capacity of a mid-sized VCS sector; services feared shortfalls (EVIDENCE §4)", 0, 10**7),
         _i(f"provision.{_a}_weeks", _du, "weeks", f"Typical length of {_what}.", ASSUME + "a term-length programme", 1, 104),
-        _f(f"provision.{_a}_dropout", _dr, "per week", f"Hazard of dropping out of {_what}.", ASSUME + "calibrated", 0.0, 1.0),
+        _f(f"provision.{_a}_dropout", _dr, "per week", f"Hazard of dropping out of {_what}.", ASSUME + "calibrated", 0.0, 1.0, calibrate=True),
         _f(f"provision.{_a}_effect", _ef, "relative/week", f"Relative weekly fall of the barriers {_what} addresses.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
     ]
 _provision += [
-    _f("provision.readiness_distance", 0.55, "distance 0-1", "Volunteering and training are offered only below this distance from work.", WF + ": stepping stones follow confidence (the 'positive upward spiral')", 0.0, 1.0, calibrate=True),
+    _f("provision.readiness_distance", 0.5, "distance 0-1", "Volunteering and training are offered only below this distance from work.", WF + ": stepping stones follow confidence (the 'positive upward spiral')", 0.0, 1.0, calibrate=True),
     _b("provision.commission_new", False, "The service commissions extra places where waiting lists persist (each funding period).", "EVIDENCE §3: Voluntary Action Rotherham can commission new services"),
-    _f("provision.self_directed_per_week", 0.002, "per week", "Hazard of starting volunteering or training on one's own after support ends.", ASSUME + "the spiral continues after discharge, slowly", 0.0, 1.0),
+    _f("provision.self_directed_per_week", 0.001, "per week", "Hazard of starting volunteering or training on one's own after support ends.", ASSUME + "the spiral continues after discharge, slowly", 0.0, 1.0),
 ]
 
 _dynamics = [
@@ -135,7 +135,7 @@ _dynamics = [
 ]
 
 _direct = [
-    _f("direct.referral_per_session", 0.15, "per session", "Chance per session that a Link Worker refers a ready client with a work goal to work-focused support (before awareness and IAG).", ASSUME + "calibrated", 0.0, 1.0),
+    _f("direct.referral_per_session", 0.15, "per session", "Chance per session that a Link Worker refers a ready client with a work goal to work-focused support (before awareness and IAG).", ASSUME + "calibrated", 0.0, 1.0, calibrate=True),
     _f("direct.readiness_distance", 0.45, "distance 0-1", "Work-focused support takes clients below this distance (ignored under IPS zero exclusion).", ASSUME + "'train then place' readiness rule", 0.0, 1.0),
     _i("direct.support_weeks", 26, "weeks", "Length of direct work-focused support.", ASSUME + "half a year of job-search support", 1, 104),
     _b("direct.employment_adviser", False, "A co-located employment adviser takes referrals.", "EVIDENCE §3: Bromley by Bow employment advisers on site"),
@@ -153,7 +153,7 @@ _jobs = [
     _f("jobs.no_goal_factor", 0.08, "relative", "Job-entry hazard of clients with no stated work goal, relative to those with one.", ASSUME + "few without a goal find work", 0.0, 1.0),
     _f("jobs.labour_demand", 1.0, "relative", "Local labour demand multiplier on the job-entry hazard.", ASSUME + "1 = average local labour market", 0.0, 5.0),
     _f("jobs.loss_per_week", 0.025, "per week", "Job-loss hazard at distance 0.5 with no in-work support.", "EVIDENCE §2: 68% of job starters in work 13 weeks later (WMCA)", 0.0, 1.0),
-    _f("jobs.in_work_support", 0.4, "relative", "Fall in the job-loss hazard with in-work support (IPS, adviser, holistic Link Worker).", "EVIDENCE §2: IPS in-work support", 0.0, 1.0),
+    _f("jobs.in_work_support", 0.4, "relative", "Fall in the job-loss hazard with in-work support (IPS or adviser in full; a supporting Link Worker in proportion to link_workers.follow_up).", "EVIDENCE §2: IPS in-work support", 0.0, 1.0),
 ]
 
 _disengagement = [
@@ -168,7 +168,7 @@ _jcp = [
     _b("jcp.partnership", False, "A Jobcentre Plus partnership refers Universal Credit clients and eases referrals to work coaches.", "EVIDENCE §3: Raising Aspirations' JCP partnership; Herts Help, Rotherham explored it"),
     _f("jcp.referrals_per_year", 400, "referrals/year", "Referrals a year from JCP when the partnership exists.", ASSUME + "a fifth of a 2,000/yr service", 0.0, 1e7),
     _f("jcp.shift", -0.12, "barrier units", "Added to every barrier of JCP referrals (closer to work; aspiration lower).", "MODEL.md §2: JCP clients on Universal Credit, typically closer to work", -0.5, 0.5),
-    _f("jcp.referral_boost", 1.0, "relative", "Relative rise in Link Worker referrals to JCP work coaches under a partnership.", ASSUME + "warm handover with a named work coach", 0.0, 10.0),
+    _f("jcp.referral_boost", 1.0, "relative", "Relative rise in Link Worker referrals of ready clients to work-focused support under a JCP partnership (named work coaches, warm handover).", ASSUME + "warm handover with a named work coach", 0.0, 10.0),
 ]
 
 _funding = [

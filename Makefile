@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README).
+# python3 resolves to 3.12 here through pyenv and the .python-version file.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench baseline docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "pathways-sim needs Python >= 3.12 (Mesa 3.5); install it or set PYTHON=python3.12")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+## run: set up and run the main job (holistic service, 10 replicates) -> output/holistic/
+run: $(STAMP)
+	$(BIN)/pathways-sim run holistic --replicates 10 --out output/holistic --json output/holistic/metrics.json
+
+## test: set up, lint, and run the whole test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+## bench: the performance benchmark -> benchmarks/results.json
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --out benchmarks/results.json
+
+## baseline: refresh the fixed-seed regression baseline (only when a change is intended)
+baseline: $(STAMP)
+	$(BIN)/python -m tests.regression --refresh
+
+## docs: regenerate the parameter reference in docs/scenarios.md
+docs: $(STAMP)
+	$(BIN)/python -m pathways_sim.scenario.reference --write docs/scenarios.md
+
+clean:
+	rm -rf $(VENV) output .pytest_cache
