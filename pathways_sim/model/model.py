@@ -251,12 +251,16 @@ class PathwaysModel(Model):
         """Clients still followed (referred within ``run.follow_up_weeks``)."""
         return slice(self._lo, self.clients.n)
 
-    def _u(self, process: str, t: int, idx: np.ndarray) -> np.ndarray:
-        """Uniform draws for clients ``idx`` (sorted ascending) from a keyed stream."""
+    def _u(self, decision: str, t: int, idx: np.ndarray) -> np.ndarray:
+        """This week's uniform draws for ``decision`` for clients ``idx`` (sorted ascending).
+
+        Each decision has its own stream (common random numbers: a client's draw
+        for a decision never depends on the other decisions or other clients).
+        """
         if len(idx) == 0:
             return np.empty(0, dtype=np.float32)
         lo = int(idx[0])
-        return self.streams.uniform(process, t, lo, int(idx[-1]) + 1)[idx - lo]
+        return self.streams.uniform(decision, t, lo, int(idx[-1]) + 1)[idx - lo]
 
     def _where(self, mask: np.ndarray) -> np.ndarray:
         """Client indices where a window mask is true."""
@@ -346,8 +350,12 @@ class PathwaysModel(Model):
         else:
             base = -d.astype(np.float64)
         w = self.funder.incentive
-        score = (1 - w) * _rank01(base) + w * _rank01(-d.astype(np.float64))
-        chosen = waiting[np.argsort(-score, kind="stable")[:k]]
+        if w > 0:
+            score = (1 - w) * _rank01(base) + w * _rank01(-d.astype(np.float64))
+        else:
+            score = base
+        order = np.argsort(-score, kind="stable") if k < len(waiting) else slice(None)
+        chosen = waiting[order][:k]
         # Round-robin over Link Workers with free places.
         lw_ids = np.repeat(np.arange(len(free)), free)
         slot = np.concatenate([np.arange(f) for f in free if f > 0])
@@ -372,6 +380,8 @@ class PathwaysModel(Model):
         p = self.p
         rate = p.link_workers.sessions_per_month / _WEEKS_PER_MONTH
         park = p.incentives.parking * self.funder.incentive
+        if park == 0:
+            return np.full(len(idx), rate, dtype=np.float32)
         return rate * (1.0 - park * self._far_score(self.clients.dist[idx]))
 
     # ------------------------------------------------------------------ 3. sessions
@@ -483,10 +493,10 @@ class PathwaysModel(Model):
     # ------------------------------------------------------------------ 4. activities
     def _activities(self, t: int) -> None:
         s, p, log, W = self.clients, self.p, self.log, self.window
-        act = s.act[W]
-        busy = self._where(act >= 0)
+        n_prov = len(self.providers)
+        busy = self._where(s.act[W] >= 0)
+        a = s.act[busy]
         if len(busy):
-            a = s.act[busy]
             done = s.act_end[busy] <= t
             log.add(Ev.ACTIVITY_END, t, busy[done], a[done])
             s.act[busy[done]] = -1
@@ -499,34 +509,39 @@ class PathwaysModel(Model):
             busy, a = busy[~drop], a[~drop]
             eff = self._act_effect[a] * (0.6 + 0.4 * p.link_workers.coproduction)
             s.B[busy] *= 1.0 - eff[:, None] * self._profile[a]
+        counts = np.bincount(a, minlength=n_prov)
         self._self_directed(t)
         queued = self._where(s.queue[W] >= 0)
         if len(queued):
             h = 0.5 * p.service.waiting_dropout_per_week
-            leave = queued[self._u("activity.queue_dropout", t, queued) < h]
-            s.queue[leave] = -1
-            log.add(Ev.ACTIVITY_DROPOUT, t, leave, -1)
-            queued = queued[s.queue[queued] >= 0]
-        self.act_counts = np.bincount(s.act[W][s.act[W] >= 0], minlength=len(self.providers))
+            leave = self._u("activity.queue_dropout", t, queued) < h
+            s.queue[queued[leave]] = -1
+            log.add(Ev.ACTIVITY_DROPOUT, t, queued[leave], -1)
+            queued = queued[~leave]
+        # Fill free places first come, first served: one stable sort by (activity, since).
+        q = s.queue[queued]
+        order = np.lexsort((s.queue_since[queued], q))
+        queued, q = queued[order], q[order]
+        bounds = np.searchsorted(q, np.arange(n_prov + 1))
+        waiting = np.diff(bounds)
         for pr in self.providers:
-            free = pr.places - int(self.act_counts[pr.code])
-            if free <= 0 or len(queued) == 0:
+            c = pr.code
+            take = min(pr.places - int(counts[c]), int(waiting[c]))
+            if take <= 0:
                 continue
-            mine = queued[s.queue[queued] == pr.code]
-            if len(mine) == 0:
-                continue
-            start = mine[np.argsort(s.queue_since[mine], kind="stable")[:free]]
+            start = queued[bounds[c] : bounds[c] + take]
             s.queue[start] = -1
-            s.act[start] = pr.code
+            s.act[start] = c
             s.act_end[start] = t + pr.weeks
-            self.act_counts[pr.code] += len(start)
-            log.add(Ev.ACTIVITY_START, t, start, pr.code)
+            counts[c] += take
+            waiting[c] -= take
+            log.add(Ev.ACTIVITY_START, t, start, c)
             if pr.is_stepping_stone:
                 first = start[~s.stepped[start]]
                 s.stepped[first] = True
                 self.funder.pay("stepping_stone", first, t)
-        self.queue_counts = np.bincount(s.queue[W][s.queue[W] >= 0],
-                                        minlength=len(self.providers))
+        self.act_counts = counts
+        self.queue_counts = waiting
 
     def _self_directed(self, t: int) -> None:
         """Clients out of support step into volunteering or training on their own, slowly."""
@@ -548,10 +563,13 @@ class PathwaysModel(Model):
         s, p, log, W = self.clients, self.p, self.log, self.window
         status = s.status[W]
         engaged = (status == SUPPORTED) | (s.act[W] >= 0)
-        idle = self._where(~engaged & (status != REJECTED))
-        if len(idle):
-            B, B0 = s.B[idle], s.B0[idle]
-            s.B[idle] = B + p.dynamics.relapse_rate * np.maximum(B0 - B, 0.0)
+        # Relapse of idle clients, on window views (cheaper than gathering the idle rows).
+        idle = ~engaged & (status != REJECTED)
+        Bw = s.B[W]
+        gap = s.B0[W] - Bw
+        np.maximum(gap, 0.0, out=gap)
+        gap *= (p.dynamics.relapse_rate * idle).astype(np.float32)[:, None]
+        Bw += gap
         grow = self._where(engaged & s.working_age[W] & ~s.in_work[W])
         if len(grow):
             aware = np.where(s.status[grow] == SUPPORTED, self._lw_aware[s.lw[grow]], 0.3)
@@ -661,9 +679,16 @@ class PathwaysModel(Model):
 
     # ------------------------------------------------------------------ 8. readings
     def _readings(self, t: int) -> None:
-        s, W = self.clients, self.window
-        since = t - s.ref_week[W]
-        due = self._where((since > 0) & (since % _READING_EVERY == 0) & (s.status[W] != REJECTED))
+        """Distance and wellbeing read every 26 weeks after referral (Wellbeing Star practice)."""
+        s = self.clients
+        ref = s.ref_week[self._lo : s.n]
+        due = []
+        for k in range(1, (self.p.run.follow_up_weeks - 1) // _READING_EVERY + 1):
+            week = t - k * _READING_EVERY  # clients referred then are read now: a contiguous run
+            lo, hi = np.searchsorted(ref, week, "left"), np.searchsorted(ref, week, "right")
+            due.append(np.arange(lo, hi) + self._lo)
+        due = np.concatenate(due) if due else np.empty(0, dtype=np.int64)
+        due = due[s.status[due] != REJECTED]
         if len(due):
             self.log.add(Ev.READING, t, due, s.dist[due])
             self.log.add(Ev.WELLBEING, t, due, wellbeing(s.B[due]))

@@ -10,13 +10,8 @@ Typical use::
 """
 
 from pathways_sim.scenario.errors import ScenarioError
-from pathways_sim.scenario.loader import (
-    Scenario,
-    default_scenario,
-    diff_scenarios,
-    list_scenarios,
-    load_scenario,
-)
+from pathways_sim.scenario.loader import default_scenario, list_scenarios, load_scenario
+from pathways_sim.scenario.scenario import Scenario, diff_scenarios
 
 __all__ = [
     "Scenario",

@@ -109,11 +109,11 @@ _lw = [
 _provision = []
 _PROV = {
     # places, duration, dropout/week, effect/week
-    "health_wellbeing": (200, 12, 0.03, 0.020, "health & wellbeing programmes"),
-    "social_group": (250, 16, 0.025, 0.018, "social groups / peer support"),
-    "volunteering": (200, 26, 0.02, 0.020, "supported volunteering (a stepping stone)"),
-    "training": (120, 16, 0.03, 0.020, "training & education: basic maths, English, digital (a stepping stone)"),
-    "employment_advice": (60, 12, 0.03, 0.020, "in-house employment advice"),
+    "health_wellbeing": (300, 12, 0.03, 0.020, "health & wellbeing programmes"),
+    "social_group": (350, 16, 0.025, 0.018, "social groups / peer support"),
+    "volunteering": (300, 26, 0.02, 0.020, "supported volunteering (a stepping stone)"),
+    "training": (180, 16, 0.03, 0.020, "training & education: basic maths, English, digital (a stepping stone)"),
+    "employment_advice": (80, 12, 0.03, 0.020, "in-house employment advice"),
 }
 for _a, (_pl, _du, _dr, _ef, _what) in _PROV.items():
     _provision += [
@@ -123,14 +123,14 @@ for _a, (_pl, _du, _dr, _ef, _what) in _PROV.items():
         _f(f"provision.{_a}_effect", _ef, "relative/week", f"Relative weekly fall of the barriers {_what} addresses.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
     ]
 _provision += [
-    _f("provision.readiness_distance", 0.5, "distance 0-1", "Volunteering and training are offered only below this distance from work.", WF + ": stepping stones follow confidence (the 'positive upward spiral')", 0.0, 1.0, calibrate=True),
+    _f("provision.readiness_distance", 0.42, "distance 0-1", "Volunteering and training are offered only below this distance from work.", WF + ": stepping stones follow confidence (the 'positive upward spiral')", 0.0, 1.0, calibrate=True),
     _b("provision.commission_new", False, "The service commissions extra places where waiting lists persist (each funding period).", "EVIDENCE §3: Voluntary Action Rotherham can commission new services"),
     _f("provision.self_directed_per_week", 0.001, "per week", "Hazard of starting volunteering or training on one's own after support ends.", ASSUME + "the spiral continues after discharge, slowly", 0.0, 1.0),
 ]
 
 _dynamics = [
     _f("dynamics.relapse_rate", 0.01, "per week", "Weekly drift of barriers back towards their referral level when unsupported.", ASSUME + "gains fade without support", 0.0, 1.0),
-    _f("dynamics.goal_growth", 0.012, "barrier units/week", "Weekly fall of the aspiration barrier per unit of confidence while supported, times work awareness.", WF + ": interest in work rises markedly after 4-6 months", 0.0, 0.5, calibrate=True),
+    _f("dynamics.goal_growth", 0.008, "barrier units/week", "Weekly fall of the aspiration barrier per unit of confidence while supported, times work awareness.", WF + ": interest in work rises markedly after 4-6 months", 0.0, 0.5, calibrate=True),
     _f("dynamics.goal_threshold", 0.45, "aspiration 0-1", "A work goal is stated once the aspiration barrier falls below this.", WF + ": about 1 in 10 clients state a work goal", 0.0, 1.0, calibrate=True),
 ]
 
