@@ -170,6 +170,9 @@ class PathwaysModel(Model):
         self.schedule_recurring(self.funder.settle_period,
                                 Schedule(interval=p.funding.period_weeks,
                                          start=p.funding.period_weeks))
+        if p.link_workers.training_week >= 0:
+            # Mesa holds callbacks by weak reference: schedule a bound method.
+            self.schedule_event(self._scheduled_training, at=p.link_workers.training_week)
 
     # ------------------------------------------------------------------ set-up helpers
     @property
@@ -217,6 +220,11 @@ class PathwaysModel(Model):
             lw.iag_level = max(lw.iag_level, iag_level)
         self.refresh_link_worker_arrays()
 
+    def _scheduled_training(self) -> None:
+        """The training event of ``link_workers.training_week`` (before that week is simulated)."""
+        lw = self.p.link_workers
+        self.train_link_workers(lw.trained_awareness, lw.trained_iag_level)
+
     def commission_provision(self) -> None:
         """Commission extra places where an activity's waiting list persists (Rotherham)."""
         for pr in self.providers:
@@ -237,8 +245,10 @@ class PathwaysModel(Model):
         self._exits(t)
         self._readings(t)
         self.week += 1
-        if self.week >= self.p.run.weeks:
+        if self.week == self.p.run.weeks:
             self.running = False
+            if self.week % self.p.funding.period_weeks:
+                self.funder.settle_period()  # the last, partial funding period
 
     def run(self, weeks: int | None = None) -> None:
         """Run ``weeks`` more weeks (default: to ``run.weeks``) with Mesa's event loop."""
@@ -572,7 +582,10 @@ class PathwaysModel(Model):
         Bw += gap
         grow = self._where(engaged & s.working_age[W] & ~s.in_work[W])
         if len(grow):
-            aware = np.where(s.status[grow] == SUPPORTED, self._lw_aware[s.lw[grow]], 0.3)
+            # A supporting Link Worker's work awareness; 0.3 for clients in an activity alone.
+            aware = np.full(len(grow), 0.3, dtype=np.float32)
+            sup = s.status[grow] == SUPPORTED
+            aware[sup] = self._lw_aware[s.lw[grow[sup]]]
             fall = p.dynamics.goal_growth * (1.0 - s.B[grow, _MENTAL]) * (0.3 + aware)
             s.B[grow, _ASP] = np.maximum(0.01, s.B[grow, _ASP] - fall)
         asp = s.B[W, _ASP]
