@@ -274,7 +274,11 @@ def evaluate_targets(configs: dict) -> dict:
 
 
 def _fmt(v, spec: str) -> str:
-    return format("-" if v is None else v, spec)
+    """Format a number, or a dash of the same width when it was not measured."""
+    if v is None:
+        width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
+        return format("-", f">{width}")
+    return format(v, spec)
 
 
 def print_report(results: dict) -> None:

@@ -29,9 +29,11 @@ D = {name: i for i, name in enumerate(DOMAINS)}
 _W = np.array([1.0, 1.5, 0.5, 1.0, 0.5, 1.0, 1.5, 1.0], dtype=np.float32)
 DISTANCE_WEIGHTS = _W / _W.sum()
 
-#: Domains that make up wellbeing (WEMWBS-like 14-70 scale).
+#: Domains that make up wellbeing (WEMWBS-like 14-70 scale), as averaging weights.
 WELLBEING_DOMAINS = np.array([D["physical"], D["mental"], D["isolation"], D["money_housing"],
                               D["substance"]])
+_WELLBEING_WEIGHTS = np.zeros(len(DOMAINS), dtype=np.float32)
+_WELLBEING_WEIGHTS[WELLBEING_DOMAINS] = 1.0 / len(WELLBEING_DOMAINS)
 
 # Client status codes.
 WAITING, SUPPORTED, OUT, REJECTED = 0, 1, 2, 3
@@ -50,7 +52,7 @@ NO_WEEK = -(10**6)
 
 def wellbeing(barriers: np.ndarray) -> np.ndarray:
     """WEMWBS-like wellbeing (14-70) from barrier rows (higher barriers, lower wellbeing)."""
-    return 14.0 + 56.0 * (1.0 - barriers[:, WELLBEING_DOMAINS].mean(axis=1))
+    return 14.0 + 56.0 * (1.0 - barriers @ _WELLBEING_WEIGHTS)
 
 
 class ClientState:

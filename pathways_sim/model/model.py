@@ -368,7 +368,7 @@ class PathwaysModel(Model):
         chosen = waiting[order][:k]
         # Round-robin over Link Workers with free places.
         lw_ids = np.repeat(np.arange(len(free)), free)
-        slot = np.concatenate([np.arange(f) for f in free if f > 0])
+        slot = np.arange(len(lw_ids)) - np.repeat(np.cumsum(free) - free, free)
         lw_ids = lw_ids[np.argsort(slot, kind="stable")][:k]
         s.status[chosen] = SUPPORTED
         s.lw[chosen] = lw_ids

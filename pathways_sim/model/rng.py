@@ -29,6 +29,7 @@ from scipy.special import ndtri
 
 _PER_DRAW = 2  # float32 draws per 64-bit PCG64 output
 _BLOCK = 1 << 48  # 64-bit outputs reserved per week (far more than any run needs)
+_UNKNOWN = 1 << 127  # stream position after a caller drew an unknown amount: restart next time
 
 
 def _process_id(name: str) -> int:
@@ -50,44 +51,50 @@ class Streams:
         self._gens: dict[str, tuple] = {}
 
     def _generator(self, process: str, word: int, position: int) -> np.random.Generator:
-        """The process's generator jumped to output ``position`` of block ``word`` (reused)."""
+        """The process's generator jumped to output ``position`` of block ``word`` (reused).
+
+        Jumps forward from where the last draw left the stream when it can (cheap);
+        otherwise restarts from the stream's origin.
+        """
+        target = word * _BLOCK + position
         cached = self._gens.get(process)
         if cached is None:
             ss = np.random.SeedSequence(self.seed, spawn_key=(_process_id(process),))
             bg = np.random.PCG64(ss)
-            cached = (bg, np.random.Generator(bg), bg.state)
+            cached = [bg, np.random.Generator(bg), bg.state, 0]
             self._gens[process] = cached
-        bg, gen, start = cached
-        bg.state = start
-        bg.advance(word * _BLOCK + position)
+        bg, gen, origin, at = cached
+        if target < at:
+            bg.state = origin
+            at = 0
+        if target > at:
+            bg.advance(target - at)
+        cached[3] = target
         return gen
 
     def _block(self, process: str, word: int, lo: int, hi: int) -> np.ndarray:
         if hi <= lo:
             return np.empty(0, dtype=np.float32)
         skip = lo % _PER_DRAW
+        n = hi - lo + skip
+        n += n % _PER_DRAW  # whole 64-bit outputs: nothing left buffered between calls
         gen = self._generator(process, word, lo // _PER_DRAW)
-        return gen.random(hi - lo + skip, dtype=np.float32)[skip:]
+        out = gen.random(n, dtype=np.float32)[skip : skip + hi - lo]
+        self._gens[process][3] += n // _PER_DRAW
+        return out
 
     def uniform(self, process: str, week: int, lo: int, hi: int) -> np.ndarray:
         """Uniform draws in [0, 1) for clients ``lo .. hi-1`` in ``week`` (float32)."""
         return self._block(process, int(week), lo, hi)
-
-    def rows(self, process: str, week: int, lo: int, hi: int, columns: int) -> np.ndarray:
-        """A (hi-lo) x columns block of uniforms: row ``i - lo`` belongs to client ``i``.
-
-        Column ``j`` is reserved for one decision, so a client's draw for that
-        decision in that week never depends on the other columns' use.
-        """
-        return self._block(process, int(week), lo * columns, hi * columns).reshape(hi - lo,
-                                                                                   columns)
 
     def generator(self, process: str, week: int) -> np.random.Generator:
         """A generator for model-level draws of one process in one week (not per client).
 
         The generator is shared: use its draws before asking for another.
         """
-        return self._generator(process + ".model", int(week), 0)
+        gen = self._generator(process + ".model", int(week), 0)
+        self._gens[process + ".model"][3] = _UNKNOWN  # the caller consumes an unknown amount
+        return gen
 
     def population(self, source: str, seq_lo: int, count: int, columns: int) -> np.ndarray:
         """Uniform draws for the attributes of referrals ``seq_lo..`` from one source.
