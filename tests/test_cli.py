@@ -316,3 +316,39 @@ def test_cli_default_seed_matches_run_module() -> None:
     from pathways_sim import cli, run
 
     assert cli.DEFAULT_SEED == run.DEFAULT_SEED
+
+
+BAD_FILES = {
+    # case: (files to write {name: text}, file run, words the message must contain)
+    "unknown key": ({"s.yaml": "description: d\nparams:\n  jobs:\n    labour_demnd: 1.2\n"},
+                    "s.yaml", ["s.yaml", "params.jobs.labour_demnd", "did you mean",
+                               "labour_demand"]),
+    "wrong type": ({"s.yaml": "description: d\nparams:\n  link_workers:\n    colocated: 3\n"},
+                   "s.yaml", ["s.yaml", "params.link_workers.colocated", "true or false"]),
+    "out of range": ({"s.yaml": "description: d\nparams:\n  funding:\n    share_at_risk: 1.5\n"},
+                     "s.yaml", ["s.yaml", "params.funding.share_at_risk", "[0, 1]"]),
+    "bad choice": ({"s.yaml": "description: d\nparams:\n  funding:\n    regime: pbr_jobs\n"},
+                   "s.yaml", ["s.yaml", "params.funding.regime", "pbr_job"]),
+    "unknown base": ({"s.yaml": "description: d\nbase: holistc\n"},
+                     "s.yaml", ["s.yaml", "base", "holistic"]),
+    "cycle": ({"a.yaml": "description: a\nbase: ./b.yaml\n",
+               "b.yaml": "description: b\nbase: ./a.yaml\n"},
+              "a.yaml", ["b.yaml", "a -> b -> a", "cycle"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_each_bad_input_case_exits_2_and_names_file_key_problem_allowed(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files, target, words = BAD_FILES[case]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    code = main(["run", str(tmp_path / target), "--replicates", "1", "--weeks", "10",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and "Traceback" not in err
+    for word in words:
+        assert word.lower() in err.lower(), (case, word, err)
+    assert not (tmp_path / "out").exists()  # nothing half-written
