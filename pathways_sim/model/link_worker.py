@@ -43,10 +43,12 @@ class LinkWorker(Agent):
         return self.model.link_workers.index(self)
 
     def train(self, work_awareness: float, iag_level: int) -> None:
-        """Work-awareness training (Raising Aspirations: IAG Level 4)."""
+        """Work-awareness training (Raising Aspirations: IAG Level 4); never lowers a level.
+
+        The model refreshes its Link Worker arrays after training (``train_link_workers``).
+        """
         self.work_awareness = max(self.work_awareness, work_awareness)
         self.iag_level = max(self.iag_level, iag_level)
-        self.model.refresh_link_worker_arrays()
 
     def referral_propensity(self) -> float:
         """Relative readiness to refer a client to work-focused support (awareness and IAG)."""

@@ -90,10 +90,13 @@ def _plain_params(scenario) -> SimpleNamespace:
 
 
 def _rank01(x: np.ndarray) -> np.ndarray:
-    """Ranks scaled to [0, 1] (ties broken by position, so results are deterministic)."""
+    """Ranks scaled to [0, 1]; ties rank the earlier position higher (as a stable sort would)."""
     if len(x) < 2:
         return np.zeros(len(x))
-    return np.argsort(np.argsort(x, kind="stable"), kind="stable") / (len(x) - 1)
+    order = np.lexsort((-np.arange(len(x)), x))  # ties: the earlier position ranks higher
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x))
+    return ranks / (len(x) - 1)
 
 
 class PathwaysModel(Model):
@@ -161,6 +164,7 @@ class PathwaysModel(Model):
             self._mandatory[code] = sup.mandatory
         self.direct_counts = np.zeros(3, dtype=np.int64)
 
+        self._training = (0.0, 0)  # work awareness and IAG level of any training given so far
         self.initial_link_workers = int(round(p.link_workers.count * scale))
         self.link_workers: list[LinkWorker] = []
         self.set_link_worker_posts(self.initial_link_workers)
@@ -197,7 +201,9 @@ class PathwaysModel(Model):
                 i = len(self.link_workers)
                 u = self.streams.uniform("link_worker.knowledge", 0, i * 8, i * 8 + len(ACTIVITIES))
                 knows = u < self.p.link_workers.knowledge_of_provision
-                self.link_workers.append(LinkWorker(self, knows))
+                hired = LinkWorker(self, knows)
+                hired.train(*self._training)
+                self.link_workers.append(hired)
         self.refresh_link_worker_arrays()
 
     def refresh_link_worker_arrays(self) -> None:
@@ -213,17 +219,24 @@ class PathwaysModel(Model):
             self.lw_load = np.concatenate(
                 [self.lw_load, np.zeros(len(lws) - len(self.lw_load), dtype=np.int64)])
 
-    def train_link_workers(self, work_awareness: float = 0.8, iag_level: int = 4) -> None:
-        """Train every Link Worker in work awareness (a lever the workshop can pull mid-run)."""
+    def train_link_workers(self, work_awareness: float | None = None,
+                           iag_level: int | None = None) -> None:
+        """Train every Link Worker in work awareness (a lever the workshop can pull mid-run).
+
+        Defaults to ``link_workers.trained_awareness`` and ``trained_iag_level``.
+        Link Workers hired later are hired trained.
+        """
+        lwp = self.p.link_workers
+        aware = lwp.trained_awareness if work_awareness is None else work_awareness
+        iag = lwp.trained_iag_level if iag_level is None else iag_level
+        self._training = (max(self._training[0], aware), max(self._training[1], iag))
         for lw in self.link_workers:
-            lw.work_awareness = max(lw.work_awareness, work_awareness)
-            lw.iag_level = max(lw.iag_level, iag_level)
+            lw.train(*self._training)
         self.refresh_link_worker_arrays()
 
     def _scheduled_training(self) -> None:
         """The training event of ``link_workers.training_week`` (before that week is simulated)."""
-        lw = self.p.link_workers
-        self.train_link_workers(lw.trained_awareness, lw.trained_iag_level)
+        self.train_link_workers()
 
     def commission_provision(self) -> None:
         """Commission extra places where an activity's waiting list persists (Rotherham)."""
@@ -237,13 +250,13 @@ class PathwaysModel(Model):
         t = self.week
         self._refer(t)
         self._advance_window(t)
+        self._readings(t)
         self._triage(t)
         self._sessions(t)
         self._activities(t)
         self._dynamics(t)
         self._jobs(t)
         self._exits(t)
-        self._readings(t)
         self.week += 1
         if self.week == self.p.run.weeks:
             self.running = False

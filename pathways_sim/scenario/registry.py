@@ -103,7 +103,7 @@ _lw = [
     _f("link_workers.knowledge_of_provision", 0.75, "share 0-1", "Chance a Link Worker knows (and uses) each kind of VCS provision.", "MODEL.md §2: knowledge of local provision", 0.0, 1.0),
     _f("link_workers.follow_up", 0.6, "0-1", "Follow-up and monitoring intensity: raises uptake, cuts activity drop-out.", "MODEL.md §4: follow-up & monitoring by service model", 0.0, 1.0),
     _f("link_workers.accompaniment", 0.3, "probability", "Chance an anxious client is accompanied to a first activity (raises uptake).", WF + " Box H: accompaniment of anxious clients", 0.0, 1.0),
-    _f("link_workers.coproduction", 0.6, "0-1", "Quality of the co-produced plan: activity effect and fit.", "MODEL.md §4: long-term co-produced relationship in holistic models", 0.0, 1.0),
+    _f("link_workers.coproduction", 0.6, "0-1", "Quality of the co-produced plan: raises the gains from sessions and from activities.", "MODEL.md §4: long-term co-produced relationship in holistic models", 0.0, 1.0),
     _c("link_workers.triage", "first_come", TRIAGE, "How the waiting list is ordered when no incentive distorts it.", "MODEL.md §3.2"),
     _f("link_workers.session_effect", 0.020, "barrier units/session", "Fall in the confidence barrier per Link Worker session.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
     _f("link_workers.discourage_per_session", 0.04, "per session", "Chance per session that a Link Worker with no work awareness discourages a stated goal of a client far from work.", WF + ": Link Workers discouraged 'overly ambitious' work goals in two of four services", 0.0, 1.0),
