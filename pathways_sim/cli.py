@@ -7,6 +7,9 @@ Commands::
     pathways-sim scenarios list
     pathways-sim scenarios show NAME
     pathways-sim scenarios diff A B
+    pathways-sim sweep EXPERIMENT [--out DIR] [--workers N | --scheduler ADDRESS |
+                                  --dask-local N] [--resume] [--chunk-size K]
+    pathways-sim report SWEEP_DIR [--out DIR]
 
 ``SCENARIO``/``NAME`` is a scenario name (a file in ``scenarios/``) or a path
 to a scenario file. A bad scenario file, an unknown scenario name or an
@@ -142,6 +145,42 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("a", metavar="A", help="first scenario name or path")
     diff.add_argument("b", metavar="B", help="second scenario name or path")
     diff.set_defaults(handler=cmd_scenarios_diff)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run every design point of an experiment file into a results folder",
+        description="Run an experiment (experiments/<name>.yaml): every design point x "
+        "replicate, on a local process pool or a Dask cluster, streaming Parquet parts to "
+        "--out. An interrupted sweep keeps every finished part; --resume runs what is missing.",
+    )
+    sweep.add_argument("experiment", metavar="EXPERIMENT",
+                       help="experiment name (experiments/<name>.yaml) or path to a .yaml file")
+    sweep.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="results folder (default output/sweeps/<experiment>)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_int_at_least(1, "workers"), default=None, metavar="N",
+                       help="local worker processes (default: every core; 1 runs in process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786)")
+    where.add_argument("--dask-local", type=_int_at_least(1, "dask-local"), default=None,
+                       metavar="N", help="run on a Dask LocalCluster of N worker processes")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue the sweep in --out (same experiment), running only "
+                       "what is missing")
+    sweep.add_argument("--chunk-size", type=_int_at_least(1, "chunk-size"), default=None,
+                       metavar="K", help="runs per Parquet part (default: about 50 parts, "
+                       "10-200 runs each)")
+    sweep.set_defaults(handler=cmd_sweep)
+
+    report = commands.add_parser(
+        "report", help="write the report of a sweep's results folder",
+        description="Write plots and a brief of a sweep's results folder.",
+    )
+    report.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR",
+                        help="the results folder of a sweep (its --out)")
+    report.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="report folder (default SWEEP_DIR/report)")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
@@ -446,6 +485,67 @@ def cmd_scenarios_diff(args: argparse.Namespace, argv: Sequence[str], stdout: Te
                 f"set by {setter:<{widths[2]}}  source: {source}",
                 file=stdout,
             )
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim sweep``: run (or resume) an experiment into a results folder."""
+    from pathways_sim.sweep.executors import ExecutorError, make_executor
+    from pathways_sim.sweep.experiment import load_experiment
+    from pathways_sim.sweep.runner import run_sweep
+
+    experiment = load_experiment(args.experiment)
+    out = args.out if args.out is not None else DEFAULT_OUT / "sweeps" / experiment.name
+    executor = make_executor(workers=args.workers, scheduler=args.scheduler,
+                             dask_local=args.dask_local)
+    try:
+        summary = run_sweep(experiment, out, executor, resume=args.resume,
+                            chunk_size=args.chunk_size, command=[PROG, *argv])
+    except ExecutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"finished parts are kept in {out}; continue with --resume", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"interrupted: finished parts are kept in {out}; continue with --resume",
+              file=sys.stderr)
+        return 130
+    print(
+        f"Sweep {summary.experiment}: {summary.total_runs} runs "
+        f"({summary.ran} run now, {summary.skipped} already done), {summary.failed} failed, "
+        f"{summary.seconds:.1f} s on {summary.executor}",
+        file=stdout,
+    )
+    print(f"Results in {summary.out} (read with pathways_sim.sweep.results.load_sweep)",
+          file=stdout)
+    if summary.failed:
+        print(f"warning: {summary.failed} runs raised; see {summary.out / 'parts' / 'errors'}",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim report``: hand a sweep's folder to ``pathways_sim.report.brief``."""
+    if not (args.sweep_dir / "manifest.json").is_file():
+        raise ScenarioError(str(args.sweep_dir), None, "not a sweep results folder (no "
+                            "manifest.json)", "the --out folder of pathways-sim sweep")
+    try:
+        from pathways_sim.report.brief import write_report
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name not in (
+                "pathways_sim.report.brief", "pathways_sim.report"):
+            raise  # a dependency of the report is missing: show it as it is
+        print("error: reports of sweeps are not available in this version "
+              "(pathways_sim.report.brief.write_report is missing); the results are in "
+              f"{args.sweep_dir} (read with pathways_sim.sweep.results.load_sweep)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    out = args.out if args.out is not None else args.sweep_dir / "report"
+    written = write_report(args.sweep_dir, out)
+    print(f"Report written to {out}", file=stdout)
+    if isinstance(written, str | os.PathLike):
+        written = [written]
+    for path in written or ():
+        print(f"  {path}", file=stdout)
     return EXIT_OK
 
 
