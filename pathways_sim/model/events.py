@@ -13,6 +13,8 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
+from pathways_sim.model.clients import DOMAINS
+
 
 class Ev(IntEnum):
     """Event codes of the client event log."""
@@ -43,6 +45,18 @@ class Ev(IntEnum):
     EMPLOYED_AT_REFERRAL = 23
     GOAL_LAPSED = 24
     FOLLOW_UP_END = 25
+    BARRIER_PHYSICAL = 26
+    BARRIER_MENTAL = 27
+    BARRIER_ISOLATION = 28
+    BARRIER_SKILLS = 29
+    BARRIER_MONEY_HOUSING = 30
+    BARRIER_SUBSTANCE = 31
+    BARRIER_WORK_EXPERIENCE = 32
+    BARRIER_ASPIRATION = 33
+
+
+#: The per-domain barrier reading events, in the order of :data:`clients.DOMAINS`.
+BARRIER_EVENTS: tuple[Ev, ...] = tuple(Ev[f"BARRIER_{d.upper()}"] for d in DOMAINS)
 
 
 EVENT_VALUE = {
@@ -68,12 +82,16 @@ EVENT_VALUE = {
     Ev.PAYMENT: ("payment in GBP (for the outcome event of the same client and week; "
                  "the funder's ledger totals by period)"),
     Ev.ACCOMPANIED: "activity code",
-    Ev.READING: "distance from the labour market (0-1), read at referral and every 26 weeks",
+    Ev.READING: ("distance from the labour market (0-1), read at referral and every 26 weeks "
+                 "(with WELLBEING and one BARRIER_* event per domain)"),
     Ev.WELLBEING: "wellbeing score (WEMWBS-like 14-70), read with READING",
     Ev.EMPLOYED_AT_REFERRAL: "0 (in work but at risk when referred)",
     Ev.GOAL_LAPSED: "aspiration barrier when the goal lapsed (interest in work faded)",
     Ev.FOLLOW_UP_END: ("0 (follow-up ended: every open state closes; the 24-month READING "
                        "is logged the same week)"),
+    **{ev: (f"{d.replace('_', ' ')} barrier (0 none - 1 severe), read with READING at "
+            "referral (accepted referrals only), every 26 weeks and at follow-up end")
+       for ev, d in zip(BARRIER_EVENTS, DOMAINS, strict=True)},
 }
 
 ACTIVITY_CODES = {

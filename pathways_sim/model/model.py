@@ -30,8 +30,8 @@ over all clients at once (client state lives in arrays; see
    when the plan is complete; disengagement (falls with contact, rises when
    work feels mandatory); re-referral, sometimes through an employment
    programme.
-8. **Readings** - distance and wellbeing read every 26 weeks (Wellbeing Star
-   practice).
+8. **Readings** - distance, wellbeing and the barrier in each domain read every
+   26 weeks (Wellbeing Star practice), as at referral and at the end of follow-up.
 
 Results payments are made by the :class:`~pathways_sim.model.funder.Funder`
 as outcomes happen; at the end of each funding period (a Mesa recurring
@@ -62,7 +62,7 @@ from pathways_sim.model.clients import (
     D,
     wellbeing,
 )
-from pathways_sim.model.events import ACTIVITY_CODES, DIRECT_CODES, Ev, EventLog
+from pathways_sim.model.events import ACTIVITY_CODES, BARRIER_EVENTS, DIRECT_CODES, Ev, EventLog
 from pathways_sim.model.funder import Funder
 from pathways_sim.model.jobcentre import EmploymentSupport, JobcentrePlus
 from pathways_sim.model.link_worker import LinkWorker
@@ -316,6 +316,7 @@ class PathwaysModel(Model):
                   | (e.working_age_only & ~wa) | (e.exclude_psychosis & new["psychosis"]))
         s.status[rows] = np.where(reject, REJECTED, WAITING)
         log.add(Ev.REJECTED, t, idx[reject])
+        self._log_barriers(t, idx[~reject])
         employed = (new["emp_status"] == EMPLOYED_AT_RISK) & ~reject
         s.in_work[rows] = employed
         log.add(Ev.EMPLOYED_AT_REFERRAL, t, idx[employed])
@@ -335,6 +336,7 @@ class PathwaysModel(Model):
             # The 24-month reading, then the end of follow-up (closes every open state).
             self.log.add(Ev.READING, t, leaving, s.dist[leaving])
             self.log.add(Ev.WELLBEING, t, leaving, wellbeing(s.B[leaving]))
+            self._log_barriers(t, leaving)
             self.log.add(Ev.FOLLOW_UP_END, t, leaving)
         for i in range(self._lo, new_lo):
             agent = self._agents[i]
@@ -705,7 +707,7 @@ class PathwaysModel(Model):
 
     # ------------------------------------------------------------------ 8. readings
     def _readings(self, t: int) -> None:
-        """Distance and wellbeing read every 26 weeks after referral (Wellbeing Star practice)."""
+        """Distance, wellbeing and barriers read every 26 weeks after referral (Wellbeing Star)."""
         s = self.clients
         ref = s.ref_week[self._lo : s.n]
         due = []
@@ -718,6 +720,15 @@ class PathwaysModel(Model):
         if len(due):
             self.log.add(Ev.READING, t, due, s.dist[due])
             self.log.add(Ev.WELLBEING, t, due, wellbeing(s.B[due]))
+            self._log_barriers(t, due)
+
+    def _log_barriers(self, t: int, idx: np.ndarray) -> None:
+        """Log each client's barrier in every domain (one BARRIER_* event per domain)."""
+        if len(idx) == 0:
+            return
+        B = self.clients.B[idx]
+        for j, ev in enumerate(BARRIER_EVENTS):
+            self.log.add(ev, t, idx, B[:, j])
 
     # ------------------------------------------------------------------ views
     def stage_codes(self, idx: np.ndarray) -> np.ndarray:
