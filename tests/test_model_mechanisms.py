@@ -37,7 +37,9 @@ from tests.helpers import (
     step,
 )
 
-SMALL = {"run.scale": 0.5}  # ~1,000 referrals a year: enough clients, a fraction of the time
+# ~1,000 referrals a year: enough clients, a fraction of the time. No one declines at first
+# contact unless a test says so, so each situation isolates its own mechanism.
+SMALL = {"run.scale": 0.5, "service.decline_at_contact": 0.0}
 AMPLE = {**SMALL, "link_workers.count": 20}  # capacity for every referral: no waiting list
 SHORT = {**SMALL, "link_workers.count": 4}  # two Link Workers for ~19 referrals a week
 WEEKS_PER_MONTH = 52 / 12
@@ -295,7 +297,9 @@ def test_activity_places_are_never_exceeded():
 @pytest.mark.parametrize("commission", [False, True])
 def test_commissioning_adds_places_where_waiting_lists_persist(commission):
     few = {f"provision.{a}_places": 20 for a in ACTIVITIES}  # 10 places each at scale 0.5
-    m = run_model("medium", {**SMALL, **few, "provision.commission_new": commission}, weeks=52)
+    # Employment advice takes only clients with a work goal: make goals common.
+    m = run_model("medium", {**SMALL, **few, "provision.commission_new": commission,
+                             "clients.aspiration_barrier": 0.3}, weeks=52)
     assert (m.queue_counts > 5).all()  # every list outlasts its places
     places = np.array([pr.places for pr in m.providers])
     if commission:
@@ -758,3 +762,18 @@ def test_the_model_imports_no_interface_code():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "", out.stdout
+
+
+@pytest.mark.parametrize(("colocated", "share"), [(False, 0.4), (True, 0.4 * 0.75)])
+def test_some_clients_decline_at_first_contact_fewer_with_colocation(colocated, share):
+    m = run_model("medium", {**AMPLE, "service.decline_at_contact": 0.4,
+                             "link_workers.colocated": colocated,
+                             "link_workers.colocation_effect": 0.25,
+                             "disengagement.rereferral_per_week": 0.0}, weeks=30)
+    declined = set(events(m, Ev.DECLINED)["client"])
+    assigned = set(events(m, Ev.ASSIGNED)["client"])
+    assert not declined & assigned  # without re-referral, one who declines is never assigned
+    contacted = len(declined) + len(assigned)
+    # Binomial share of ~850 first contacts: 4 standard errors is about 0.07.
+    assert abs(len(declined) / contacted - share) < 4 * np.sqrt(share * (1 - share) / contacted)
+    assert (m.clients.status[list(declined)] != SUPPORTED).all()

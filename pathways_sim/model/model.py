@@ -381,6 +381,17 @@ class PathwaysModel(Model):
             score = base
         order = np.argsort(-score, kind="stable") if k < len(waiting) else slice(None)
         chosen = waiting[order][:k]
+        # Some decline when first contacted (warm handover by a co-located Link Worker helps).
+        h = p.service.decline_at_contact * self._colocation_factor(-1.0)
+        declined = self._u("decline", t, np.sort(chosen)) < h
+        declined = np.sort(chosen)[declined]
+        if len(declined):
+            s.status[declined] = OUT
+            log.add(Ev.DECLINED, t, declined, -1)
+            chosen = chosen[s.status[chosen] == WAITING]
+            k = len(chosen)
+            if k == 0:
+                return
         # Round-robin over Link Workers with free places.
         lw_ids = np.repeat(np.arange(len(free)), free)
         slot = np.arange(len(lw_ids)) - np.repeat(np.cumsum(free) - free, free)
@@ -442,7 +453,8 @@ class PathwaysModel(Model):
         ready = s.dist[cand] < p.provision.readiness_distance
         allowed[:, _VOL] &= ready
         allowed[:, _TRAIN] &= ready
-        allowed[:, _EMP_ADVICE] &= s.working_age[cand] & ~s.in_work[cand]
+        # Employment advice is for clients who have said they want work.
+        allowed[:, _EMP_ADVICE] &= s.goal[cand] & ~s.in_work[cand]
         # Link Workers who know the provision also know how full it is: a long
         # waiting list makes an activity a worse fit (assumption).
         places = np.array([max(pr.places, 1) for pr in self.providers], dtype=np.float32)

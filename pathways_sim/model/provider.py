@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 PROFILES: dict[str, dict[str, float]] = {
     "health_wellbeing": {"physical": 1.0, "mental": 0.6, "substance": 0.5, "money_housing": 0.2},
     "social_group": {"isolation": 1.0, "mental": 0.7, "aspiration": 0.1},
-    "volunteering": {"work_experience": 1.0, "isolation": 0.6, "mental": 0.5,
-                     "aspiration": 0.5, "skills": 0.3},
+    "volunteering": {"work_experience": 1.0, "isolation": 0.4, "mental": 0.3,
+                     "aspiration": 0.3, "skills": 0.1},
     "training": {"skills": 1.0, "aspiration": 0.4, "mental": 0.3, "work_experience": 0.3},
     "employment_advice": {"aspiration": 0.8, "work_experience": 0.4, "money_housing": 0.4},
 }

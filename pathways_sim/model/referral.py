@@ -79,7 +79,6 @@ def draw_population(p, streams: Streams, source: ReferralSource, seq_lo: int,
     e = Streams.normal(u[:, 7:15])  # domain-specific
     base = np.full((k, 8), c.barrier_mean, dtype=np.float32)
     base[:, D["physical"]] += 0.08 * (conditions - c.conditions_mean)
-    base[:, D["skills"]] -= 0.05
     substance = u[:, 5] < c.share_substance_use
     base[:, D["substance"]] = np.where(substance, 0.7, 0.08)
     base[:, D["work_experience"]] = _WORK_EXPERIENCE[emp]

@@ -23,7 +23,7 @@ _STEPPING = (ACTIVITY_CODES["volunteering"], ACTIVITY_CODES["training"])
 #: Stock name -> (opening events, closing events), in words.
 STATES: dict[str, tuple[str, str]] = {
     "waiting": ("REFERRED (not rejected), RE_REFERRED value 0",
-                "ASSIGNED, DISENGAGED value 0"),
+                "ASSIGNED, DECLINED, DISENGAGED value 0"),
     "with_link_worker": ("ASSIGNED", "DISCHARGED, DISENGAGED value 1"),
     "in_activity": ("ACTIVITY_START", "ACTIVITY_END, ACTIVITY_DROPOUT value >= 0"),
     "stepping_stone": ("ACTIVITY_START of volunteering or training",
@@ -95,7 +95,8 @@ def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
     pairs = {
         "waiting": spells(log, (is_(Ev.REFERRED) & ~rejected)
                           | (is_(Ev.RE_REFERRED) & (value == 0)),
-                          is_(Ev.ASSIGNED) | (is_(Ev.DISENGAGED) & (value == 0))),
+                          is_(Ev.ASSIGNED) | is_(Ev.DECLINED)
+                          | (is_(Ev.DISENGAGED) & (value == 0))),
         "with_link_worker": spells(log, is_(Ev.ASSIGNED),
                                    is_(Ev.DISCHARGED) | (is_(Ev.DISENGAGED) & (value == 1))),
         "in_activity": activity,

@@ -84,6 +84,7 @@ _eligibility = [
 _service = [
     _c("service.model", "medium", SERVICE_MODELS, "Service-model label (MODEL.md §4); the presets in scenarios/ set the parameters that make it so.", "MODEL.md §4 (the report's Box A)"),
     _f("service.uptake_base", 0.35, "probability", "Chance a client takes up a suggested activity at one offer, before follow-up and accompaniment.", WF + ": uptake is low where a service only signposts", 0.0, 1.0, calibrate=True),
+    _f("service.decline_at_contact", 0.15, "probability", "Chance a client declines the service when a Link Worker first contacts them (less with co-location).", "EVIDENCE §2: referral refusal 22.2% (2019) falling to 10.6% (2023), CPRD, Lancet Public Health 2024", 0.0, 1.0, calibrate=True),
     _f("service.waiting_dropout_per_week", 0.02, "per week", "Hazard of giving up while on the Link Worker waiting list.", ASSUME + "2%/week, ~40% lost after 6 months of waiting", 0.0, 1.0),
     _f("service.discharge_distance", 0.20, "distance 0-1", "Clients whose distance falls below this, not in an activity, are discharged as plan complete.", ASSUME + "plan complete when few barriers remain", 0.0, 1.0),
 ]
