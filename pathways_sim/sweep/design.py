@@ -162,7 +162,9 @@ class DesignPoint:
         return {path: b for path, _, b in diff_scenarios(base, self.scenario) if b is not None}
 
     def to_dict(self, base: Scenario) -> dict[str, Any]:
-        """The point for the manifest: ids, role, factors and resolved changes from ``base``."""
+        """The point for the manifest: ids, role, factors, resolved changes from ``base``
+        and the source of each changed value (so a report never needs to re-plan)."""
+        changes = self.changes(base)
         return {
             "point_id": self.point_id,
             "role": self.role,
@@ -170,7 +172,8 @@ class DesignPoint:
             "baseline_point": self.baseline_point,
             "counterfactual_point": self.counterfactual_point,
             "name": self.scenario.name,
-            "changes": self.changes(base),
+            "changes": changes,
+            "sources": {path: self.scenario.sources[path] for path in changes},
         }
 
 
