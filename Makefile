@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-## run: set up and run the main job (holistic service, 10 replicates) -> output/holistic/
+## run: set up and run the main job: the smoke experiment and its report -> output/sweeps/smoke/
+## (--resume makes a second `make run` reuse the finished runs)
 run: $(STAMP)
-	$(BIN)/pathways-sim run holistic --replicates 10 --out output/holistic --json output/holistic/metrics.json
+	$(BIN)/pathways-sim sweep smoke --out output/sweeps/smoke --resume
+	$(BIN)/pathways-sim report output/sweeps/smoke
 
 ## test: set up, lint, and run the whole test suite
 test: $(STAMP)
