@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench baseline docs clean
+.PHONY: run test lint bench baseline docs clean workshop
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "pathways-sim needs Python >= 3.12 (Mesa 3.5); install it or set PYTHON=python3.12")'
@@ -23,7 +23,11 @@ run: $(STAMP)
 ## test: set up, lint, and run the whole test suite
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+## workshop: set up and start the workshop app at http://127.0.0.1:8765 (docs/workshop.md)
+workshop: $(STAMP)
+	$(BIN)/pathways-sim workshop
 
 ## bench: the performance benchmark -> benchmarks/results.json
 bench: $(STAMP)

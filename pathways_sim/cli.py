@@ -10,6 +10,9 @@ Commands::
     pathways-sim sweep EXPERIMENT [--out DIR] [--workers N | --scheduler ADDRESS |
                                   --dask-local N] [--resume] [--chunk-size K]
     pathways-sim report SWEEP_DIR [--out DIR]
+    pathways-sim workshop [SCENARIO] [--host H] [--port P] [--seed S] [--open]
+    pathways-sim animate SCENARIO --out FILE [--compare SCENARIO] [--seed S] [--weeks W]
+                         [--every K] [--fps F] [--width PX] [--no-fan]
 
 ``SCENARIO``/``NAME`` is a scenario name (a file in ``scenarios/``) or a path
 to a scenario file. A bad scenario file, an unknown scenario name or an
@@ -181,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="report folder (default SWEEP_DIR/report)")
     report.set_defaults(handler=cmd_report)
+    add_viz_commands(commands)
     return parser
 
 
@@ -546,6 +550,88 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) ->
         written = [written]
     for path in written or ():
         print(f"  {path}", file=stdout)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- workshop app
+
+
+def add_viz_commands(commands: Any) -> None:
+    """Add the ``workshop`` and ``animate`` subcommands (:mod:`pathways_sim.viz`)."""
+    workshop = commands.add_parser(
+        "workshop",
+        help="start the workshop app: pathway board, live charts, levers, A/B comparison",
+        description="Start the workshop app (Mesa's SolaraViz, served by Solara from this "
+        "install: no internet needed, telemetry off) and print its address. Stop it with "
+        "Ctrl+C. A facilitator's guide is in docs/workshop.md.",
+    )
+    workshop.add_argument("scenario", metavar="SCENARIO", nargs="?", default="medium",
+                          help="scenario the page starts from (default medium)")
+    workshop.add_argument("--host", default="127.0.0.1", metavar="H",
+                          help="address to listen on (default 127.0.0.1: this machine only; "
+                          "0.0.0.0 lets other machines on the network connect)")
+    workshop.add_argument("--port", type=_int_at_least(0, "port"), default=8765, metavar="P",
+                          help="port to listen on (default 8765; 0 picks a free one)")
+    workshop.add_argument("--seed", type=_int_at_least(0, "seed"), default=None, metavar="S",
+                          help="seed of the live runs (default 1; also settable on the page)")
+    workshop.add_argument("--open", action="store_true",
+                          help="open the page in the default browser once the server is up")
+    workshop.set_defaults(handler=cmd_workshop)
+
+    animate = commands.add_parser(
+        "animate",
+        help="write a run's pathway board and charts as a GIF (or MP4) for offline decks",
+        description="Run a scenario (and, with --compare, a second one beside it on the same "
+        "seed) and write the workshop's board and live charts, with the fan of background "
+        "replicates, as an animation. MP4 needs ffmpeg on the PATH.",
+    )
+    animate.add_argument("scenario", metavar="SCENARIO", help="scenario name or path (run A)")
+    animate.add_argument("--out", type=Path, required=True, metavar="FILE",
+                         help="output file: .gif, or .mp4 where ffmpeg is installed")
+    animate.add_argument("--compare", default=None, metavar="SCENARIO",
+                         help="a second scenario shown beside the first (B), with A - B")
+    animate.add_argument("--seed", type=_int_at_least(0, "seed"), default=1, metavar="S",
+                         help="seed of the run(s) (default 1)")
+    animate.add_argument("--weeks", type=_int_at_least(1, "weeks"), default=None, metavar="W",
+                         help="weeks to show (default the scenario's run.weeks)")
+    animate.add_argument("--every", type=_int_at_least(1, "every"), default=2, metavar="K",
+                         help="weeks between frames (default 2)")
+    animate.add_argument("--fps", type=_int_at_least(1, "fps"), default=8, metavar="F",
+                         help="frames per second (default 8)")
+    animate.add_argument("--width", type=_int_at_least(200, "width"), default=1200,
+                         metavar="PX", help="frame width in pixels (default 1200)")
+    animate.add_argument("--no-fan", action="store_true",
+                         help="leave out the fan of background replicates (faster)")
+    animate.set_defaults(handler=cmd_animate)
+
+
+def cmd_workshop(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim workshop``: serve the workshop app until interrupted."""
+    from pathways_sim.viz.server import OfflineAssetsMissing, serve
+
+    try:
+        serve(args.scenario, host=args.host, port=args.port, seed=args.seed,
+              open_browser=args.open)
+    except OfflineAssetsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def cmd_animate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim animate``: write the board and charts of a run as frames."""
+    from pathways_sim.viz.animate import AnimationError, animate
+
+    try:
+        result = animate(args.scenario, args.out, compare=args.compare, seed=args.seed,
+                         weeks=args.weeks, every=args.every, fps=args.fps, width=args.width,
+                         fan=not args.no_fan)
+    except AnimationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    width, height = result.size
+    print(f"Animation written to {result.path}: {result.frames} frames of {width}x{height} "
+          f"px, {result.weeks} weeks", file=stdout)
     return EXIT_OK
 
 

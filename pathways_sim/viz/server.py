@@ -1,0 +1,118 @@
+"""Start the workshop app: Solara's server, offline, telemetry off, bound to localhost.
+
+Solara loads its front end (Vue, Vuetify, fonts) from a CDN unless the files are
+installed locally. The project installs them with the ``solara-assets`` package
+(into ``<prefix>/share/solara/cdn``, where Solara's asset proxy looks first) and
+pins ``ipyvue<2`` and ``ipyvuetify<2`` (the Vue 3 front ends leave the page empty
+with Mesa 3.5). :func:`check_offline_assets` says what is missing before the
+server starts, so a page is never silently blank.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP = "pathways_sim.viz.app:Page"
+ENV_SCENARIO = "PATHWAYS_WORKSHOP_SCENARIO"  # the scenario the page starts from
+ENV_SEED = "PATHWAYS_WORKSHOP_SEED"  # the seed of its live runs
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+#: Environment Solara reads when it is imported: no telemetry, no version check.
+SOLARA_ENV = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_ASSETS_PROXY": "True",  # serve /_solara/cdn from the local copy
+}
+
+
+class OfflineAssetsMissing(RuntimeError):
+    """The front-end files Solara needs offline are not installed."""
+
+
+def assets_dir() -> Path:
+    """Where ``solara-assets`` puts the front-end files (Solara's proxy cache)."""
+    return Path(sys.prefix) / "share" / "solara" / "cdn"
+
+
+def check_offline_assets() -> Path:
+    """The local front-end folder, after checking the packages the page needs.
+
+    Raises:
+        OfflineAssetsMissing: What is missing and how to install it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    problems = []
+    for name, major in (("ipyvue", 1), ("ipyvuetify", 1)):
+        try:
+            got = version(name)
+        except PackageNotFoundError:
+            problems.append(f"{name} is not installed")
+            continue
+        if int(got.split(".")[0]) != major:
+            problems.append(f"{name} {got} is installed; the workshop needs {name}<2")
+    folder = assets_dir()
+    if not (folder / "requirejs@2.3.6").is_dir() and not any(folder.glob("requirejs@*")):
+        problems.append(f"Solara's front-end files are not in {folder}")
+    if problems:
+        raise OfflineAssetsMissing(
+            "the workshop cannot render offline: " + "; ".join(problems)
+            + ". Reinstall the project (make run, or pip install -c constraints.txt -e .) "
+            "so that solara-assets, ipyvue<2 and ipyvuetify<2 are installed.")
+    return folder
+
+
+def solara_args(host: str, port: int, open_browser: bool = False) -> list[str]:
+    """Arguments of ``solara run`` for the workshop."""
+    return [APP, "--host", host, "--port", str(port), "--production",
+            "--open" if open_browser else "--no-open", "--no-check-version",
+            "--log-level", "warning"]
+
+
+def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          seed: int | None = None, open_browser: bool = False) -> None:
+    """Run the workshop server until interrupted.
+
+    Args:
+        scenario: Scenario name or path the page starts from (checked before starting).
+        host: Address to bind (127.0.0.1: this machine only).
+        port: Port (0: any free port).
+        seed: Seed of the live runs (default: the app's).
+        open_browser: Open the page in the default browser once the server is up.
+
+    Raises:
+        ScenarioError: The scenario does not load.
+        OfflineAssetsMissing: The front end could not render offline.
+    """
+    from pathways_sim.scenario import load_scenario
+
+    load_scenario(scenario)  # fail here, with the scenario error, not in the page
+    check_offline_assets()
+    os.environ.update(SOLARA_ENV)
+    os.environ[ENV_SCENARIO] = str(scenario)
+    if seed is not None:
+        os.environ[ENV_SEED] = str(int(seed))
+    from solara.__main__ import run as solara_run  # imported after the environment is set
+
+    solara_run.main(args=solara_args(host, port, open_browser), prog_name="pathways-sim workshop",
+                    standalone_mode=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pathways_sim.viz.server [SCENARIO] [--host H] [--port P] [--seed S]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pathways_sim.viz.server")
+    parser.add_argument("scenario", nargs="?", default="medium")
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    serve(args.scenario, args.host, args.port, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
