@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pathways_sim.calibration.cli import register_calibration_commands
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
 from pathways_sim.scenario import (
     Scenario,
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="report folder (default SWEEP_DIR/report)")
     report.set_defaults(handler=cmd_report)
+    register_calibration_commands(commands)
     add_viz_commands(commands)
     return parser
 

@@ -1,0 +1,153 @@
+"""Benchmark of the calibration: one objective evaluation, and the full default fit.
+
+Measures, on this machine and in this run:
+
+* ``reference_run_s``: one warm run of the ``medium`` scenario cut to 104
+  weeks, in process (the yardstick: compare ratios, not seconds, across
+  machines; a shared machine's load moves both);
+* ``evaluation_s``: one evaluation of the objective (every fit target's
+  scenario x replicates) on the executor, after a warm-up;
+* ``fit_s``: ``calibrate --method optuna`` (or ``--method abc``) with the
+  configuration's default budget, start to finish: fit, posterior predictive,
+  results folder, report and manifest (the issue's requirement: at most 20
+  minutes on the 2-core machine);
+* the machine's load average before and after, since other work on a shared
+  machine slows every figure.
+
+``--check-scale`` instead compares each target scenario's shares at the
+config's ``run.scale`` with unscaled runs (the same number of simulated
+clients), to show that scaling does not move them beyond simulation noise.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/calibration_bench.py   # -> benchmarks/calibration_results.json
+    .venv/bin/python benchmarks/calibration_bench.py --budget 40  # a shorter fit
+    .venv/bin/python benchmarks/calibration_bench.py --check-scale
+
+The script exits 0 whenever it completes: it is a report, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pathways_sim.calibration.config import load_config
+from pathways_sim.calibration.fit import calibrate
+from pathways_sim.calibration.objective import Problem
+from pathways_sim.model.model import PathwaysModel
+from pathways_sim.run import replicate_seeds
+from pathways_sim.scenario import load_scenario
+from pathways_sim.sweep.executors import make_executor
+
+HERE = Path(__file__).resolve().parent
+LIMIT_S = 20 * 60
+
+
+def reference_run() -> float:
+    """Seconds of one warm in-process run of medium over 104 weeks."""
+    sc = load_scenario("medium").with_changes({"run.weeks": 104, "run.follow_up_weeks": 52})
+    PathwaysModel(sc, seed=1).run()
+    t = time.perf_counter()
+    PathwaysModel(sc, seed=2).run()
+    return time.perf_counter() - t
+
+
+def check_scale(config_name: str, replicates: int, workers: int) -> pd.DataFrame:
+    """Shares of each fit target at the config's scale against unscaled runs."""
+    cfg = load_config(config_name)
+    scaled = Problem(cfg, targets=cfg.targets, replicates=replicates)
+    unscaled = Problem(cfg.with_changes(scale={}), targets=cfg.targets, replicates=1)
+    rows = []
+    defaults = {p.parameter: p.default for p in scaled.priors}
+    with make_executor(workers=workers) as ex:
+        [a] = scaled.evaluate([defaults], ex)
+        # As many unscaled clients as scaled ones: replicates x scale runs, own seeds.
+        reps = {g.name: max(1, round(replicates * g.scale)) for g in scaled.groups}
+        n_max = max(reps.values())
+        seeds = replicate_seeds(cfg.seed + 1, n_max)
+        [b] = unscaled.evaluate([defaults], ex, seeds=[seeds])
+    for j, t in enumerate(scaled.targets):
+        k1, n1 = a.k_sim[j].sum(), a.n_sim[j].sum()
+        k2, n2 = b.k_sim[j].sum(), b.n_sim[j].sum()
+        p1, p2 = k1 / max(n1, 1), k2 / max(n2, 1)
+        pooled = (k1 + k2) / max(n1 + n2, 1)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / max(n1, 1) + 1 / max(n2, 1)))
+        rows.append({"target": t.id, "scale": scaled.config.scale.get(t.scenario, 1.0),
+                     "scaled": p1, "n_scaled": n1, "unscaled": p2, "n_unscaled": n2,
+                     "z": (p1 - p2) / se if se > 0 else 0.0})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; write the JSON report."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default="default")
+    ap.add_argument("--method", choices=("optuna", "abc"), default="optuna")
+    ap.add_argument("--budget", type=int, default=None, help="default: the config's")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=HERE / "calibration_results.json")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="results folder of the fit (default a temporary folder)")
+    ap.add_argument("--check-scale", action="store_true")
+    ap.add_argument("--replicates", type=int, default=4, help="for --check-scale")
+    args = ap.parse_args(argv)
+
+    if args.check_scale:
+        table = check_scale(args.config, args.replicates, args.workers)
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        print("\n|z| < 2 everywhere: scaled shares agree with unscaled ones within noise"
+              if (table["z"].abs() < 2).all() else "\nsome |z| >= 2: check those scales")
+        return 0
+
+    load0 = os.getloadavg()
+    ref = reference_run()
+    cfg = load_config(args.config)
+    problem = Problem(cfg)
+    defaults = {p.parameter: p.default for p in problem.priors}
+    with make_executor(workers=args.workers) as ex:
+        problem.evaluate([defaults], ex)  # warm-up (worker start, imports)
+        t = time.perf_counter()
+        problem.evaluate([defaults] * 4, ex)
+        evaluation = (time.perf_counter() - t) / 4
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.results or Path(tmp) / cfg.name
+        t = time.perf_counter()
+        result = calibrate(cfg, args.method, make_executor(workers=args.workers),
+                           budget=args.budget, out=folder, overwrite=True,
+                           command=[sys.executable, *sys.argv])
+        fit = time.perf_counter() - t
+        table = result.fit
+    load1 = os.getloadavg()
+    fits = table[table["role"] == "fit"]
+    report = {
+        "config": cfg.name, "method": args.method,
+        "budget": args.budget or (cfg.optuna.budget if args.method == "optuna"
+                                  else cfg.abc.budget),
+        "workers": args.workers, "cpus": os.cpu_count(), "python": platform.python_version(),
+        "reference_run_s": round(ref, 3), "evaluation_s": round(evaluation, 2),
+        "evaluation_over_reference": round(evaluation / ref, 1),
+        "fit_s": round(fit, 1), "fit_over_reference": round(fit / ref, 0),
+        "limit_s": LIMIT_S, "within_limit": fit <= LIMIT_S,
+        "timings": {k: v for k, v in result.diagnostics.items() if k.endswith("_seconds")},
+        "point_nll": result.point_nll,
+        "fit_targets_inside_ppi": f"{int(fits['inside'].sum())}/{len(fits)}",
+        "load_average_before": [round(x, 2) for x in load0],
+        "load_average_after": [round(x, 2) for x in load1],
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

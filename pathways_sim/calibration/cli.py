@@ -1,0 +1,351 @@
+"""The calibration commands of ``pathways-sim``: calibrate, predict, validate, sensitivity.
+
+``pathways_sim.cli`` calls :func:`register_calibration_commands` with its
+sub-parsers; each command's handler has the CLI's signature
+``handler(args, argv, stdout) -> exit status``. Bad input raises
+:class:`~pathways_sim.scenario.ScenarioError` (the CLI prints ``error: ...``
+and exits with status 2); a failed simulation or executor returns 1.
+
+Commands::
+
+    pathways-sim calibrate [--method optuna|abc] [--budget N] [--config PATH]
+                           [--workers N | --scheduler ADDRESS | --dask-local N]
+                           [--resume | --overwrite] [--out DIR]
+    pathways-sim predict SCENARIO --observable NAME --window-months M --json PATH
+                         [--cohort all|working_age|not_in_work] [--draws K]
+                         [--calibrated PATH] [--seed S] [--workers N]
+    pathways-sim validate [--calibrated PATH] [--config PATH] [--draws K]
+                          [--patterns EXPERIMENT | --no-patterns] [--pattern-replicates N]
+                          [--out DIR] [--workers N]
+    pathways-sim sensitivity [--method sobol|morris] [--budget N] [--calibrated PATH]
+                             [--scenario NAME] [--replicates R] [--out DIR] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pathways_sim.scenario import ScenarioError
+
+__all__ = [
+    "cmd_calibrate",
+    "cmd_predict",
+    "cmd_sensitivity",
+    "cmd_validate",
+    "register_calibration_commands",
+]
+
+PROG = "pathways-sim"
+EXIT_OK, EXIT_FAILURE = 0, 1
+DEFAULT_CALIBRATED = "calibration/results/default"
+"""The calibration predict, validate and sensitivity use when --calibrated is not given."""
+
+
+def _int_at_least(minimum: int, what: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+def _months(text: str) -> float | None:
+    if text.lower() in ("all", "none", "cumulative"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"window-months must be a number of months or "
+                                         f"'all', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"window-months must be >= 0, got {value}")
+    return value
+
+
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_int_at_least(1, "workers"), default=None, metavar="N",
+                       help="local worker processes (default: every core; 1 runs in process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on the Dask cluster of this scheduler (tcp://host:8786)")
+    where.add_argument("--dask-local", type=_int_at_least(1, "dask-local"), default=None,
+                       metavar="N", help="run on a Dask LocalCluster of N worker processes")
+
+
+def _calibrated_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--calibrated", default=None, metavar="PATH",
+                   help="a calibration results folder (default calibration/results/default "
+                   "when it exists; 'none' for the registry defaults)")
+
+
+def register_calibration_commands(subparsers: Any) -> None:
+    """Add ``calibrate``, ``predict``, ``validate`` and ``sensitivity`` to the CLI.
+
+    Args:
+        subparsers: The object ``ArgumentParser.add_subparsers`` returned; each
+            command sets ``handler`` (``handler(args, argv, stdout) -> int``).
+    """
+    cal = subparsers.add_parser(
+        "calibrate", help="fit the calibrated parameters to the reported counts",
+        description="Fit the priors' parameters to the fit targets (calibration/targets.csv): "
+        "a point estimate with Optuna or a posterior by ABC-SMC; writes the calibrated "
+        "parameter set, its posterior predictive and a report to calibration/results/<name>/.")
+    cal.add_argument("--method", choices=("optuna", "abc"), default="optuna",
+                     help="optuna: point estimate minimising the negative log-likelihood "
+                     "(default); abc: posterior draws by ABC-SMC")
+    cal.add_argument("--budget", type=_int_at_least(1, "budget"), default=None, metavar="N",
+                     help="Optuna trials, or ABC parameter sets simulated (default: the "
+                     "config's)")
+    cal.add_argument("--config", default="default", metavar="PATH",
+                     help="calibration config: a name in calibration/configs/ or a .yaml path "
+                     "(default 'default')")
+    cal.add_argument("--out", type=Path, default=None, metavar="DIR",
+                     help="results folder (default calibration/results/<config name>)")
+    again = cal.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the fit stored in the results folder")
+    again.add_argument("--overwrite", action="store_true",
+                       help="delete an earlier results folder and start again")
+    _executor_options(cal)
+    cal.set_defaults(handler=cmd_calibrate)
+
+    pred = subparsers.add_parser(
+        "predict", help="posterior predictive distribution of an observable in a scenario",
+        description="Run a scenario once per posterior draw (each with its own seed) under "
+        "the calibrated parameters and write the distribution of an observable's share k/n.")
+    pred.add_argument("scenario", metavar="SCENARIO", help="scenario name or path")
+    pred.add_argument("--observable", required=True, metavar="NAME",
+                      help="an observable (pathways_sim.outcomes.observables.OBSERVABLES)")
+    pred.add_argument("--window-months", required=True, type=_months, metavar="M",
+                      help="months from each client's referral ('all': whole follow-up)")
+    pred.add_argument("--cohort", choices=("all", "working_age", "not_in_work"), default="all")
+    pred.add_argument("--draws", type=_int_at_least(1, "draws"), default=40, metavar="K",
+                      help="posterior draws, one run each (default 40)")
+    pred.add_argument("--seed", type=_int_at_least(0, "seed"), default=4242, metavar="S",
+                      help="root seed of the draws' seeds (default 4242)")
+    pred.add_argument("--json", type=Path, required=True, metavar="PATH",
+                      help="write {median, lo90, hi90, draws} here")
+    _calibrated_option(pred)
+    _executor_options(pred)
+    pred.set_defaults(handler=cmd_predict)
+
+    val = subparsers.add_parser(
+        "validate", help="held-out targets' coverage and the MODEL.md §6 patterns, calibrated",
+        description="Under the calibrated parameters: is each target's observed share inside "
+        "its 90% posterior predictive interval (held-out targets first), and do the "
+        "patterns experiment's checks pass?")
+    _calibrated_option(val)
+    val.add_argument("--config", default=None, metavar="PATH",
+                     help="calibration config for the targets (default: the calibration's own "
+                     "config file, else 'default')")
+    val.add_argument("--draws", type=_int_at_least(2, "draws"), default=None, metavar="K",
+                     help="posterior predictive draws (default the config's)")
+    pat = val.add_mutually_exclusive_group()
+    pat.add_argument("--patterns", default="patterns", metavar="EXPERIMENT",
+                     help="experiment whose checks are the patterns (default 'patterns')")
+    pat.add_argument("--no-patterns", action="store_true", help="skip the pattern checks")
+    val.add_argument("--pattern-replicates", type=_int_at_least(2, "pattern-replicates"),
+                     default=None, metavar="N",
+                     help="replicates per pattern design point (default the experiment's)")
+    val.add_argument("--out", type=Path, default=None, metavar="DIR",
+                     help="where to write validation.md/.json/.csv (default: the "
+                     "calibration's folder, or output/validation)")
+    _executor_options(val)
+    val.set_defaults(handler=cmd_validate)
+
+    sens = subparsers.add_parser(
+        "sensitivity", help="global sensitivity of key outcomes to the calibrated parameters",
+        description="Sobol or Morris sensitivity (SALib) of found_work_12m, "
+        "stepping_stone_12m and support_ratio_near_far to the calibrated parameters over "
+        "their prior ranges, on a reference scenario; writes a table and a plot.")
+    sens.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    sens.add_argument("--budget", type=_int_at_least(1, "budget"), default=None, metavar="N",
+                      help="model runs (default 512 for sobol, 280 for morris)")
+    sens.add_argument("--scenario", default="medium", metavar="NAME",
+                      help="reference scenario (default medium)")
+    sens.add_argument("--replicates", type=_int_at_least(1, "replicates"), default=1,
+                      metavar="R", help="runs averaged per sample (default 1)")
+    sens.add_argument("--config", default="default", metavar="PATH",
+                      help="config whose priors give the ranges when there is no calibration")
+    sens.add_argument("--seed", type=_int_at_least(0, "seed"), default=20261124, metavar="S")
+    sens.add_argument("--out", type=Path, default=None, metavar="DIR",
+                      help="output folder (default output/sensitivity/<method>)")
+    _calibrated_option(sens)
+    _executor_options(sens)
+    sens.set_defaults(handler=cmd_sensitivity)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    from pathways_sim.sweep.executors import make_executor
+
+    return make_executor(workers=args.workers, scheduler=args.scheduler,
+                         dask_local=args.dask_local)
+
+
+def _calibration(text: str | None, required: bool = False) -> Any:
+    """The calibration named on the command line; the default one when it exists."""
+    from pathways_sim.calibration.config import default_results_dir
+    from pathways_sim.calibration.results import load_calibrated
+
+    if text is not None and text.lower() == "none":
+        return None
+    if text is None:
+        default = default_results_dir() / "default"
+        if not (default / "calibrated.json").is_file():
+            if required:
+                raise ScenarioError("command line", "--calibrated", "no calibration given and "
+                                    f"{DEFAULT_CALIBRATED} does not exist",
+                                    "a folder written by 'pathways-sim calibrate', or 'none'")
+            return None
+        return load_calibrated(default)
+    return load_calibrated(text)
+
+
+def _run(fn: Any, *a: Any, **kw: Any) -> Any:
+    """Call ``fn``; turn executor and simulation failures into (message, status 1)."""
+    from pathways_sim.calibration.objective import CalibrationError
+    from pathways_sim.sweep.executors import ExecutorError
+
+    try:
+        return fn(*a, **kw), None
+    except (ExecutorError, CalibrationError, RuntimeError) as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        return None, str(exc)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim calibrate``: fit, posterior predictive, results folder and report."""
+    from pathways_sim.calibration.config import load_config
+    from pathways_sim.calibration.fit import calibrate
+
+    config = load_config(args.config)
+
+    def log(line: str) -> None:
+        print(line, file=stdout, flush=True)
+
+    try:
+        result, err = _run(calibrate, config, args.method, _executor(args), budget=args.budget,
+                           out=args.out, resume=args.resume, overwrite=args.overwrite,
+                           command=[PROG, *argv], log=log)
+    except KeyboardInterrupt:
+        print("interrupted: finished trials/generations are kept; continue with --resume",
+              file=sys.stderr)
+        return 130
+    if err:
+        return _fail(f"{err}\nfinished trials/generations are kept; continue with --resume")
+    assert result is not None and result.path is not None
+    print(f"Calibrated parameters ({result.version}):", file=stdout)
+    summary = result.summary()
+    for r in summary.itertuples(index=False):
+        interval = "" if result.method == "optuna" else f"  90% {r.lo90:.4g}-{r.hi90:.4g}"
+        print(f"  {r.parameter:<32} {r.point:.4g}{interval}  (prior {r.low:g}-{r.high:g})",
+              file=stdout)
+    print(f"Report: {result.path / 'report.html'} and {result.path / 'report.md'}", file=stdout)
+    return EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim predict``: posterior predictive of one observable in one scenario."""
+    from pathways_sim.calibration.predict import predict_observable
+    from pathways_sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    result = _calibration(args.calibrated)
+    executor = _executor(args)
+
+    def go() -> dict[str, Any]:
+        with executor:
+            return predict_observable(scenario, args.observable, args.window_months,
+                                      args.cohort, result, executor, args.draws, args.seed)
+
+    out, err = _run(go)
+    if err:
+        return _fail(err)
+    assert out is not None
+    out["command"] = [PROG, *argv]
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    window = "whole follow-up" if args.window_months is None else f"{args.window_months:g} months"
+    print(f"{args.observable} ({args.cohort}, {window}) in {scenario.name} under "
+          f"{out['calibration'] or 'the registry defaults'}: median {out['median']:.4g}, "
+          f"90% interval {out['lo90']:.4g}-{out['hi90']:.4g} over {args.draws} draws; "
+          f"written to {args.json}", file=stdout)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim validate``: target coverage and pattern checks under a calibration."""
+    from pathways_sim.calibration.config import load_config
+    from pathways_sim.calibration.validate import validate
+
+    result = _calibration(args.calibrated)
+    if args.config is not None:
+        config = load_config(args.config)
+    elif result is not None and result.config.get("file") and Path(
+            result.config["file"]).is_file():
+        config = load_config(result.config["file"])
+    else:
+        config = load_config("default")
+    patterns = None if args.no_patterns else args.patterns
+    report, err = _run(validate, config, result, _executor(args), draws=args.draws,
+                       patterns=patterns, pattern_replicates=args.pattern_replicates)
+    if err:
+        return _fail(err)
+    assert report is not None
+    out = args.out or (result.path if result is not None and result.path is not None
+                       else Path("output") / "validation")
+    report.write(Path(out))
+    print(report.markdown(), file=stdout)
+    print(f"Written to {out}/validation.md (.json, .csv)", file=stdout)
+    return EXIT_OK
+
+
+def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim sensitivity``: Sobol or Morris indices over the priors' ranges."""
+    from pathways_sim.calibration.config import load_config
+    from pathways_sim.calibration.sensitivity import run_sensitivity
+    from pathways_sim.scenario import load_scenario
+
+    result = _calibration(args.calibrated)
+    priors = result.priors if result is not None else load_config(args.config).priors
+    scenario = load_scenario(args.scenario)
+    out = args.out or Path("output") / "sensitivity" / args.method
+    executor = _executor(args)
+
+    def go() -> Any:
+        with executor:
+            return run_sensitivity(scenario, priors, executor, method=args.method,
+                                   budget=args.budget, calibration=result,
+                                   replicates=args.replicates, seed=args.seed, out=Path(out),
+                                   command=[PROG, *argv])
+
+    sens, err = _run(go)
+    if err:
+        return _fail(err)
+    assert sens is not None
+    print(sens.text(), file=stdout)
+    print(f"Written to {out} (sensitivity.csv, sensitivity.png, sensitivity.md)", file=stdout)
+    return EXIT_OK

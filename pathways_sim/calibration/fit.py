@@ -1,0 +1,174 @@
+"""``calibrate`` from start to finish: fit, posterior predictive, results folder, report.
+
+:func:`calibrate` runs one method (:mod:`~pathways_sim.calibration.optuna_fit`
+or :mod:`~pathways_sim.calibration.abc_fit`) on the configuration's ``fit``
+targets, then simulates the posterior predictive of every target (``fit``
+and ``validate``), and writes the results folder
+(:mod:`~pathways_sim.calibration.results`), the report
+(:mod:`~pathways_sim.calibration.report`) and the manifest.
+
+Typical use::
+
+    from pathways_sim.calibration.config import load_config
+    from pathways_sim.calibration.fit import calibrate
+    from pathways_sim.sweep.executors import make_executor
+
+    result = calibrate(load_config("default"), "optuna", make_executor(workers=2))
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pathways_sim.calibration.config import CalibrationConfig, default_results_dir
+from pathways_sim.calibration.objective import Problem
+from pathways_sim.calibration.optuna_fit import JOURNAL, problem_fingerprint, run_optuna
+from pathways_sim.calibration.predict import target_predictive
+from pathways_sim.calibration.results import POINT_FILE, CalibrationResult
+from pathways_sim.manifest import build_manifest, package_version, write_manifest
+from pathways_sim.scenario import ScenarioError, default_scenario
+from pathways_sim.sweep.executors import Executor
+
+__all__ = ["METHODS", "calibrate", "results_folder"]
+
+METHODS = ("optuna", "abc")
+"""Calibration methods."""
+
+LIBRARIES = ("optuna", "SALib", "numpy", "scipy", "pandas", "mesa")
+"""Library versions recorded in a calibration's manifest."""
+
+
+def results_folder(config: CalibrationConfig, out: Path | None = None) -> Path:
+    """Where a configuration's results go: ``out`` or ``calibration/results/<name>``."""
+    return Path(out) if out is not None else default_results_dir() / config.name
+
+
+def _clear(folder: Path) -> None:
+    """Remove an earlier results folder (only one that looks like ours)."""
+    if not folder.exists():
+        return
+    ours = (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
+        folder / "abc_state.json").exists() or not any(folder.iterdir())
+    if not ours:
+        raise ScenarioError(str(folder), None, "exists and is not a calibration results "
+                            "folder; not overwriting it", "another --out or --name")
+    shutil.rmtree(folder)
+
+
+def calibrate(config: CalibrationConfig, method: str, executor: Executor,
+              budget: int | None = None, out: Path | None = None, resume: bool = False,
+              overwrite: bool = False, command: Sequence[str] = ("pathways-sim", "calibrate"),
+              report: bool = True, log: Callable[[str], None] = print) -> CalibrationResult:
+    """Fit the configuration's ``fit`` targets and write the results folder.
+
+    Args:
+        config: The configuration.
+        method: ``optuna`` (point estimate) or ``abc`` (posterior by ABC-SMC).
+        executor: An executor (opened here).
+        budget: Trials (Optuna) or simulated parameter sets (ABC); default the config's.
+        out: Results folder (default ``calibration/results/<name>``).
+        resume: Continue the fit stored in the folder.
+        overwrite: Delete an earlier results folder first.
+        command: The command line, for the manifest.
+        report: Write the HTML and Markdown report.
+        log: Where progress lines go.
+
+    Returns:
+        The calibration result (also saved in the folder).
+
+    Raises:
+        ScenarioError: Bad method, an existing folder without ``resume`` or
+            ``overwrite``, or a study made for another problem.
+    """
+    if method not in METHODS:
+        raise ScenarioError("command line", "--method", f"unknown method {method!r}",
+                            "one of " + ", ".join(METHODS))
+    folder = results_folder(config, out)
+    if overwrite and not resume:
+        _clear(folder)
+    elif not resume and (folder / POINT_FILE).exists():
+        raise ScenarioError(str(folder), None, "holds a calibration already",
+                            "--resume to continue it, --overwrite to start again, or "
+                            "another --name")
+    problem = Problem(config)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    with executor:
+        log(f"calibrate ({method}): {len(problem.targets)} fit targets in "
+            f"{len(problem.groups)} scenarios, {len(problem.priors)} parameters, "
+            f"{len(problem.seeds)} replicates per scenario, on {executor.description}")
+        if method == "optuna":
+            fit = run_optuna(problem, executor, folder, budget=budget, resume=resume, log=log)
+            point = fit.best_values
+            draws = pd.DataFrame([{"draw": 0, "weight": 1.0, **point}])
+            history = fit.trials
+            diagnostics = {
+                "method": "optuna", "trials": len(history), "best_trial": int(
+                    history.loc[history["nll"].idxmin(), "trial"]) if len(history) else None,
+                "best_nll": fit.best_nll, "resumed_from": fit.resumed_from,
+                "sampler": "TPE (multivariate, constant liar)",
+                "note": "a point estimate: the posterior draws are the point alone, so "
+                        "predictive intervals hold simulation and sampling noise, not "
+                        "parameter uncertainty (use --method abc for that)",
+            }
+            point_nll = fit.best_nll
+        else:
+            from pathways_sim.calibration.abc_fit import run_abc
+
+            abc = run_abc(problem, executor, folder, budget=budget, resume=resume, log=log)
+            point, draws, history = abc.point, abc.draws, abc.particles
+            diagnostics = abc.diagnostics
+            [ev] = problem.evaluate([point], executor)
+            point_nll = ev.nll
+        timings["fit_seconds"] = time.perf_counter() - started
+        result = CalibrationResult(
+            name=config.name, method=method, priors=problem.priors, point=point,
+            draws=draws, history=history, diagnostics=diagnostics, config=config.to_dict(),
+            fingerprint=problem_fingerprint(problem), point_nll=point_nll)
+        t0 = time.perf_counter()
+        everything = Problem(config, targets=config.targets, replicates=1)
+        pred = config.predictive
+        log(f"posterior predictive: {pred.draws} draws of {len(everything.targets)} targets")
+        result.fit, result.predictive = target_predictive(everything, result, executor,
+                                                          pred.draws, pred.seed)
+        timings["predictive_seconds"] = time.perf_counter() - t0
+    result.diagnostics = {**result.diagnostics, **{k: round(v, 2) for k, v in timings.items()}}
+    files = result.save(folder)
+    if report:
+        from pathways_sim.calibration.report import write_report
+
+        files += write_report(result, folder)
+    total = time.perf_counter() - started
+    manifest = build_manifest(
+        default_scenario(), config.seed, list(problem.seeds), list(command),
+        extra={
+            "kind": "calibration",
+            "calibration": {"name": config.name, "version": result.version, "method": method,
+                            "budget": budget, "resumed": resume,
+                            "fingerprint": result.fingerprint},
+            "targets_sha256": config.to_dict()["targets_sha256"],
+            "priors_sha256": config.to_dict()["priors_sha256"],
+            "config": config.to_dict(),
+            "predictive_seeds_root": config.predictive.seed,
+            "calibration_libraries": {lib: package_version(lib) for lib in LIBRARIES},
+            "executor": executor.description,
+            "seconds": round(total, 1),
+            "timings": {k: round(v, 2) for k, v in timings.items()},
+        },
+    )
+    # The default scenario is only a placeholder for build_manifest's required field.
+    manifest["scenario"] = None
+    write_manifest(folder / "manifest.json", manifest, files)
+    inside = result.fit["inside"] if result.fit is not None else pd.Series(dtype=bool)
+    fit_rows = result.fit[result.fit["role"] == "fit"] if result.fit is not None else None
+    log(f"done in {total:.0f} s: point NLL {point_nll:.1f}; "
+        f"{int(np.sum(fit_rows['inside'])) if fit_rows is not None else 0}/"
+        f"{len(fit_rows) if fit_rows is not None else 0} fit targets inside their 90% "
+        f"predictive interval ({int(inside.sum())}/{len(inside)} of all); results in {folder}")
+    return result

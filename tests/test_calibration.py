@@ -1,0 +1,232 @@
+"""Calibration building blocks: targets, priors, likelihoods, the objective's rules."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pathways_sim.calibration import likelihood as lk
+from pathways_sim.calibration.config import load_config
+from pathways_sim.calibration.objective import CALIBRATED, Problem, apply_values
+from pathways_sim.calibration.priors import Prior, from_unit, load_priors, to_unit
+from pathways_sim.calibration.targets import Target, clopper_pearson, load_targets
+from pathways_sim.model.model import PathwaysModel
+from pathways_sim.outcomes import default_cohort
+from pathways_sim.outcomes.observables import observe
+from pathways_sim.scenario import ScenarioError, load_scenario
+from pathways_sim.sweep.executors import InProcessExecutor, Job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def target(likelihood: str = "binomial", k: int = 10, n: int = 200,
+           n_max: int | None = None) -> Target:
+    return Target("t", "medium", "all", "found_work", 12.0, k, n, n_max, likelihood, "fit")
+
+
+# --------------------------------------------------------------------------- targets, priors
+
+
+def test_shipped_targets_priors_and_default_config_load() -> None:
+    targets = load_targets(ROOT / "calibration" / "targets.csv")
+    assert {t.role for t in targets} == {"fit", "validate"}
+    glos = next(t for t in targets if t.id == "glos_6m_work")
+    assert glos.n_max == 2500 and glos.likelihood == "binomial_uncertain_n"
+    assert next(t for t in targets if t.id == "wtw_work_goals").window_months is None
+    priors = load_priors(ROOT / "calibration" / "priors.csv")
+    assert len(priors) == 12
+    cfg = load_config("default")
+    assert [p.parameter for p in cfg.priors][-1] == "service.decline_at_contact"
+    assert len(cfg.fit_targets) == 10 and len(cfg.validate_targets) == 3
+
+
+@pytest.mark.parametrize(("row", "problem"), [
+    ("x,medium,all,nope,12,1,10,,binomial,fit,s", "unknown observable"),
+    ("x,medium,all,found_work,12,11,10,,binomial,fit,s", "k=11 out of n=10"),
+    ("x,medium,all,found_work,12,1,10,,poisson,fit,s", "unknown likelihood"),
+    ("x,medium,all,found_work,12,1,10,,binomial_uncertain_n,fit,s", "n_max is given"),
+    ("x,medium,everyone,found_work,12,1,10,,binomial,fit,s", "unknown cohort"),
+])
+def test_bad_target_rows_are_reported_with_file_row_and_column(tmp_path: Path, row: str,
+                                                               problem: str) -> None:
+    f = tmp_path / "t.csv"
+    f.write_text("id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
+                 + row + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=problem) as err:
+        load_targets(f)
+    assert "row 2" in str(err.value)
+
+
+def test_priors_map_the_unit_cube_to_their_ranges_and_back() -> None:
+    lin = Prior("clients.barrier_mean", 0.35, 0.65, "uniform", 0.5)
+    log = Prior("jobs.base_per_week", 0.002, 0.08, "log-uniform", 0.012)
+    assert lin.from_unit(0.5) == pytest.approx(0.5)
+    assert log.from_unit(0.5) == pytest.approx(math.sqrt(0.002 * 0.08))  # geometric middle
+    u = np.array([0.1, 0.7])
+    assert to_unit([lin, log], from_unit([lin, log], u)) == pytest.approx(u)
+
+
+def test_bad_priors_fail_loudly(tmp_path: Path) -> None:
+    f = tmp_path / "p.csv"
+    f.write_text("parameter,low,high,prior,default\njobs.base_per_week,0.0,0.1,log-uniform,"
+                 "0.01\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="log-uniform prior needs low > 0"):
+        load_priors(f)
+    f.write_text("parameter,low,high,prior,default\nclients.barrier_mean,0.5,1.5,uniform,0.5\n",
+                 encoding="utf-8")
+    with pytest.raises(ScenarioError, match="registry's allowed range"):
+        load_priors(f)
+
+
+def test_clopper_pearson_is_exact() -> None:
+    lo, hi = clopper_pearson(0, 10, 0.90)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.05 ** (1 / 10))  # (1-hi)^10 = 0.05
+    lo, hi = clopper_pearson(3, 156)
+    assert stats.binom.sf(2, 156, lo) == pytest.approx(0.05)  # P(K >= 3 | lo) = 5%
+    assert stats.binom.cdf(3, 156, hi) == pytest.approx(0.05)
+
+
+# --------------------------------------------------------------------------- likelihoods
+
+
+def test_binomial_and_smoothing() -> None:
+    assert lk.binomial(3, 156, 0.02) == pytest.approx(stats.binom.logpmf(3, 156, 0.02))
+    assert lk.simulated_share(0, 1000) == pytest.approx(0.5 / 1001)  # never simulated: not 0
+    assert lk.simulated_share(50, 100) == 0.5
+
+
+def test_beta_binomial_inflates_the_binomial_variance_by_the_design_effect() -> None:
+    n, p, d = 600, 0.1, 3.0
+    ks = np.arange(n + 1)
+    pmf = np.exp([lk.beta_binomial(int(k), n, p, d) for k in ks])
+    mean = (ks * pmf).sum()
+    var = ((ks - mean) ** 2 * pmf).sum()
+    assert pmf.sum() == pytest.approx(1.0)
+    assert mean == pytest.approx(n * p, rel=1e-6)
+    assert var == pytest.approx(d * n * p * (1 - p), rel=1e-6)
+    assert lk.beta_binomial(5, 100, 0.05, 1.0) == pytest.approx(lk.binomial(5, 100, 0.05))
+
+
+def test_uncertain_n_averages_the_binomial_over_n() -> None:
+    direct = np.log(np.mean([stats.binom.pmf(10, m, 0.004) for m in range(2000, 2501)]))
+    assert lk.binomial_uncertain_n(10, 2000, 2500, 0.004) == pytest.approx(direct)
+    t = target("binomial_uncertain_n", 10, 2000, 2500)
+    best = lk.saturated(t)
+    for p in (0.003, 0.0045, 0.005, 0.01):
+        assert lk.target_loglik(t, p) <= best + 1e-9
+    assert lk.deviance(t, 10 / 2250) < 0.1  # the middle of the range fits almost perfectly
+
+
+def test_lower_bound_is_a_soft_one_sided_constraint() -> None:
+    t = target("lower_bound", 225, 300)
+    assert lk.target_loglik(t, 0.8) == 0.0 and lk.target_loglik(t, 0.75) == 0.0
+    assert lk.target_loglik(t, 0.7) < 0.0
+    assert lk.target_loglik(t, 0.5) < lk.target_loglik(t, 0.7)  # further below, costs more
+
+
+def test_deviance_is_zero_at_the_observed_share_and_grows_away() -> None:
+    for kind in ("binomial", "beta_binomial"):
+        t = target(kind, 20, 400)
+        assert lk.deviance(t, 0.05) == pytest.approx(0.0, abs=1e-9)
+        assert 0 < lk.deviance(t, 0.06) < lk.deviance(t, 0.08)
+
+
+def test_predictive_counts_follow_the_observation_model() -> None:
+    rng = np.random.default_rng(1)
+    p = np.full(20000, 0.1)
+    rep = lk.predictive_counts(target("binomial", 0, 400), p, rng)
+    assert rep.mean() == pytest.approx(0.1, abs=0.002)
+    assert rep.var() == pytest.approx(0.1 * 0.9 / 400, rel=0.05)
+    rep = lk.predictive_counts(target("beta_binomial", 0, 400), p, rng, design_effect=3.0)
+    assert rep.var() == pytest.approx(3 * 0.1 * 0.9 / 400, rel=0.08)
+
+
+# --------------------------------------------------------------------------- objective rules
+
+
+def test_calibrated_values_apply_only_where_no_scenario_set_the_parameter() -> None:
+    values = {"clients.aspiration_barrier": 0.7, "jobs.base_per_week": 0.02,
+              "direct.referral_per_session": 0.3}
+    ips = apply_values(load_scenario("ips_trial"), values)
+    assert ips["clients.aspiration_barrier"] == 0.05  # trial design wins
+    assert ips["direct.referral_per_session"] == 1.0
+    assert ips["jobs.base_per_week"] == 0.02 and ips.set_by["jobs.base_per_week"] == CALIBRATED
+    assert ips.name == "ips_trial"
+    medium = apply_values(load_scenario("medium"), values)
+    assert medium["clients.aspiration_barrier"] == 0.7
+
+
+def _small_config(tmp_path: Path) -> Path:
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(textwrap.dedent("""\
+        description: A small fast service for calibration tests.
+        base: medium
+        params:
+          run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}
+          referrals: {per_year: 2000}
+        """), encoding="utf-8")
+    (tmp_path / "targets.csv").write_text(
+        "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
+        f"uptake,{scenario},all,took_up_service,6,300,500,,binomial,fit,test\n"
+        f"need,{scenario},working_age,employment_need_at_referral,,40,500,,binomial,fit,test\n",
+        encoding="utf-8")
+    (tmp_path / "priors.csv").write_text(
+        "parameter,low,high,prior,default\nservice.uptake_base,0.05,0.6,uniform,0.35\n",
+        encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: small\ntargets: targets.csv\npriors: priors.csv\nreplicates: 2\n"
+                   "seed: 3\n", encoding="utf-8")
+    return cfg
+
+
+def test_objective_uses_common_seeds_and_pools_replicates(tmp_path: Path) -> None:
+    problem = Problem(load_config(_small_config(tmp_path)))
+    jobs = list(problem.jobs([{"service.uptake_base": 0.2}, {"service.uptake_base": 0.5}]))
+    assert len(jobs) == 4
+    assert [j.seed for j in jobs[:2]] == [j.seed for j in jobs[2:]] == list(problem.seeds)
+    ex = InProcessExecutor()
+    with ex:
+        low, high = problem.evaluate([{"service.uptake_base": 0.1},
+                                      {"service.uptake_base": 0.6}], ex)
+    assert low.share[0] < high.share[0]  # more uptake, more clients take up an activity
+    assert low.share[1] == high.share[1]  # need at referral does not depend on uptake (CRN)
+    # The pooled count is the sum of direct observations of each replicate.
+    sc = apply_values(problem.groups[0].scenario, {"service.uptake_base": 0.1})
+    direct = []
+    for seed in problem.seeds:
+        m = PathwaysModel(sc, seed=seed)
+        m.run()
+        r = m.p.run
+        direct.append(observe("took_up_service", m.log.frame(), m.client_attributes(), "all",
+                              6, referred=default_cohort(r.weeks, r.cohort_weeks,
+                                                         r.follow_up_weeks)))
+    assert low.k_sim[0].sum() == sum(k for k, _ in direct)
+    assert low.n_sim[0].sum() == sum(n for _, n in direct)
+    assert low.nll == pytest.approx(-low.loglik.sum())
+    task_out = problem.task(Job((0, problem.groups[0].name, 0), sc, problem.seeds[0]))
+    assert task_out[0] == direct[0]
+
+
+def test_coordinate_polish_walks_one_parameter_at_a_time_and_refines_its_step() -> None:
+    from types import SimpleNamespace
+
+    from pathways_sim.calibration.optuna_fit import CoordinatePolish
+
+    priors = (Prior("clients.barrier_mean", 0.0, 1.0, "uniform", 0.5),
+              Prior("jobs.base_per_week", 0.001, 0.1, "log-uniform", 0.01))
+    polish = CoordinatePolish(SimpleNamespace(priors=priors), step=0.2, min_step=0.04)
+    best = {"clients.barrier_mean": 0.5, "jobs.base_per_week": 0.01}
+    first = polish.propose(best, 10.0, 4)
+    assert [c["clients.barrier_mean"] for c in first] == pytest.approx([0.7, 0.3, 0.5, 0.5])
+    assert first[2]["jobs.base_per_week"] == pytest.approx(0.01 * 10 ** (2 * 0.2))  # log range
+    assert polish.step == 0.2
+    polish.propose(best, 10.0, 4)  # a cycle without improvement: the step halves
+    assert polish.step == pytest.approx(0.1)
+    polish.propose(best, 10.0, 4)
+    polish.propose(best, 10.0, 4)
+    assert not polish.active and polish.propose(best, 10.0, 4) == []
