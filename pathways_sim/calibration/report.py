@@ -34,6 +34,7 @@ from matplotlib.ticker import NullFormatter
 
 from pathways_sim.calibration.results import CalibrationResult
 from pathways_sim.report.plots import OKABE_ITO
+from pathways_sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["explain_misses", "write_report"]
 
@@ -155,17 +156,31 @@ def _plot_convergence(result: CalibrationResult, path: Path) -> Path:
     return path
 
 
+def _set_by(scenario: str) -> dict[str, str]:
+    """Who set each parameter of a target's scenario (empty if it cannot be loaded)."""
+    try:
+        return dict(load_scenario(scenario).set_by)
+    except ScenarioError:
+        return {}
+
+
 def explain_misses(result: CalibrationResult) -> dict[str, str]:
     """A reason for each target outside its 90% predictive interval.
 
     Says whether the model is above or below the observed share and by what
     factor, and names any parameter informing the target (``informed_by`` in
-    the priors) that sits at the edge of its prior range.
+    the priors, and not set by the target's own scenario) that sits at the edge of
+    its prior range, then the configuration's note on the target, if any.
     """
     if result.fit is None:
         return {}
     out = {}
     notes = result.config.get("notes") or {}
+    at_fit: dict[str, float] = {}  # each target's deviance at the point, with the fit's seeds
+    h = result.history
+    if len(h) and "nll" in h.columns:
+        best = h.loc[h["nll"].astype(float).idxmin()]
+        at_fit = {c[4:]: float(best[c]) for c in h.columns if c.startswith("dev.")}
     total = float(result.fit.loc[result.fit["role"] == "fit", "deviance"].sum()) or 1.0
     for r in result.fit.itertuples(index=False):
         if r.inside:
@@ -177,19 +192,28 @@ def explain_misses(result: CalibrationResult) -> dict[str, str]:
             ratio = (sim / obs) if obs > 0 else math.inf
             way = "above" if sim > obs else "below"
             factor = ratio if ratio >= 1 else (1 / ratio if ratio > 0 else math.inf)
-            text = f"the model is {way} the observed share ({sim:.4f} vs {obs:.4f}, " \
-                   f"a factor {factor:.2g})"
+            size = (f"{100 * abs(sim - obs) / obs:.0f}% {'higher' if sim > obs else 'lower'}"
+                    if factor < 1.5 else f"a factor {factor:.2g}")
+            text = f"the model is {way} the observed share ({sim:.4f} vs {obs:.4f}, {size})"
             if r.role == "fit":
                 text += f"; {100 * float(r.deviance) / total:.0f}% of the fit's deviance"
         edges = []
         words = (r.target, *_KEYWORDS.get(r.observable, ()))
+        set_by = _set_by(r.scenario)
         for p in result.priors:
             if not any(w in p.informed_by for w in words):
                 continue
+            if set_by.get(p.parameter, "default") != "default":
+                continue  # the target's scenario sets it: the calibrated value does not apply
             u = p.to_unit(result.point[p.parameter])
             if u < _EDGE or u > 1 - _EDGE:
                 edges.append(f"{p.parameter} at its {'lower' if u < 0.5 else 'upper'} bound "
                              f"({result.point[p.parameter]:.4g})")
+        fitted = at_fit.get(r.target, math.inf)
+        if r.role == "fit" and fitted < 3.84:
+            text += (f"; with the fit's own seeds it fits (deviance {fitted:.1f}): the point is "
+                     "tuned to the noise of the fit's few replicates, and fresh seeds move the "
+                     "share (more `replicates` in the config would narrow this)")
         if edges:
             text += "; informing parameters at the edge of their prior range: " + \
                     ", ".join(edges) + " (the range, or a mechanism the model lacks, limits " \
