@@ -243,6 +243,9 @@ def ViewOptions(session: Session, colour_by: str, fan: bool):
 def Workshop(model: solara.Reactive[WorkshopModel], session: Session):
     """Everything of the workshop that is not Mesa's run controls."""
     update_counter.get()  # redraw after every step of Mesa's controller
+    # Mesa's Reset sets model.value to a new WorkshopModel (which resets the session) without a
+    # force_update: reading the reactive here makes that redraw this component too.
+    model.get()
     figures = solara.use_memo(take_figures, [])
     images = solara.use_memo(lambda: draw(session, figures),
                              [session.version, session.ab, session.fan])
