@@ -230,3 +230,16 @@ def test_coordinate_polish_walks_one_parameter_at_a_time_and_refines_its_step() 
     polish.propose(best, 10.0, 4)
     polish.propose(best, 10.0, 4)
     assert not polish.active and polish.propose(best, 10.0, 4) == []
+
+
+def test_abc_weights_are_prior_over_the_truncated_proposal_density() -> None:
+    from pathways_sim.calibration.abc_fit import Population, _weights, ess
+
+    prev = Population(np.array([[0.5], [0.95]]), np.zeros(2), np.array([0.5, 0.5]), 1.0)
+    sd = np.array([0.1])
+    w = _weights(np.array([[0.5], [0.6]]), prev, sd)
+    # q(x) = sum_j w_j N(x; x_j, sd) / mass_j, with mass_j the kernel's mass inside [0, 1].
+    mass = stats.norm.cdf((1 - prev.u[:, 0]) / 0.1) - stats.norm.cdf(-prev.u[:, 0] / 0.1)
+    q = [np.sum(prev.weight * stats.norm.pdf(x, prev.u[:, 0], 0.1) / mass) for x in (0.5, 0.6)]
+    assert w[1] / w[0] == pytest.approx(q[0] / q[1])
+    assert ess(np.ones(10)) == pytest.approx(10) and ess(np.array([1.0, 0, 0])) == 1.0

@@ -16,9 +16,9 @@ Each later generation ``t``:
    the last population's weighted distances;
 2. proposes parameter sets by picking a particle of the last population by
    weight and moving it with a Gaussian kernel, independent per parameter, its
-   sd the population's weighted sd times Silverman's bandwidth factor,
-   truncated to the prior's range (proposals outside are redrawn before
-   simulating);
+   variance twice the population's weighted variance (``abc.kernel:
+   beaumont``; ``silverman`` is narrower, see :func:`_sd`), truncated to the
+   prior's range (proposals outside are redrawn before simulating);
 3. simulates proposals in batches through the shared executor, accepting
    those within ``eps_t``, until ``population`` are accepted;
 4. weighs each accepted particle by prior / proposal density,
@@ -106,18 +106,28 @@ def ess(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / np.sum(w * w)) if w.sum() > 0 else 0.0
 
 
-def _sd(pop: Population) -> np.ndarray:
-    """Kernel sd per parameter: Silverman's bandwidth times the weighted sd, kept off 0.
+def _sd(pop: Population, kernel: str = "beaumont") -> np.ndarray:
+    """Kernel sd per parameter from the population's weighted sd, kept off 0.
 
-    Silverman's rule ``h = (4 / (d + 2))^(1 / (d + 4)) * ESS^(-1 / (d + 4))`` (as
-    pyabc's default transition) gives a narrower kernel than Beaumont's
-    ``sqrt(2) * sd``, so more proposals are accepted once the tolerance is small.
+    ``beaumont`` (default): ``sqrt(2) * sd``, twice the weighted variance
+    (Beaumont et al. 2009), wide enough to keep the importance weights even in
+    many dimensions. ``silverman``: Silverman's bandwidth
+    ``(4 / (d + 2))^(1 / (d + 4)) * ESS^(-1 / (d + 4))`` times the sd, as
+    pyabc's default transition: narrower, so more proposals are accepted once
+    the tolerance is small, but in many dimensions the weights degenerate
+    (the ESS collapses).
     """
     d = pop.u.shape[1]
     mean = pop.weight @ pop.u
-    var = pop.weight @ (pop.u - mean) ** 2
-    h = (4.0 / (d + 2)) ** (1.0 / (d + 4)) * max(ess(pop.weight), 2.0) ** (-1.0 / (d + 4))
-    return np.maximum(h * np.sqrt(var), 1e-3)
+    sd = np.sqrt(pop.weight @ (pop.u - mean) ** 2)
+    if kernel == "silverman":
+        h = (4.0 / (d + 2)) ** (1.0 / (d + 4)) * max(ess(pop.weight), 2.0) ** (-1.0 / (d + 4))
+    elif kernel == "beaumont":
+        h = math.sqrt(2.0)
+    else:
+        raise ScenarioError("calibration config", "abc.kernel", f"unknown kernel {kernel!r}",
+                            "beaumont or silverman")
+    return np.maximum(h * sd, 1e-3)
 
 
 def _log_kernel_mass(centres: np.ndarray, sd: np.ndarray) -> np.ndarray:
@@ -244,7 +254,7 @@ def run_abc(problem: Problem, executor: Executor, out_dir: Path, budget: int | N
         else:
             prev = pops[-1]
             eps = float(weighted_quantile(prev.distance, s.quantile, prev.weight))
-            sd = _sd(prev)
+            sd = _sd(prev, s.kernel)
             acc_u: list[np.ndarray] = []
             acc_d: list[float] = []
             proposed = 0
@@ -304,7 +314,8 @@ def run_abc(problem: Problem, executor: Executor, out_dir: Path, budget: int | N
     best = int(np.argmin(final.distance))
     point = from_unit(problem.priors, final.u[best])
     diagnostics = {"method": "abc", "algorithm": "ABC-SMC (ABC-PMC, Beaumont et al. 2009), "
-                   "distance = total deviance, adaptive quantile tolerance",
+                   "distance = total deviance, adaptive quantile tolerance, "
+                   f"{s.kernel} kernel",
                    "population": n_pop, "quantile": s.quantile, "budget": budget,
                    "simulated": state["simulated"], "stopped": stopped,
                    "generations": state["generations"], "point": "the final population's "

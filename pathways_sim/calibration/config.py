@@ -109,6 +109,8 @@ class AbcSettings:
         min_acceptance: Stop when a generation's acceptance rate falls below this.
         batch: Proposals simulated together (default: from the acceptance rate).
         prior_samples: Prior draws of generation 0 (default 3 x population).
+        kernel: Perturbation kernel's width: ``beaumont`` (twice the weighted
+            variance) or ``silverman`` (narrower; for few parameters).
     """
 
     population: int = 48
@@ -118,6 +120,7 @@ class AbcSettings:
     min_acceptance: float = 0.02
     batch: int | None = None
     prior_samples: int | None = None
+    kernel: str = "beaumont"
 
 
 @dataclass(frozen=True)

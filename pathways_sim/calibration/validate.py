@@ -101,9 +101,11 @@ class Validation:
         lines += ["| target | role | observed (90% CI) | simulated median | 90% PPI | covered |",
                   "|---|---|---|---|---|---|"]
         for r in self.targets.itertuples(index=False):
-            lines.append(f"| {r.target} | {r.role} | {r.observed:.3f} ({r.obs_lo90:.3f}-"
-                         f"{r.obs_hi90:.3f}) | {r.sim_median:.3f} | {r.ppi_lo90:.3f}-"
-                         f"{r.ppi_hi90:.3f} | {'yes' if r.inside else 'no'} |")
+            f = _share_format(r.observed)
+            obs = (f"> {r.observed:.3f}" if r.likelihood == "lower_bound" else
+                   f"{r.observed:{f}} ({r.obs_lo90:{f}}-{r.obs_hi90:{f}})")
+            lines.append(f"| {r.target} | {r.role} | {obs} | {r.sim_median:{f}} | "
+                         f"{r.ppi_lo90:{f}}-{r.ppi_hi90:{f}} | {'yes' if r.inside else 'no'} |")
         if self.patterns is not None:
             lines += ["", f"Patterns (MODEL.md §6) passed: {s['patterns_passed']}/"
                       f"{s['patterns']}.", "",
@@ -113,6 +115,11 @@ class Validation:
                 lines.append(f"| {r.name} | {r.diff:.4g} | {r.lo:.4g} to {r.hi:.4g} | "
                              f"{r.result} | {r.reason} |")
         return "\n".join(lines) + "\n"
+
+
+def _share_format(x: float) -> str:
+    """Four decimals for shares below 1%, three above."""
+    return ".4f" if x < 0.01 else ".3f"
 
 
 def validate_targets(config: CalibrationConfig, result: CalibrationResult | None,
