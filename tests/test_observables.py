@@ -46,10 +46,12 @@ def barriers(week: int, client: int, **levels: float) -> list[Row]:
     return rows
 
 
-# Client: (referral week, working age, reason at referral). Client 3 is rejected.
-CLIENTS = {0: (0, True, "employment"), 1: (10, True, "mental_health"),
-           2: (20, False, "isolation"), 3: (5, True, "employment"),
-           4: (60, True, "employment"), 5: (2, True, "employment")}
+# Client: (referral week, working age, reason at referral, employment status at referral).
+# Client 3 is rejected; client 1 is in work at risk (a job-retention need).
+CLIENTS = {0: (0, True, "employment", "unemployed"),
+           1: (10, True, "mental_health", "employed_at_risk"),
+           2: (20, False, "isolation", "retired"), 3: (5, True, "employment", "unemployed"),
+           4: (60, True, "employment", "unemployed"), 5: (2, True, "employment", "inactive")}
 
 
 @pytest.fixture
@@ -60,6 +62,7 @@ def attrs() -> pd.DataFrame:
         "referral_week": [CLIENTS[c][0] for c in ids],
         "working_age": [CLIENTS[c][1] for c in ids],
         "reason": pd.Categorical([CLIENTS[c][2] for c in ids]),
+        "employment_status": pd.Categorical([CLIENTS[c][3] for c in ids]),
     })
 
 
@@ -111,16 +114,18 @@ EXPECTED_ALL = {
     ("direct_support", 12): (1, 5), ("direct_support", 24): (2, 5),
     ("in_work_13w", 6): (0, 5), ("in_work_13w", 12): (1, 5),
     ("worked_any", 6): (2, 5), ("worked_any", 12): (3, 5), ("worked_any", 24): (4, 5),
-    ("employment_need_at_referral", 0): (3, 5), ("employment_need_at_referral", None): (3, 5),
-    # Goals in 12 months: referrals emp, vol (c0), train (c1), health (c2), vol, vol (c5)
-    # = 6, plus WORK_GOAL of c0 and c4 = 2: 8 goals, 3 about work, 3 volunteering.
-    ("work_goals_share", 12): (3, 8), ("work_goals_share", None): (4, 9),
-    ("volunteering_goals_share", 12): (3, 8),
-    ("volunteering_vs_work_goals", 12): (3, 6),
+    # Employment reason (c0, c4, c5) or in work at risk (c1).
+    ("employment_need_at_referral", 0): (4, 5), ("employment_need_at_referral", None): (4, 5),
+    # Goals in 12 months: the plans' referrals emp, vol (c0), train (c1), health (c2), vol,
+    # vol (c5) = 6 goals, 1 about work, 3 volunteering; WORK_GOAL wishes are not goals.
+    ("work_goals_share", 12): (1, 6), ("work_goals_share", None): (1, 6),
+    ("volunteering_goals_share", 12): (3, 6),
+    ("volunteering_vs_work_goals", 12): (3, 4),
     # Onward referrals in 12 months: 6 activity referrals + c0's DIRECT_START.
     ("employment_referral_share", 12): (2, 7), ("employment_referral_share", None): (3, 8),
-    # Needs: 5 reasons (3 employment) + 2 WORK_GOAL in 12 months.
-    ("work_issue_share", 12): (5, 7), ("work_issue_share", None): (6, 8),
+    # Needs: 5 members (4 with an employment-related need) + 2 WORK_GOAL in 12 months
+    # (c0's and c4's at referral; c1's comes at rel 60).
+    ("work_issue_share", 12): (6, 7), ("work_issue_share", None): (7, 8),
     ("wellbeing_domain_improvement.physical", 6): (1, 5),
     ("wellbeing_domain_improvement.physical", 12): (2, 5),
     ("wellbeing_domain_improvement.mental", 12): (1, 5),
@@ -155,7 +160,7 @@ def test_cohorts(log, attrs) -> None:
     assert COHORTS == ("all", "working_age", "not_in_work")
     # working_age: {0, 1, 4, 5}; not_in_work: {0, 2, 4, 5}.
     assert observe("found_work", log, attrs, "working_age", 12) == (2, 4)
-    assert observe("employment_need_at_referral", log, attrs, "working_age", 0) == (3, 4)
+    assert observe("employment_need_at_referral", log, attrs, "working_age", 0) == (4, 4)
     assert observe("worked_any", log, attrs, "not_in_work", 12) == (2, 4)
     assert observe("took_up_service", log, attrs, "not_in_work", 12) == (2, 4)
     # Explicit ids: the rejected client 3 is dropped.
@@ -168,7 +173,7 @@ def test_referral_window(log, attrs) -> None:
     # Members {0, 1, 2, 5}: client 4 (referred at 60) is out.
     assert observe("found_work", log, attrs, "all", 12, referred=first_year) == (1, 4)
     assert observe("employment_need_at_referral", log, attrs, "all", 0,
-                   referred=first_year) == (2, 4)
+                   referred=first_year) == (3, 4)  # c0, c5 (employment), c1 (at risk)
     assert observe("worked_any", log, attrs, "working_age", 12, referred=first_year) == (2, 3)
 
 

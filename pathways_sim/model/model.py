@@ -452,7 +452,8 @@ class PathwaysModel(Model):
         allowed = self._lw_knows[s.lw[cand]].copy()
         ready = s.dist[cand] < p.provision.readiness_distance
         allowed[:, _VOL] &= ready
-        allowed[:, _TRAIN] &= ready
+        if not p.provision.open_learning:  # an adult-learning offer takes anyone
+            allowed[:, _TRAIN] &= ready
         # Employment advice is for clients who have said they want work.
         allowed[:, _EMP_ADVICE] &= s.goal[cand] & ~s.in_work[cand]
         # Link Workers who know the provision also know how full it is: a long

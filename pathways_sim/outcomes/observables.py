@@ -29,16 +29,26 @@ simulate the whole window for every member; later outcomes are simply absent.
 **Units.** ``clients``: ``n`` is the number of members and ``k`` the members
 with the outcome (binomial). ``goals``: event-level counts, several per client
 (goals set, onward referrals, needs raised), so overdispersed
-(beta-binomial). Goals are defined from the log: each ACTIVITY_REFERRAL is a
-goal of its activity's kind (``employment_advice`` is a work goal,
-``volunteering`` a volunteering goal, and so on), and each WORK_GOAL event
-(a work goal stated, at referral or later; a goal stated again after it lapsed
-or was discouraged counts again) is one more work goal.
+(beta-binomial). Goals are the goals a co-produced plan records (as in Ways
+to Wellness' Wellbeing Star action plans): each ACTIVITY_REFERRAL is a goal of
+its activity's kind (``employment_advice`` is a work goal, ``volunteering`` a
+volunteering goal, and so on). A wish to work (WORK_GOAL, at referral or
+later) is a need the client raises, not a goal the plan records: it counts in
+``work_issue_share`` and ``work_goal`` (clients), not among goals, until the
+plan acts on it with employment advice. Referrals to work-focused support
+outside the VCS (DIRECT_START) are onward referrals
+(``employment_referral_share``), not plan goals.
+
+**Employment-related need at referral.** A member presents an
+employment-related need when employment is the main reason for referral
+(``attrs.reason``: working age, wants work) or the member is in work at risk of
+losing it (``attrs.employment_status == "employed_at_risk"``: a job-retention
+need, whatever the main reason).
 
 **Static attributes.** ``attrs`` (``PathwaysModel.client_attributes()``) is
 used only for what is fixed at referral and not in the log: ``working_age``
-(the ``working_age`` cohort) and ``reason`` (``employment_need_at_referral``
-and ``work_issue_share``). Everything else comes from the log.
+(the ``working_age`` cohort), ``reason`` and ``employment_status``
+(``employment_need_at_referral`` and ``work_issue_share``). Everything else comes from the log.
 
 Typical use::
 
@@ -309,33 +319,35 @@ def _worked_any(panel: Panel, w: int | None) -> tuple[int, int]:
     return int(worked.sum()), panel.n
 
 
-def _reason_is_employment(panel: Panel, needed_for: str) -> np.ndarray:
+def _employment_related_need(panel: Panel, needed_for: str) -> np.ndarray:
+    """Members with an employment-related need at referral (module docstring)."""
     reason = panel.attribute("reason", needed_for)
-    return np.array([r == "employment" for r in reason], dtype=bool)
+    status = panel.attribute("employment_status", needed_for)
+    return np.array([r == "employment" or e == "employed_at_risk"
+                     for r, e in zip(reason, status, strict=True)], dtype=bool)
 
 
-@_register("employment_need_at_referral", "clients", "Members whose main reason for referral "
-           "(attrs.reason, the report's Box C) is employment; read at referral, so the window "
+@_register("employment_need_at_referral", "clients", "Members who present an "
+           "employment-related need at referral: employment is the main reason for referral "
+           "(attrs.reason, the report's Box C) or they are in work at risk of losing it "
+           "(attrs.employment_status, a job-retention need); read at referral, so the window "
            "is ignored.")
 def _employment_need(panel: Panel, w: int | None) -> tuple[int, int]:
-    return int(_reason_is_employment(panel, "employment_need_at_referral").sum()), panel.n
+    return int(_employment_related_need(panel, "employment_need_at_referral").sum()), panel.n
 
 
-def _goals(panel: Panel, w: int | None) -> tuple[int, int, int, int]:
-    """(work goals, volunteering goals, all goals, work goals among them from WORK_GOAL)."""
+def _goals(panel: Panel, w: int | None) -> tuple[int, int, int]:
+    """(work goals, volunteering goals, all goals) set by plans within the window."""
     _, _, act = panel.rows(Ev.ACTIVITY_REFERRAL, w)
-    stated = panel.count(Ev.WORK_GOAL, w)
-    work = int(np.count_nonzero(act == _EMP)) + stated
-    vol = int(np.count_nonzero(act == _VOL))
-    return work, vol, len(act) + stated, stated
+    return int(np.count_nonzero(act == _EMP)), int(np.count_nonzero(act == _VOL)), len(act)
 
 
-@_register("work_goals_share", "goals", "Work goals among all goals set within the window. "
-           "Goals: each ACTIVITY_REFERRAL is a goal of its activity's kind and each WORK_GOAL "
-           "event one more work goal; work goals are ACTIVITY_REFERRAL to employment_advice "
-           "plus WORK_GOAL events.")
+@_register("work_goals_share", "goals", "Work goals among all goals the plans set within the "
+           "window. Goals: each ACTIVITY_REFERRAL is a goal of its activity's kind; work goals "
+           "are ACTIVITY_REFERRAL to employment_advice (a stated wish to work, WORK_GOAL, is a "
+           "need raised, not a goal recorded).")
 def _work_goals(panel: Panel, w: int | None) -> tuple[int, int]:
-    work, _, total, _ = _goals(panel, w)
+    work, _, total = _goals(panel, w)
     return work, total
 
 
@@ -343,7 +355,7 @@ def _work_goals(panel: Panel, w: int | None) -> tuple[int, int]:
            "volunteering) among all goals set within the window (goals as in "
            "work_goals_share).")
 def _volunteering_goals(panel: Panel, w: int | None) -> tuple[int, int]:
-    _, vol, total, _ = _goals(panel, w)
+    _, vol, total = _goals(panel, w)
     return vol, total
 
 
@@ -351,7 +363,7 @@ def _volunteering_goals(panel: Panel, w: int | None) -> tuple[int, int]:
            "work goals set within the window (goals as in work_goals_share): a share above "
            "0.75 means more than three volunteering goals per work goal.")
 def _volunteering_vs_work(panel: Panel, w: int | None) -> tuple[int, int]:
-    work, vol, _, _ = _goals(panel, w)
+    work, vol, _ = _goals(panel, w)
     return vol, vol + work
 
 
@@ -364,11 +376,12 @@ def _employment_referrals(panel: Panel, w: int | None) -> tuple[int, int]:
     return int(np.count_nonzero(act == _EMP)) + direct, len(act) + direct
 
 
-@_register("work_issue_share", "goals", "Needs raised that concern work: (members whose reason "
-           "at referral is employment + WORK_GOAL events in the window) / (members, one "
-           "reason each + WORK_GOAL events in the window).")
+@_register("work_issue_share", "goals", "Needs raised that concern work: (members with an "
+           "employment-related need at referral, as in employment_need_at_referral + WORK_GOAL "
+           "events in the window) / (members, one need each at referral + WORK_GOAL events in "
+           "the window).")
 def _work_issues(panel: Panel, w: int | None) -> tuple[int, int]:
-    at_referral = int(_reason_is_employment(panel, "work_issue_share").sum())
+    at_referral = int(_employment_related_need(panel, "work_issue_share").sum())
     stated = panel.count(Ev.WORK_GOAL, w)
     return at_referral + stated, panel.n + stated
 
