@@ -372,6 +372,21 @@ def test_stepping_stones_are_offered_only_below_readiness_distance():
     assert stones > 50 and others_far > 50  # the rule had clients on both sides
 
 
+def test_open_learning_offers_training_at_any_distance_and_volunteering_still_waits():
+    ready = 0.45
+    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.readiness_distance": ready,
+                                          "provision.self_directed_per_week": 0.0,
+                                          "provision.open_learning": True}), seed=5)
+    far_training = 0
+    for _ in range(40):
+        wk = step(m)
+        offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
+        who, kind = offers["client"].to_numpy(), offers["value"].to_numpy()
+        assert (wk.dist[who[kind == VOL]] < ready).all(), wk.t
+        far_training += int((wk.dist[who[kind == TRAIN]] >= ready).sum())
+    assert far_training > 20  # the adult-learning offer took clients the rule would not
+
+
 # §3.5 Stepping stones and work goals --------------------------------------------------------------
 def test_work_goals_appear_more_with_work_aware_link_workers():
     goals = {}
@@ -777,3 +792,21 @@ def test_some_clients_decline_at_first_contact_fewer_with_colocation(colocated, 
     # Binomial share of ~850 first contacts: 4 standard errors is about 0.07.
     assert abs(len(declined) / contacted - share) < 4 * np.sqrt(share * (1 - share) / contacted)
     assert (m.clients.status[list(declined)] != SUPPORTED).all()
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.5, 2.0])
+def test_declining_at_first_contact_depends_on_the_referral_route(factor):
+    # Half GP and half mental-health referrals; only the mental-health route's factor moves.
+    m = run_model("medium", {**AMPLE, "service.decline_at_contact": 0.3,
+                             "referrals.decline_factor_mental_health": factor,
+                             "referrals.share_gp": 1.0, "referrals.share_mental_health": 1.0,
+                             "referrals.share_hospital": 0.0, "referrals.share_social_care": 0.0,
+                             "referrals.share_self": 0.0,
+                             "disengagement.rereferral_per_week": 0.0}, weeks=30)
+    declined = events(m, Ev.DECLINED)["client"].to_numpy()
+    contacted = np.concatenate([declined, events(m, Ev.ASSIGNED)["client"].to_numpy()])
+    for source, share in (("gp", 0.3), ("mental_health", 0.3 * factor)):
+        mine = m.clients.source[contacted] == SOURCE_CODES[source]
+        n, k = int(mine.sum()), int(np.isin(contacted[mine], declined).sum())
+        # Binomial share of ~400 first contacts per route: within 4 standard errors.
+        assert abs(k / n - share) <= 4 * np.sqrt(share * (1 - share) / n) + 1e-9, source

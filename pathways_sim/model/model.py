@@ -62,7 +62,14 @@ from pathways_sim.model.clients import (
     D,
     wellbeing,
 )
-from pathways_sim.model.events import ACTIVITY_CODES, BARRIER_EVENTS, DIRECT_CODES, Ev, EventLog
+from pathways_sim.model.events import (
+    ACTIVITY_CODES,
+    BARRIER_EVENTS,
+    DIRECT_CODES,
+    SOURCE_CODES,
+    Ev,
+    EventLog,
+)
 from pathways_sim.model.funder import Funder
 from pathways_sim.model.jobcentre import EmploymentSupport, JobcentrePlus
 from pathways_sim.model.link_worker import LinkWorker
@@ -136,6 +143,10 @@ class PathwaysModel(Model):
         self.jobcentre = JobcentrePlus(self)
         self.sources.append(ReferralSource("jcp", self.jobcentre.referrals_per_year, p.jcp.shift))
         self.referrals = ReferralSchedule(p, self.streams, self.sources, p.run.weeks)
+        # Declining at first contact, relative to GP referrals, by source code (JCP as GP).
+        self._decline_factor = np.ones(max(SOURCE_CODES.values()) + 1, dtype=np.float64)
+        for src, code in SOURCE_CODES.items():
+            self._decline_factor[code] = getattr(p.referrals, f"decline_factor_{src}", 1.0)
 
         self.providers = [VCSProvider(self, a, ACTIVITY_CODES[a]) for a in ACTIVITIES]
         self._profile = profile_matrix(ACTIVITIES)
@@ -382,9 +393,11 @@ class PathwaysModel(Model):
         order = np.argsort(-score, kind="stable") if k < len(waiting) else slice(None)
         chosen = waiting[order][:k]
         # Some decline when first contacted (warm handover by a co-located Link Worker helps).
-        h = p.service.decline_at_contact * self._colocation_factor(-1.0)
-        declined = self._u("decline", t, np.sort(chosen)) < h
-        declined = np.sort(chosen)[declined]
+        # The referral route matters too (a care coordinator's referral is warmer than a GP's).
+        chosen_sorted = np.sort(chosen)
+        h = (p.service.decline_at_contact * self._colocation_factor(-1.0)
+             * self._decline_factor[s.source[chosen_sorted]])
+        declined = chosen_sorted[self._u("decline", t, chosen_sorted) < h]
         if len(declined):
             s.status[declined] = OUT
             log.add(Ev.DECLINED, t, declined, -1)
@@ -774,7 +787,6 @@ class PathwaysModel(Model):
         import pandas as pd
 
         from pathways_sim.model.clients import EMPLOYMENT_STATUS, REASONS
-        from pathways_sim.model.events import SOURCE_CODES
 
         s, n = self.clients, self.clients.n
         sources = {v: k for k, v in SOURCE_CODES.items()}

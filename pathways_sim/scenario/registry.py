@@ -56,6 +56,10 @@ _referrals = [
     _f("referrals.shift_hospital", 0.05, "barrier units", "Added to every barrier of hospital referrals (further from work).", ASSUME + "post-discharge clients have more health barriers", -0.5, 0.5),
     _f("referrals.shift_mental_health", 0.08, "barrier units", "Added to every barrier of mental-health referrals.", ASSUME + "secondary-care MH clients are further from work (EVIDENCE §2: 40% employment with MH condition)", -0.5, 0.5),
     _f("referrals.shift_social_care", 0.05, "barrier units", "Added to every barrier of social-care referrals.", ASSUME + "social-care clients have complex needs", -0.5, 0.5),
+    _f("referrals.decline_factor_hospital", 1.0, "relative", "Declining at first contact of hospital referrals, relative to GP referrals.", ASSUME + "as GP referrals (the national refusal rate is for GP referrals, EVIDENCE §2)", 0.0, 5.0),
+    _f("referrals.decline_factor_mental_health", 1.0, "relative", "Declining at first contact of referrals by mental-health services, relative to GP referrals (a care coordinator who knows the client makes the referral).", ASSUME + "as GP referrals until calibrated (EVIDENCE §1: 136 of 156 Rotherham mental-health referrals took up a service)", 0.0, 5.0, calibrate=True),
+    _f("referrals.decline_factor_social_care", 1.0, "relative", "Declining at first contact of social-care referrals, relative to GP referrals.", ASSUME + "as GP referrals", 0.0, 5.0),
+    _f("referrals.decline_factor_self", 1.0, "relative", "Declining at first contact of self-referrals, relative to GP referrals.", ASSUME + "as GP referrals", 0.0, 5.0),
     _f("referrals.shift_self", -0.05, "barrier units", "Added to every barrier of self-referrals (closer to work).", ASSUME + "self-referrers are more activated", -0.5, 0.5),
 ]
 
@@ -63,7 +67,7 @@ _clients = [
     _f("clients.share_working_age", 0.60, "share 0-1", "Share of referred clients below pension age.", ASSUME + "mixed-age primary-care services (Gloucestershire, Bromley by Bow)", 0.0, 1.0),
     _i("clients.pension_age", 66, "years", "State pension age; clients above it are retired and do not seek work.", "UK state pension age 66 (2020-)", 55, 75),
     _f("clients.conditions_mean", 1.4, "conditions", "Mean number of long-term conditions (Poisson, capped at 3+).", ASSUME + "clients have long-term conditions by design of the schemes", 0.0, 5.0),
-    _f("clients.share_employed_at_risk", 0.12, "share 0-1", "Share of working-age clients in work but at risk of losing it.", ASSUME + "employed clients at risk appear in the report's case studies", 0.0, 1.0),
+    _f("clients.share_employed_at_risk", 0.12, "share 0-1", "Share of working-age clients in work but at risk of losing it.", ASSUME + "employed clients at risk appear in the report's case studies", 0.0, 1.0, calibrate=True),
     _f("clients.share_unemployed", 0.30, "share 0-1", "Share of working-age clients unemployed and looking; the rest are economically inactive.", ASSUME + "EVIDENCE §2: employment rate with a limiting condition 46%", 0.0, 1.0),
     _f("clients.barrier_mean", 0.50, "barrier 0-1", "Mean barrier level across domains at referral (MBAT-like scale, 1 = severe).", ASSUME + "mid-scale; calibrated", 0.0, 1.0, calibrate=True),
     _f("clients.barrier_sd", 0.15, "barrier 0-1", "Between-client spread of barriers at referral.", ASSUME + "moderate heterogeneity", 0.0, 0.5),
