@@ -78,7 +78,7 @@ from pathways_sim.model.referral import ReferralSchedule, ReferralSource
 from pathways_sim.model.rng import Streams
 from pathways_sim.scenario.registry import ACTIVITIES, SOURCES
 
-_ASP, _MENTAL, _ISO = D["aspiration"], D["mental"], D["isolation"]
+_ASP, _MENTAL, _ISO, _SKILLS = D["aspiration"], D["mental"], D["isolation"], D["skills"]
 _VOL, _TRAIN, _EMP_ADVICE = (ACTIVITY_CODES[a] for a in ("volunteering", "training",
                                                           "employment_advice"))
 _JCP, _ADVISER, _IPS = DIRECT_CODES["jcp"], DIRECT_CODES["employment_adviser"], DIRECT_CODES["ips"]
@@ -465,8 +465,16 @@ class PathwaysModel(Model):
         allowed = self._lw_knows[s.lw[cand]].copy()
         ready = s.dist[cand] < p.provision.readiness_distance
         allowed[:, _VOL] &= ready
-        if not p.provision.open_learning:  # an adult-learning offer takes anyone
+        if not p.provision.open_learning:
             allowed[:, _TRAIN] &= ready
+        else:
+            # An adult-learning offer takes anyone, but for a client not yet ready for
+            # stepping stones it answers the skills and confidence parts of training (basic
+            # maths, English, digital), not its work-related parts (aspiration, experience).
+            far = cand[~ready]
+            prof = self._profile[_TRAIN]
+            fit[~ready, _TRAIN] = (s.B[far, _SKILLS] * prof[_SKILLS]
+                                   + s.B[far, _MENTAL] * prof[_MENTAL])
         # Employment advice is for clients who have said they want work.
         allowed[:, _EMP_ADVICE] &= s.goal[cand] & ~s.in_work[cand]
         # Link Workers who know the provision also know how full it is: a long
