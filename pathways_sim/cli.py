@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default output/<scenario>)",
     )
     run.add_argument(
+        "--calibrated",
+        default=None,
+        metavar="PATH",
+        help="apply a calibration's point estimate (a folder written by 'pathways-sim "
+        "calibrate', e.g. calibration/results/default) where the scenario file does not set "
+        "the parameter; default: the registry defaults",
+    )
+    run.add_argument(
         "--json", type=Path, default=None, metavar="PATH", help="also write the summary as JSON"
     )
     run.add_argument(
@@ -358,6 +366,12 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
     from pathways_sim.run import run_replicates, with_weeks
 
     base = load_scenario(args.scenario)
+    calibration = None
+    if args.calibrated is not None and args.calibrated.lower() != "none":
+        from pathways_sim.calibration.results import load_calibrated
+
+        calibration = load_calibrated(args.calibrated)
+        base = calibration.apply(base)
     try:
         scenario = with_weeks(base, args.weeks)
     except ScenarioError as exc:
@@ -380,7 +394,8 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
         reps.seeds,
         [PROG, *argv],
         extra={"scenario_requested": args.scenario, "cohort": reps.cohort_description,
-               "workers": args.workers},
+               "workers": args.workers,
+               "calibration": calibration.version if calibration is not None else None},
     )
     write_manifest(out / "manifest.json", manifest, files)
 
@@ -391,6 +406,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
         file=stdout,
     )
     print(f"Cohort (shares are of): {reps.cohort_description}", file=stdout)
+    if calibration is not None:
+        print(f"Calibrated values: {calibration.version} (where the scenario does not set them)",
+              file=stdout)
     print(file=stdout)
     print(metric_table_text(table), file=stdout)
     print(file=stdout)

@@ -352,3 +352,27 @@ def test_each_bad_input_case_exits_2_and_names_file_key_problem_allowed(
     for word in words:
         assert word.lower() in err.lower(), (case, word, err)
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_run_with_calibrated_values(
+    medium_run: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathways_sim.calibration.results import load_calibrated
+
+    shipped = Path(__file__).resolve().parents[1] / "calibration" / "results" / "default"
+    cal = load_calibrated(shipped)
+    out, _ = medium_run
+    capsys.readouterr()
+    assert main([*_run_args(tmp_path), "--calibrated", str(shipped)]) == 0
+    assert f"Calibrated values: {cal.version}" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["calibration"] == cal.version
+    assert _metrics(tmp_path / "m.json") != _metrics(out / "m.json")  # the values took effect
+
+
+def test_run_with_a_missing_calibration_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*_run_args(tmp_path), "--calibrated", str(tmp_path / "nowhere")])
+    assert code == 2
+    assert "not a calibration results folder" in capsys.readouterr().err
