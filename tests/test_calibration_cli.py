@@ -68,7 +68,7 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         replicates: 1
         seed: 5
         optuna: {budget: 6, batch: 3, startup_trials: 3}
-        abc: {population: 4, prior_samples: 8, generations: 2, budget: 24}
+        abc: {population: 4, prior_samples: 8, generations: 2, budget: 40, quantile: 0.75}
         predictive: {draws: 4, seed: 9}
         """), encoding="utf-8")
     tiny = d / "tiny_patterns.yaml"

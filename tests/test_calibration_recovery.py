@@ -33,7 +33,8 @@ from pathways_sim.sweep.executors import make_executor
 TRUE = {"service.uptake_base": 0.12, "jobs.base_per_week": 0.03,
         "clients.aspiration_barrier": 0.65}
 SPECS = {"uptake": ("took_up_service", "all", 6), "work": ("found_work", "all", 6),
-         "need": ("employment_need_at_referral", "all", "")}
+         # Among clients not in work, an employment-related need is wanting work: aspiration.
+         "need": ("employment_need_at_referral", "not_in_work", "")}
 DATA_SEED = 777  # not a calibration seed: the synthetic data has its own noise
 
 
