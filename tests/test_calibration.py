@@ -243,3 +243,12 @@ def test_abc_weights_are_prior_over_the_truncated_proposal_density() -> None:
     q = [np.sum(prev.weight * stats.norm.pdf(x, prev.u[:, 0], 0.1) / mass) for x in (0.5, 0.6)]
     assert w[1] / w[0] == pytest.approx(q[0] / q[1])
     assert ess(np.ones(10)) == pytest.approx(10) and ess(np.array([1.0, 0, 0])) == 1.0
+
+
+def test_an_unknown_abc_kernel_is_a_config_error(tmp_path: Path) -> None:
+    cfg = _small_config(tmp_path)
+    cfg.write_text(cfg.read_text() + "abc: {kernel: gaussian}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_config(cfg)
+    text = str(err.value)
+    assert "abc.kernel" in text and "gaussian" in text and "beaumont or silverman" in text

@@ -124,9 +124,8 @@ def _sd(pop: Population, kernel: str = "beaumont") -> np.ndarray:
         h = (4.0 / (d + 2)) ** (1.0 / (d + 4)) * max(ess(pop.weight), 2.0) ** (-1.0 / (d + 4))
     elif kernel == "beaumont":
         h = math.sqrt(2.0)
-    else:
-        raise ScenarioError("calibration config", "abc.kernel", f"unknown kernel {kernel!r}",
-                            "beaumont or silverman")
+    else:  # load_config allows only ABC_KERNELS
+        raise ValueError(f"unknown ABC kernel {kernel!r}")
     return np.maximum(h * sd, 1e-3)
 
 

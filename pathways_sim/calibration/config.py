@@ -96,6 +96,10 @@ class OptunaSettings:
     polish: float = 0.3
 
 
+ABC_KERNELS = ("beaumont", "silverman")
+"""Perturbation kernels of ABC-SMC (``abc.kernel``)."""
+
+
 @dataclass(frozen=True)
 class AbcSettings:
     """ABC-SMC's settings.
@@ -234,6 +238,9 @@ def _settings(cls: type, raw: object, where: str, key: str) -> Any:
     if unknown:
         raise ScenarioError(where, f"{key}.{unknown[0]}", "unknown key",
                             "keys " + ", ".join(names))
+    if cls is AbcSettings and raw.get("kernel", "beaumont") not in ABC_KERNELS:
+        raise ScenarioError(where, f"{key}.kernel", f"unknown kernel {raw['kernel']!r}",
+                            " or ".join(ABC_KERNELS))
     return cls(**dict(raw))
 
 
