@@ -132,7 +132,7 @@ for _a, (_pl, _du, _dr, _ef, _what) in _PROV.items():
     ]
 _provision += [
     _f("provision.readiness_distance", 0.42, "distance 0-1", "Volunteering and training are offered only below this distance from work.", WF + ": stepping stones follow confidence (the 'positive upward spiral')", 0.0, 1.0, calibrate=True),
-    _b("provision.open_learning", False, "Training & education is an adult-learning offer (functional maths, English, digital, employability) open to clients at any distance from work: the readiness rule then applies to volunteering only.", "EVIDENCE §3: Voluntary Action Rotherham's Learning Community provider; MODEL.md §2: training & education (e.g. basic maths/English/digital)"),
+    _b("provision.open_learning", False, "Training & education is an adult-learning offer (functional maths, English, digital, employability) open to clients at any distance from work (for a client not yet ready, as a skills and confidence course): the readiness rule then applies to volunteering only.", "EVIDENCE §3: Voluntary Action Rotherham's Learning Community provider; MODEL.md §2: training & education (e.g. basic maths/English/digital)"),
     _b("provision.commission_new", False, "The service commissions extra places where waiting lists persist (each funding period).", "EVIDENCE §3: Voluntary Action Rotherham can commission new services"),
     _f("provision.self_directed_per_week", 0.001, "per week", "Hazard of starting volunteering or training on one's own after support ends.", ASSUME + "the spiral continues after discharge, slowly", 0.0, 1.0),
 ]
