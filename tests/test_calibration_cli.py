@@ -232,3 +232,16 @@ def test_pathways_sim_cli_exposes_the_calibration_commands(capsys: pytest.Captur
     assert {"calibrate", "predict", "validate", "sensitivity"} <= set(commands)
     assert cli.main(["calibrate", "--config", "no_such_config"]) == 2
     assert "no such calibration config" in capsys.readouterr().err
+
+
+def test_calibrate_on_a_dask_cluster_gives_the_local_pool_fit(problem: dict[str, Path]) -> None:
+    fits = {}
+    for name, executor in (("pool", ["--workers", "2"]), ("dask", ["--dask-local", "2"])):
+        out = problem["dir"] / f"results_{name}"
+        code, text = run_cli(["calibrate", "--config", str(problem["config"]), "--out", str(out),
+                              *executor])
+        assert code == 0, text
+        fits[name] = load_calibrated(out)
+    pool, dask = fits["pool"], fits["dask"]
+    assert dask.point == pool.point and dask.point_nll == pool.point_nll
+    assert dask.history["nll"].tolist() == pool.history["nll"].tolist()
