@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench baseline docs clean workshop
+.PHONY: run test browser lint bench baseline docs clean workshop
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "pathways-sim needs Python >= 3.12 (Mesa 3.5); install it or set PYTHON=python3.12")'
@@ -20,8 +20,22 @@ run: $(STAMP)
 	$(BIN)/pathways-sim sweep smoke --out output/sweeps/smoke --resume
 	$(BIN)/pathways-sim report output/sweeps/smoke
 
-## test: set up, lint, and run the whole test suite
-test: $(STAMP)
+## browser: Debian's Chromium for the workshop's browser tests, installed where this machine
+## allows (root and apt-get); elsewhere those tests skip with one line saying why.
+## PATHWAYS_CHROMIUM=PATH names another Chromium (and is never installed over).
+browser:
+	@if [ -n "$$PATHWAYS_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the workshop's browser tests (apt-get)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+			>/dev/null 2>&1 || echo "could not install chromium: the browser tests will skip"; \
+	else \
+		echo "no chromium and no root apt-get: the workshop's browser tests will skip" \
+			"(apt-get install chromium to run them)"; \
+	fi
+
+## test: set up (Chromium too, where it can), lint, and run the whole test suite
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
