@@ -607,7 +607,8 @@ def feature_score_figure(scores: pd.DataFrame, *, title: str = "Which inputs dri
     _title(fig, title, note if note is not None else (
         "EMA Workbench extra-trees feature scores over design points (outcome averaged over "
         "replicates): each input's share of the variance reduction of trees fitted to the "
-        "outcome; near 0 = the input does not matter, alone or with others."))
+        f"outcome. A column sums to 1: inputs well above 1/{data.shape[0]} stand out; near 0 = "
+        "the input does not matter, alone or with others."))
     return fig
 
 
