@@ -24,6 +24,7 @@ import pytest
 from scipy import stats
 
 from pathways_sim.cli import main
+from pathways_sim.report import brief as brief_module
 from pathways_sim.report.brief import write_report
 from pathways_sim.report.sweep_plots import format_diff, format_level
 from pathways_sim.sweep import InProcessExecutor, load_experiment, run_sweep
@@ -35,7 +36,13 @@ from pathways_sim.sweep.analysis import (
     summarise,
     t_interval,
 )
-from pathways_sim.sweep.discovery import discovery_applies, feature_scores, prim
+from pathways_sim.sweep.discovery import (
+    NotEnoughVariation,
+    discovery_applies,
+    feature_score_table,
+    feature_scores,
+    prim,
+)
 from pathways_sim.sweep.runner import FAIL_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +205,7 @@ def test_checks_pass_only_when_the_interval_excludes_zero_in_the_expected_direct
 
 
 def synthetic(n: int = 120, seed: int = 4) -> tuple[pd.DataFrame, np.ndarray]:
-    """Four inputs; the outcome is driven by ``demand`` alone (plus a little noise)."""
+    """Four inputs; the outcome is driven by ``demand`` and ``scenario`` (plus a little noise)."""
     rng = np.random.default_rng(seed)
     x = pd.DataFrame({
         "demand": rng.uniform(0.7, 1.3, n),
@@ -206,46 +213,148 @@ def synthetic(n: int = 120, seed: int = 4) -> tuple[pd.DataFrame, np.ndarray]:
         "referrals": rng.integers(1000, 6000, n),
         "scenario": rng.choice(["light", "medium", "holistic"], n),
     })
-    y = 0.1 * x["demand"].to_numpy() + rng.normal(0, 0.003, n)
+    y = (0.1 * x["demand"].to_numpy() + 0.05 * (x["scenario"] == "holistic").to_numpy()
+         + rng.normal(0, 0.003, n))
     return x, y
 
 
-def test_feature_scores_rank_the_driving_input_first():
+def planted(n: int = 500, seed: int = 11) -> tuple[pd.DataFrame, np.ndarray]:
+    """A planted box: cases of interest are x1 > 0.7 and x2 < 0.3, 2% of labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({
+        "x1": rng.uniform(0, 1, n), "x2": rng.uniform(0, 1, n), "x3": rng.uniform(0, 1, n),
+        "region": rng.choice(["north", "south", "east"], n),
+        "fixed": 3,  # a constant column: ignored, never restricted
+    })
+    y = ((x["x1"] > 0.7) & (x["x2"] < 0.3)).to_numpy() ^ (rng.uniform(size=n) < 0.02)
+    return x, y
+
+
+def test_feature_scores_rank_the_informative_inputs_first():
     x, y = synthetic()
     scores = feature_scores(x, y)
-    assert scores.iloc[0]["input"] == "demand" and scores.iloc[0]["rank"] == 1
-    assert scores.iloc[0]["score"] > 0.8 and scores.iloc[0]["spearman"] > 0.9
-    assert (scores.iloc[1:]["score"] < 0.1).all()  # noise inputs explain about nothing
+    assert set(scores["input"][:2]) == {"demand", "scenario"}
+    assert list(scores["rank"]) == [1, 2, 3, 4]
+    assert scores["score"].sum() == pytest.approx(1.0)
+    by = scores.set_index("input")
+    assert by.loc["demand", "spearman"] > 0.4 and math.isnan(by.loc["scenario", "spearman"])
+    assert by.loc[["distance", "referrals"], "score"].max() < 0.15  # noise inputs: little
+    # seeded: the same sweep gives the same report, and the ranking does not hang on the seed
+    pd.testing.assert_frame_equal(feature_scores(x, y), scores)
+    assert set(feature_scores(x, y, seed=7)["input"][:2]) == {"demand", "scenario"}
+    # the planted box's two inputs come first whatever else is in the table
+    px, py = planted()
+    top = feature_scores(px, py.astype(float))["input"][:2]
+    assert set(top) == {"x1", "x2"}
 
 
-def test_prim_box_covers_the_range_that_drives_the_outcome():
+def test_prim_finds_a_planted_box():
+    x, y = planted()
+    res = prim(x, y, outcome="found_work_24m")
+    box = res.box
+    assert box.restricted == ("x1", "x2")
+    lo1, hi1 = box.limits["x1"]
+    lo2, hi2 = box.limits["x2"]
+    assert 0.6 < lo1 < 0.8 and hi1 == pytest.approx(x["x1"].max())
+    assert lo2 == pytest.approx(x["x2"].min()) and 0.2 < hi2 < 0.4
+    assert box.coverage >= 0.8 and box.density >= 0.8
+    assert box.p_values["x1"] < 1e-6 and box.p_values["x2"] < 1e-6
+    # one-sided restrictions: only the limit that moved has a quasi-p-value
+    assert math.isnan(box.limit_p_values["x1"][1]) and math.isnan(box.limit_p_values["x2"][0])
+    # coverage and density are what the box holds, counted here independently
+    inside = x["x1"].between(lo1, hi1) & x["x2"].between(lo2, hi2)
+    assert box.coverage == pytest.approx(y[inside].sum() / y.sum())
+    assert box.density == pytest.approx(y[inside].mean())
+    assert box.n == inside.sum() and res.cases == y.sum() and res.n == len(x)
+    assert box.limits["fixed"] == (3.0, 3.0) and box.limits["region"] == ("east", "north",
+                                                                         "south")
+    traj = res.trajectory()
+    assert traj["coverage"].iloc[0] == 1 and traj["mass"].iloc[0] == 1
+    assert traj["mass"].is_monotonic_decreasing or not traj["peeled"].all()
+    assert box.describe()[0].startswith("x1 from 0.")
+
+
+def test_prim_thresholds_an_outcome_and_finds_categorical_and_low_boxes():
     x, y = synthetic()
     res = prim(x, y, q=0.8, outcome="found_work_24m")
+    # the best fifth is holistic points with high enough demand: the box says just that
     box = res.box
-    # the best fifth is demand above about 1.18 (0.7 + 0.8 x 0.6): the box keeps that range
-    assert box.restricted == ("demand",)
-    lo, hi = box.limits["demand"]
-    assert 1.05 < lo < 1.2 and hi == pytest.approx(x["demand"].max())
-    assert box.coverage >= 0.8 and box.density >= 0.7
-    assert box.p_values["demand"] < 0.01
-    best = x.loc[y > res.threshold, "demand"]
-    assert ((best >= lo) & (best <= hi)).mean() == pytest.approx(box.coverage)
-    # low outcomes (worst fifth: demand below about 0.82): the box moves to the low end
+    assert box.restricted == ("demand", "scenario") and box.limits["scenario"] == ("holistic",)
+    assert 0.85 < box.limits["demand"][0] < 1.0 and box.coverage > 0.9 and box.density > 0.9
+    assert res.threshold == pytest.approx(np.quantile(y, 0.8))
+    assert res.cases == int((y > res.threshold).sum()) == 24
+    # low outcomes (worst fifth): the box moves to low demand and the other scenarios
     low = prim(x, y, q=0.8, above=False).box
-    assert low.restricted == ("demand",) and low.limits["demand"][1] < 0.9
+    assert low.limits["demand"][1] < 1.0 and low.limits["scenario"] == ("light", "medium")
     # a categorical driver is found as a set of values
     y_cat = (x["scenario"] == "holistic").to_numpy(float) + np.random.default_rng(1).normal(
         0, 0.01, len(x))
-    cat = prim(x, y_cat, q=0.6).box
+    res = prim(x, y_cat, q=0.6)
+    cat = res.box
     assert cat.restricted == ("scenario",) and cat.limits["scenario"] == ("holistic",)
+    holistic = x["scenario"] == "holistic"  # all holistic points are among the best 40%
+    assert cat.density == 1.0 and cat.coverage == pytest.approx(holistic.sum() / res.cases)
 
 
-def test_discovery_needs_enough_points_and_varying_inputs():
-    x, _ = synthetic(n=30)
-    assert discovery_applies(x)[0]
-    ok, why = discovery_applies(x.head(19))
-    assert not ok and "20 design points" in why
-    assert not discovery_applies(x[["demand"]].assign(fixed=1.0))[0]
+def test_degenerate_inputs_give_a_not_enough_variation_reason():
+    x, y = planted(n=60)
+    flat = np.full(len(x), 0.25)
+    for outcome in (flat, np.zeros(len(x), dtype=bool), np.ones(len(x), dtype=bool)):
+        with pytest.raises(NotEnoughVariation, match="not enough variation"):
+            prim(x, outcome, outcome="found_work_24m")
+    with pytest.raises(NotEnoughVariation, match="not enough variation.*at every design point"):
+        feature_scores(x, flat)
+    with pytest.raises(NotEnoughVariation, match="10 design points"):  # too few runs
+        prim(x.head(10), y[:10])
+    with pytest.raises(NotEnoughVariation, match="1 varying inputs"):  # constant columns
+        prim(x[["x1", "fixed"]].assign(region="north"), y)
+    nan_y = np.where(np.arange(len(x)) < 50, np.nan, 1.0 * y)
+    with pytest.raises(NotEnoughVariation, match="has a value at 10 design points"):
+        prim(x, nan_y, outcome="cost_per_job_24m")
+    table, skipped = feature_score_table(x, pd.DataFrame({"good": y * 1.0, "flat": flat}))
+    assert table["flat"].isna().all() and table["good"].notna().all()
+    assert skipped == {"flat": "not enough variation: flat is 0.25 at every design point"}
+    # the report's gate: few design points or inputs
+    sx, _ = synthetic(n=30)
+    assert discovery_applies(sx)[0]
+    ok, why = discovery_applies(sx.head(19))
+    assert not ok and why.startswith("not enough variation") and "20 design points" in why
+    assert not discovery_applies(sx[["demand"]].assign(fixed=1.0))[0]
+
+
+def test_report_discovery_section_for_a_small_sweep(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch):
+    # 24 option points x 2 replicates of a latin-hypercube-like sweep: found work is high
+    # where labour demand is high; the cost does not vary (not enough variation)
+    rng = np.random.default_rng(3)
+    demand = rng.uniform(0.7, 1.3, 24)
+    frames = []
+    for point, dem in enumerate(demand):
+        frames.append(runs(point, "option", {
+            "found_work_24m": list(0.2 * dem + rng.normal(0, 0.002, 2)),
+            "cost_per_job_24m": [5000.0, 5000.0]}))
+        frames[-1]["jobs.labour_demand"] = dem
+        frames[-1]["scenario"] = ["light", "medium", "holistic"][point % 3]
+    joined = pd.concat(frames, ignore_index=True)
+    figures: list[str] = []
+    monkeypatch.setattr("pathways_sim.report.brief.figure_png",
+                        lambda fig: figures.append(fig.texts[0].get_text()) or b"\x89PNG")
+    data = brief_module._Data(
+        None, {"levers": {"scenario": []}, "uncertainties": {"jobs.labour_demand": {}}},
+        {"found_work_24m": "maximize", "cost_per_job_24m": "minimize"}, joined, None, None)
+    brief = brief_module.Brief("t", brief_module._discovery(data))
+    md = brief_module.render_markdown(brief, tmp_path)
+    assert "## Scenario discovery" in md and "24 option points" in md and "EMA Workbench" in md
+    assert "Not scored: Cost per job (24 months): not enough variation" in md
+    assert len(figures) == 2  # feature scores and the PRIM trajectory
+    row = next(line for line in md.splitlines() if line.startswith("| Found work within 24"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "5 of 24"  # best fifth of 24 points
+    assert cells[2].endswith("%") and cells[3].endswith("%")
+    assert cells[4].startswith("jobs.labour_demand ") and "p = " in cells[4]
+    cost = next(line for line in md.splitlines() if line.startswith("| Cost per job"))
+    assert "no box: not enough variation" in cost
+    assert "Coverage: share of the cases of interest inside the box" in md
 
 
 def test_formats_for_people():
@@ -360,7 +469,7 @@ def test_report_markdown_has_the_headline_table_checks_and_figures_beside_it(rep
                     "## Costs", "## Assumptions and sources", "## Run settings"):
         assert section in md
     assert "Cost per additional job" in md and "Fieller" in md
-    assert "scenario discovery needs at least 2 varying" in md  # 3 points, 1 input
+    assert "not enough variation for scenario discovery: it needs at least 2 varying" in md
     assert "assumption: small runs for tests" in md  # a change from the base, with its source
 
 
@@ -393,8 +502,6 @@ def test_incomplete_sweep_gets_a_warning_banner(swept: Path, tmp_path: Path,
 
 
 def test_ema_workbench_example_runs_the_model_as_a_function():
-    pytest.importorskip("ema_workbench", reason="the EMA Workbench is not installed "
-                        "(pip install -e '.[ema]')")
     spec = importlib.util.spec_from_file_location("pathways_ema_example",
                                                   ROOT / "examples" / "ema_workbench.py")
     assert spec is not None and spec.loader is not None

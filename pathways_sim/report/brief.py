@@ -24,7 +24,8 @@ Its sections:
    no-service counterfactual.
 8. **Pattern checks** (when the experiment has ``checks:``): PASS / FAIL.
 9. **Scenario discovery** (with at least 2 varying inputs and 20 design
-   points): feature scores and PRIM boxes; otherwise why it is left out.
+   points): feature scores and PRIM boxes from the EMA Workbench; otherwise
+   why it is left out (not enough variation).
 10. **Outcome levels**, **assumptions and sources**, **run settings** and
     **failed runs**.
 
@@ -72,6 +73,7 @@ from pathways_sim.sweep.analysis import (
     summarise,
 )
 from pathways_sim.sweep.discovery import (
+    NotEnoughVariation,
     discovery_applies,
     feature_score_table,
     point_table,
@@ -710,15 +712,21 @@ def _discovery(d: _Data) -> list[Block]:
         out.append(Para(f"Left out: {why}."))
         return out
     x = x[varying_inputs(x)]
-    scores = feature_score_table(x, y)
+    scores, skipped = feature_score_table(x, y)
     out.append(Para(
-        f"Over the {len(x)} option points (each outcome averaged over its replicates): which "
-        "inputs drive each outcome on their own (feature scores: the adjusted share of the "
-        "outcome's variance explained by the input), and which input ranges give the best "
-        "fifth of outcomes (PRIM boxes: the ranges to keep, with the share of the best "
-        "points they cover and how pure they are)."))
-    out.append(d.fig("feature-scores", feature_score_figure(scores),
-                     "Feature scores of the inputs for each outcome"))
+        f"Over the {len(x)} option points (each outcome averaged over its replicates), with "
+        "the EMA Workbench: which inputs drive each outcome (feature scores: each input's "
+        "share of what an extra-trees model of the outcome learns from the inputs, summing to "
+        "1 over the inputs), and which input ranges give the best fifth of outcomes (PRIM "
+        "boxes: the ranges to keep, with the share of the best points they cover and how "
+        "pure they are)."))
+    if skipped:
+        out.append(Para("Not scored: " + "; ".join(
+            f"{metric_label(m)}: {why}" for m, why in skipped.items()) + "."))
+    if scores.notna().any().any():
+        out.append(d.fig("feature-scores", feature_score_figure(scores.dropna(axis=1,
+                                                                                how="all")),
+                         "Feature scores of the inputs for each outcome"))
     targets = [m for m in metrics if d.outcomes[m] != "info"] or metrics
     trajectories: dict[str, pd.DataFrame] = {}
     chosen: dict[str, int] = {}
@@ -727,7 +735,7 @@ def _discovery(d: _Data) -> list[Block]:
         above = d.outcomes[m] != "minimize"
         try:
             res = prim(x, y[m], q=0.8, above=above, outcome=m)
-        except ValueError as exc:
+        except NotEnoughVariation as exc:
             rows.append([metric_label(m), "–", "–", "–", f"no box: {exc}"])
             continue
         trajectories[m], chosen[m] = res.trajectory(), res.chosen
@@ -736,11 +744,10 @@ def _discovery(d: _Data) -> list[Block]:
         limits = []
         for name in box.restricted:
             lim = box.limits[name]
-            p = box.p_values.get(name, math.nan)
             text = (f"{name} in {{{', '.join(_value_text(v) for v in lim)}}}"
                     if name in box.categorical else
                     f"{name} {_value_text(lim[0])} to {_value_text(lim[1])}")
-            limits.append(f"{text} (p = {p:.2g})")
+            limits.append(f"{text} ({_p_text(box.limit_p_values.get(name))})")
         rows.append([
             f"{metric_label(m)} {word} {format_level(m, res.threshold)}",
             f"{res.cases} of {res.n}",
@@ -754,8 +761,17 @@ def _discovery(d: _Data) -> list[Block]:
                       "Box (quasi-p-value of each restriction)"], rows,
                      caption="Coverage: share of the cases of interest inside the box; density: "
                      "share of the box's points that are cases of interest. A quasi-p-value "
-                     "above 0.05 means the restriction may well be chance."))
+                     "(of the lower and upper limit when both are restricted) above 0.05 means "
+                     "the restriction may well be chance."))
     return out
+
+
+def _p_text(pair: tuple[float, float] | None) -> str:
+    """Quasi-p-values of a restriction's limits: one, or lower / upper when both are set."""
+    vals = [v for v in (pair or ()) if not math.isnan(v)]
+    if len(vals) == 2:
+        return f"p = {vals[0]:.2g} lower, {vals[1]:.2g} upper"
+    return f"p = {vals[0]:.2g}" if vals else "p = n/a"
 
 
 def _levels(d: _Data) -> list[Block]:

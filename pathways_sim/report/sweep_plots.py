@@ -581,7 +581,8 @@ def feature_score_figure(scores: pd.DataFrame, *, title: str = "Which inputs dri
     """Heat map of feature scores: inputs (rows) by outcomes (columns).
 
     Args:
-        scores: ``feature_score_table``: index inputs, columns outcomes, 0-1.
+        scores: The table of ``feature_score_table``: index inputs, columns
+            outcomes, 0-1 (each column sums to 1).
         title: Figure title.
         note: Text under the map.
 
@@ -602,11 +603,12 @@ def feature_score_figure(scores: pd.DataFrame, *, title: str = "Which inputs dri
                         color="white" if v > 0.6 * im.get_clim()[1] else "black")
     ax.set_xticks(range(data.shape[1]), [_wrap(metric_label(m), 18) for m in scores.columns])
     ax.set_yticks(range(data.shape[0]), [str(i) for i in scores.index])
-    fig.colorbar(im, ax=ax, label="variance explained (adjusted)")
+    fig.colorbar(im, ax=ax, label="feature score (share, sums to 1)")
     _title(fig, title, note if note is not None else (
-        "Adjusted correlation ratio of each input with each outcome, over design points "
-        "(outcome averaged over replicates): about 0 = no effect on its own, 1 = the input "
-        "fixes the outcome."))
+        "EMA Workbench extra-trees feature scores over design points (outcome averaged over "
+        "replicates): each input's share of the variance reduction of trees fitted to the "
+        f"outcome. A column sums to 1: inputs well above 1/{data.shape[0]} stand out; near 0 = "
+        "the input does not matter, alone or with others."))
     return fig
 
 
@@ -641,7 +643,7 @@ def prim_figure(trajectories: Mapping[str, pd.DataFrame], chosen: Mapping[str, i
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower left", fontsize=9, framealpha=0.9)
     _title(fig, title, note if note is not None else (
-        "Each line peels the box holding every design point towards the points with the best "
-        "outcomes; circles: the box reported (best coverage x density, restrictions that do "
-        "not matter lifted)."))
+        "Each line peels (EMA Workbench PRIM) the box holding every design point towards the "
+        "points with the best outcomes; circles: the box reported (best coverage x density, "
+        "restrictions that do not matter lifted)."))
     return fig
