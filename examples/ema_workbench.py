@@ -42,7 +42,7 @@ import pandas as pd
 
 from pathways_sim.run import DEFAULT_SEED, run_one
 from pathways_sim.scenario import load_scenario
-from pathways_sim.sweep.discovery import feature_scores
+from pathways_sim.sweep.discovery import NotEnoughVariation, feature_scores
 
 OUTCOMES = {
     "found_work_24m": "maximize",
@@ -190,7 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table.round(4).to_string(index=False))
         print("\nWhich inputs drive found_work_24m (pathways_sim.sweep.discovery):")
         x = experiments[inputs].astype({"service": str})
-        print(feature_scores(x, outcomes["found_work_24m"]).round(3).to_string(index=False))
+        try:
+            scores = feature_scores(x, outcomes["found_work_24m"])
+        except NotEnoughVariation as exc:  # e.g. no job in any run of a very short sweep
+            print(f"  not enough variation: {exc}")
+        else:
+            print(scores.round(3).to_string(index=False))
     return 0
 
 
