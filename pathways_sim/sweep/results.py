@@ -118,7 +118,7 @@ class Sweep:
         tables = []
         for c in chunks:
             path = self.store.part_path(kind, c)
-            if path.is_file():
+            if kind in self.store.recorded_kinds(c):
                 try:
                     tables.append(pq.read_table(path))
                 except (OSError, pa.ArrowException) as exc:  # damaged since it was checked

@@ -445,10 +445,11 @@ class SweepStore:
         """
         entry = self.completed[chunk]
         path = self.part_path(kind, chunk)
+        if kind not in self.recorded_kinds(chunk):
+            return None
         expected = (entry.get("parts") or {}).get(kind)
-        needed = expected is not None or kind != "errors" or entry["failed"] > 0
         if not path.is_file():
-            return "missing" if needed else None
+            return "missing"
         if expected is not None:
             try:
                 if path.stat().st_size != int(expected["bytes"]):
@@ -469,6 +470,13 @@ class SweepStore:
         if want is not None and rows != want:
             return f"damaged ({rows} rows, {want} expected)"
         return None
+
+    def recorded_kinds(self, chunk: int) -> list[str]:
+        """The kinds of part a completed chunk has (errors only when a run failed)."""
+        entry = self.completed[chunk]
+        if isinstance(entry.get("parts"), dict):
+            return [k for k in KINDS if k in entry["parts"]]
+        return [k for k in KINDS if k != "errors" or entry["failed"] > 0]
 
     def verify(self) -> dict[int, list[tuple[Path, str]]]:
         """Check every recorded part.
@@ -646,7 +654,7 @@ class SweepStore:
         """Every part file of the completed chunks."""
         out = []
         for c in sorted(self.completed):
-            for kind in KINDS:
+            for kind in self.recorded_kinds(c):
                 p = self.part_path(kind, c)
                 if p.is_file():
                     out.append(p)
