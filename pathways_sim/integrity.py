@@ -30,6 +30,7 @@ import json
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -145,7 +146,13 @@ class FolderLock:
                 os.close(fd)
                 if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     raise
-                raise FolderBusy(self.folder, _read_holder(self.path)) from None
+                holder = _read_holder(self.path)
+                for _ in range(20):  # the holder writes its record just after locking
+                    if holder:
+                        break
+                    time.sleep(0.05)
+                    holder = _read_holder(self.path)
+                raise FolderBusy(self.folder, holder) from None
             # The holder before us may have removed the file between our open and our
             # lock: then we hold a lock nobody else can see. Start again on the new file.
             try:

@@ -224,9 +224,11 @@ def test_load_sweep_and_the_report_flag_damaged_parts(
     # figures are tested elsewhere: skip drawing them to keep this quick
     monkeypatch.setattr("pathways_sim.report.brief.figure_png", lambda fig: b"\x89PNG")
     capsys.readouterr()
-    assert main(["report", str(copy), "--out", str(copy / "report")]) == 0
+    with lock_folder(copy, ["pathways-sim", "sweep", "tiny", "--resume"]):  # a live writer
+        assert main(["report", str(copy), "--out", str(copy / "report")]) == 0
     assert "Traceback" not in capsys.readouterr().err
     md = (copy / "report" / "report.md").read_text(encoding="utf-8")
+    assert f"**A sweep is still writing to this folder** (pid {os.getpid()}" in md
     assert "**Incomplete sweep**: 12 of 15 runs are recorded; 2 parts damaged or missing" in md
     assert "`parts/outcomes/outcomes-00003.parquet`" in md and "reruns the damaged parts" in md
     assert "15 planned, 12 recorded (2 damaged part(s) left out)" in md
