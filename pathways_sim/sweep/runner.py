@@ -40,10 +40,10 @@ from pathways_sim.sweep.store import RunRecord, SweepError, SweepStore
 
 __all__ = [
     "FAIL_ENV",
+    "RepairSummary",
     "RunOutput",
     "SweepSummary",
     "SweepTask",
-    "RepairSummary",
     "default_chunk_size",
     "repair_sweep",
     "run_sweep",
@@ -272,7 +272,7 @@ def _run_sweep(
         session |= {"resume": True, "runs_done_before": store.runs_done}
         if store.damaged:
             session["parts_rerun"] = _damage_record(store, store.damaged)
-        warning = _code_changed(manifest["sweep"]["sessions"][0], session)
+        warning = _code_changed((manifest["sweep"]["sessions"] or [session])[0], session)
         if warning and progress:
             print(f"warning: {warning}", file=stream, flush=True)
         manifest["sweep"]["sessions"].append(session)
