@@ -253,8 +253,10 @@ CORRUPT = [
     ("index.json", b'{"chunk_size": 2}'),
     ("index.json", b"\xff\xfe\x00garbage"),
     ("index.json", b""),
+    ("index.json", b'{"chunk_size": 3, "total_runs": 15, "completed_chunks": {}}'),
     ("manifest.json", b"[1, 2]"),
     ("manifest.json", b'{"kind": "sweep", "sweep": {'),
+    ("manifest.json", b'{"kind": "sweep", "sweep": {"sessions": []}, "experiment": {}}'),
 ]
 
 

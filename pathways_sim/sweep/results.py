@@ -211,7 +211,7 @@ def load_sweep(path: Path | str) -> Sweep:
         manifest.get("experiment"), dict) else None
     index = read_json(index_path, repair_hint(root, name), error=SweepError)
     sweep = Sweep(root, manifest, index)
-    sweep.store  # noqa: B018 - check the index's keys now, not on first use
+    sweep.store.check_index(manifest, name)  # the index's keys and layout, now
     if not (root / DESIGN).is_file():
         raise SweepError(str(root / DESIGN), None, "is missing", repair_hint(root, name))
     return sweep

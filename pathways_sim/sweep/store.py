@@ -350,10 +350,14 @@ class SweepStore:
         """``manifest.json``, or a clear error (naming ``--repair``) when missing or corrupt."""
         manifest = read_json(self.manifest_path, repair_hint(self.root, experiment),
                              error=SweepError)
-        if not isinstance(manifest.get("sweep"), dict) or not isinstance(
-                manifest["sweep"].get("sessions"), list):
-            raise SweepError(str(self.manifest_path), "sweep", "is damaged (no sweep section "
-                             "with its sessions)", repair_hint(self.root, experiment))
+        for key, kind, inner in (("sweep", dict, "sessions"), ("experiment", dict, None),
+                                 ("plan", dict, "points")):
+            section = manifest.get(key)
+            if not isinstance(section, kind) or (
+                    inner is not None and not isinstance(section.get(inner), list)):
+                what = f"its {key} section" + (f" with its {inner}" if inner else "")
+                raise SweepError(str(self.manifest_path), key, f"is damaged ({what} is missing)",
+                                 repair_hint(self.root, experiment))
         return manifest
 
     def read_index(self, experiment: str | None = None) -> None:
@@ -385,6 +389,14 @@ class SweepStore:
         if self.chunk_size < 1 or self.total_runs < 0:
             raise SweepError(str(self.index_path), "chunk_size", "is damaged (chunk size "
                              "below 1)", repair_hint(self.root, experiment))
+
+    def check_index(self, manifest: Mapping[str, Any], experiment: str | None = None) -> None:
+        """Raise when the loaded index disagrees with the manifest on the sweep's layout."""
+        for key, value in (("total_runs", self.total_runs), ("chunk_size", self.chunk_size)):
+            if manifest["sweep"].get(key, value) != value:
+                raise SweepError(str(self.index_path), key, f"is damaged ({value}, the "
+                                 f"manifest says {manifest['sweep'][key]})",
+                                 repair_hint(self.root, experiment))
 
     def open_for_resume(self, fingerprint: str, chunk_size: int | None,
                         experiment: str | None = None) -> dict[str, Any]:
@@ -420,6 +432,7 @@ class SweepStore:
                 f"now {fingerprint[:12]}…): its design points, scenarios or seeds differ",
                 "the same experiment file and scenarios, or a new --out folder",
             )
+        self.check_index(manifest, experiment)
         size = self.chunk_size
         if chunk_size is not None and chunk_size != size:
             raise SweepError(where, "--chunk-size",
