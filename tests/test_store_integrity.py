@@ -216,11 +216,15 @@ def test_load_sweep_and_the_report_flag_damaged_parts(
     truncate(part(copy, "outcomes", 3))
     part(copy, "errors", 0).write_bytes(b"")  # a stray file where no run failed: ignored
     part(copy, "weekly", 7).unlink()  # the last part: run 14 alone
+    flipped = bytearray(part(copy, "weekly", 1).read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF  # same size, one byte changed
+    part(copy, "weekly", 1).write_bytes(bytes(flipped))
     sw = load_sweep(copy)
-    assert not sw.complete and sw.runs_planned == RUNS and sw.runs_recorded == 12
-    assert sorted(sw.damaged) == [3, 7]
-    assert set(sw.outcomes["run_id"]).isdisjoint({6, 7, 14})
-    assert set(sw.weekly["run_id"]) == set(sw.outcomes["run_id"]) and len(sw.outcomes) == 12
+    assert not sw.complete and sw.runs_planned == RUNS and sw.runs_recorded == 10
+    assert sorted(sw.damaged) == [1, 3, 7]
+    assert sw.damaged[1][0][1] == "damaged (checksum differs from the one recorded)"
+    assert set(sw.outcomes["run_id"]).isdisjoint({2, 3, 6, 7, 14})
+    assert set(sw.weekly["run_id"]) == set(sw.outcomes["run_id"]) and len(sw.outcomes) == 10
     # figures are tested elsewhere: skip drawing them to keep this quick
     monkeypatch.setattr("pathways_sim.report.brief.figure_png", lambda fig: b"\x89PNG")
     capsys.readouterr()
@@ -229,9 +233,9 @@ def test_load_sweep_and_the_report_flag_damaged_parts(
     assert "Traceback" not in capsys.readouterr().err
     md = (copy / "report" / "report.md").read_text(encoding="utf-8")
     assert f"**A sweep is still writing to this folder** (pid {os.getpid()}" in md
-    assert "**Incomplete sweep**: 12 of 15 runs are recorded; 2 parts damaged or missing" in md
+    assert "**Incomplete sweep**: 10 of 15 runs are recorded; 3 parts damaged or missing" in md
     assert "`parts/outcomes/outcomes-00003.parquet`" in md and "reruns the damaged parts" in md
-    assert "15 planned, 12 recorded (2 damaged part(s) left out)" in md
+    assert "15 planned, 10 recorded (3 damaged part(s) left out)" in md
 
 
 def test_an_index_without_checksums_still_finds_a_truncated_part(copy: Path) -> None:

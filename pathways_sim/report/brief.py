@@ -914,7 +914,7 @@ def _settings(d: _Data) -> list[Block]:
                                              if design.get("samples") else "")],
         ["Design points", ", ".join(f"{v} {k}" for k, v in roles.items())],
         ["Runs", f"{d.sweep.runs_planned} planned, {d.sweep.runs_recorded} recorded"
-                 + (f" ({len(d.sweep.damaged)} damaged part(s) left out)"
+                 + (f" ({sum(map(len, d.sweep.damaged.values()))} damaged part(s) left out)"
                     if d.sweep.damaged else "") + f", {len(d.sweep.errors)} failed"],
         ["Replicates", str(exp.get("replicates"))],
         ["Root seed", str(exp.get("seed"))],
