@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true",
                        help="continue the sweep in --out (same experiment), running only "
                        "what is missing")
+    sweep.add_argument("--repair", action="store_true",
+                       help="rebuild a lost or corrupt index.json/manifest.json of --out from "
+                       "its intact parts (runs nothing; add --resume to continue after)")
     sweep.add_argument("--chunk-size", type=_int_at_least(1, "chunk-size"), default=None,
                        metavar="K", help="runs per Parquet part (default: about 50 parts, "
                        "10-200 runs each)")
@@ -516,10 +519,21 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
     """``pathways-sim sweep``: run (or resume) an experiment into a results folder."""
     from pathways_sim.sweep.executors import ExecutorError, make_executor
     from pathways_sim.sweep.experiment import load_experiment
-    from pathways_sim.sweep.runner import run_sweep
+    from pathways_sim.sweep.runner import repair_sweep, run_sweep
 
     experiment = load_experiment(args.experiment)
     out = args.out if args.out is not None else DEFAULT_OUT / "sweeps" / experiment.name
+    if args.repair:
+        rep = repair_sweep(experiment, out, chunk_size=args.chunk_size, command=[PROG, *argv])
+        lost = sum(len(v) for v in rep.dropped.values())
+        print(f"Repaired {out}: rebuilt {', '.join(rep.rebuilt)}; {rep.runs_kept} of "
+              f"{rep.total_runs} runs kept in intact parts"
+              + (f"; {lost} damaged part(s) deleted" if lost else ""), file=stdout)
+        if not args.resume:
+            if rep.runs_kept < rep.total_runs:
+                print(f"Run the rest with: {PROG} sweep {args.experiment} --out {out} --resume",
+                      file=stdout)
+            return EXIT_OK
     executor = make_executor(workers=args.workers, scheduler=args.scheduler,
                              dask_local=args.dask_local)
     try:

@@ -54,6 +54,7 @@ from pathways_sim.calibration.objective import Problem
 from pathways_sim.calibration.optuna_fit import problem_fingerprint
 from pathways_sim.calibration.priors import from_unit
 from pathways_sim.calibration.results import weighted_quantile
+from pathways_sim.integrity import read_json
 from pathways_sim.scenario import ScenarioError
 from pathways_sim.sweep.executors import Executor
 
@@ -180,7 +181,7 @@ def _load(folder: Path, fingerprint: str,
     if not path.is_file():
         raise ScenarioError(str(folder), None, "no ABC run to resume",
                             "a results folder of an earlier 'calibrate --method abc'")
-    state = json.loads(path.read_text(encoding="utf-8"))
+    state = read_json(path, "--overwrite to start the calibration again")
     if state.get("fingerprint") != fingerprint:
         raise ScenarioError(str(folder), None, "the ABC run was made for other targets, "
                             "priors, seeds or replicates", "--overwrite to start again")

@@ -22,6 +22,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from pathways_sim.calibration.objective import Problem
 from pathways_sim.calibration.optuna_fit import JOURNAL, problem_fingerprint, run_optuna
 from pathways_sim.calibration.predict import target_predictive
 from pathways_sim.calibration.results import POINT_FILE, CalibrationResult
+from pathways_sim.integrity import LOCK_NAME, lock_folder
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
 from pathways_sim.scenario import ScenarioError, default_scenario
 from pathways_sim.sweep.executors import Executor
@@ -54,18 +56,53 @@ def _clear(folder: Path) -> None:
     if not folder.exists():
         return
     ours = (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
-        folder / "abc_state.json").exists() or not any(folder.iterdir())
+        folder / "abc_state.json").exists() or not any(
+        p.name != LOCK_NAME for p in folder.iterdir())
     if not ours:
         raise ScenarioError(str(folder), None, "exists and is not a calibration results "
                             "folder; not overwriting it", "another --out or --name")
-    shutil.rmtree(folder)
+    for child in folder.iterdir():  # all but the lock this calibration holds
+        if child.name == LOCK_NAME:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def calibrate(config: CalibrationConfig, method: str, executor: Executor,
-              budget: int | None = None, out: Path | None = None, resume: bool = False,
-              overwrite: bool = False, command: Sequence[str] = ("pathways-sim", "calibrate"),
-              report: bool = True, log: Callable[[str], None] = print) -> CalibrationResult:
-    """Fit the configuration's ``fit`` targets and write the results folder.
+              budget: int | None = None, out: Path | None = None, *,
+              command: Sequence[str] = ("pathways-sim", "calibrate"),
+              **options: Any) -> CalibrationResult:
+    """Fit the configuration's ``fit`` targets and write the results folder, holding its lock.
+
+    Only one process writes to a results folder at a time: a second
+    ``calibrate`` into a folder a live one holds is refused at once
+    (:class:`~pathways_sim.integrity.FolderBusy`, naming that process); the
+    lock of a process that died is taken over.
+
+    Args:
+        config: The configuration.
+        method: ``optuna`` or ``abc``.
+        executor: An executor (opened here).
+        budget: Trials or simulated parameter sets; default the config's.
+        out: Results folder (default ``calibration/results/<name>``).
+        command: The command line, for the manifest and the lock.
+        **options: ``resume``, ``overwrite``, ``report`` and ``log``, as
+            described below.
+
+    Raises:
+        FolderBusy: Another process is writing to the results folder.
+    """
+    with lock_folder(results_folder(config, out), command):
+        return _calibrate(config, method, executor, budget, out, command=command, **options)
+
+
+def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
+               budget: int | None = None, out: Path | None = None, resume: bool = False,
+               overwrite: bool = False, command: Sequence[str] = ("pathways-sim", "calibrate"),
+               report: bool = True, log: Callable[[str], None] = print) -> CalibrationResult:
+    """Fit the configuration's ``fit`` targets and write the results folder (lock held).
 
     Args:
         config: The configuration.

@@ -40,6 +40,7 @@ import pandas as pd
 
 from pathways_sim.calibration.objective import CALIBRATED, apply_values
 from pathways_sim.calibration.priors import Prior
+from pathways_sim.integrity import read_json
 from pathways_sim.scenario import Scenario, ScenarioError
 
 __all__ = ["FORMAT_VERSION", "CalibrationResult", "load_calibrated", "weighted_quantile"]
@@ -242,27 +243,36 @@ def load_calibrated(path: str | Path) -> CalibrationResult:
         raise ScenarioError(str(path), None, "not a calibration results folder (no "
                             f"{POINT_FILE})", "a folder written by 'pathways-sim calibrate', "
                             "e.g. calibration/results/default")
-    doc = json.loads(point_file.read_text(encoding="utf-8"))
+    fix = ("calibrate again (pathways-sim calibrate CONFIG --out FOLDER --overwrite), or a "
+           "copy of this folder from a backup")
+    doc = read_json(point_file, fix)
     if doc.get("format_version") != FORMAT_VERSION:
         raise ScenarioError(str(point_file), "format_version",
                             f"unknown format {doc.get('format_version')!r}",
                             str(FORMAT_VERSION))
-    priors = tuple(Prior(**p) for p in doc["priors"])
+    try:
+        priors = tuple(Prior(**p) for p in doc["priors"])
+        name, method, fingerprint, created = (doc["name"], doc["method"], doc["fingerprint"],
+                                              doc["created_utc"])
+        point = {k: float(v) for k, v in doc["point"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        key = str(exc.args[0]) if isinstance(exc, KeyError) else None
+        raise ScenarioError(str(point_file), key, "is damaged (a key is missing or has the "
+                            "wrong type)", fix) from None
     draws_file = folder / DRAWS_PARQUET
     draws = (pd.read_parquet(draws_file) if draws_file.is_file()
              else pd.read_csv(folder / DRAWS_CSV))
     history = pd.read_csv(folder / HISTORY) if (folder / HISTORY).is_file() else pd.DataFrame()
-    diagnostics = (json.loads((folder / DIAGNOSTICS).read_text(encoding="utf-8"))
-                   if (folder / DIAGNOSTICS).is_file() else {})
-    config = (json.loads((folder / "config.json").read_text(encoding="utf-8"))
-              if (folder / "config.json").is_file() else {})
+    diagnostics = read_json(folder / DIAGNOSTICS, fix) if (folder / DIAGNOSTICS).is_file() else {}
+    config = (read_json(folder / "config.json", fix) if (folder / "config.json").is_file()
+              else {})
     fit = pd.read_csv(folder / FIT) if (folder / FIT).is_file() else None
     pred = pd.read_parquet(folder / PREDICTIVE) if (folder / PREDICTIVE).is_file() else None
     nll = doc.get("point_nll")
     return CalibrationResult(
-        name=doc["name"], method=doc["method"], priors=priors,
-        point={k: float(v) for k, v in doc["point"].items()}, draws=draws, history=history,
-        diagnostics=diagnostics, config=config, fingerprint=doc["fingerprint"],
-        created=doc["created_utc"], point_nll=math.nan if nll is None else float(nll),
+        name=name, method=method, priors=priors, point=point, draws=draws, history=history,
+        diagnostics=diagnostics, config=config, fingerprint=fingerprint,
+        created=created, point_nll=math.nan if nll is None or isinstance(nll, str)
+        else float(nll),
         fit=fit, predictive=pred, path=folder,
     )

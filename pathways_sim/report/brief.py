@@ -404,15 +404,26 @@ class _Data:
 def _banners(d: _Data) -> list[Block]:
     out: list[Block] = []
     sw = d.sweep
-    total = int(sw.manifest.get("plan", {}).get("total_runs", len(sw.design)))
-    done = int(sw.index.get("runs_done", len(sw.outcomes) + len(sw.errors)))
+    total = sw.runs_planned
+    done = sw.runs_recorded
     failed = len(sw.errors)
-    if not sw.complete:
+    writer = sw.writer
+    if writer is not None:
         out.append(Banner(
-            f"**Incomplete sweep**: {done} of {total} runs are recorded. The numbers below use "
-            "only the finished runs, and a comparison leaves out a replicate whose partner run "
-            "is missing. Finish it with `pathways-sim sweep "
-            f"{d.exp.get('name', 'EXPERIMENT')} --out {sw.path} --resume`, then write the "
+            f"**A sweep is still writing to this folder** (pid {writer.get('pid', '?')}, started "
+            f"{writer.get('started_utc', '?')}): this report shows the runs recorded so far."))
+    if not sw.complete:
+        damaged = [p for parts in sw.damaged.values() for p, _ in parts]
+        lost = (f"; {len(damaged)} part{'s' if len(damaged) != 1 else ''} damaged or missing ("
+                + ", ".join(f"`{p.relative_to(sw.path).as_posix()}`" for p in damaged[:4])
+                + (", …" if len(damaged) > 4 else "") + "), their runs left out"
+                ) if damaged else ""
+        out.append(Banner(
+            f"**Incomplete sweep**: {done} of {total} runs are recorded{lost}. The numbers below "
+            "use only the finished runs, and a comparison leaves out a replicate whose partner "
+            "run is missing. Finish it with `pathways-sim sweep "
+            f"{d.exp.get('name', 'EXPERIMENT')} --out {sw.path} --resume`"
+            f"{' (it reruns the damaged parts)' if damaged else ''}, then write the "
             "report again."))
     if failed:
         out.append(Banner(f"**{failed} run(s) failed** and are left out of every number; see "
@@ -918,8 +929,9 @@ def _settings(d: _Data) -> list[Block]:
         ["Design", design.get("type", "") + (f", {design['samples']} samples"
                                              if design.get("samples") else "")],
         ["Design points", ", ".join(f"{v} {k}" for k, v in roles.items())],
-        ["Runs", f"{swm.get('total_runs', len(d.sweep.design))} planned, "
-                 f"{d.sweep.index.get('runs_done', '?')} recorded, {len(d.sweep.errors)} failed"],
+        ["Runs", f"{d.sweep.runs_planned} planned, {d.sweep.runs_recorded} recorded"
+                 + (f" ({sum(map(len, d.sweep.damaged.values()))} damaged part(s) left out)"
+                    if d.sweep.damaged else "") + f", {len(d.sweep.errors)} failed"],
         ["Replicates", str(exp.get("replicates"))],
         ["Root seed", str(exp.get("seed"))],
         ["Replicate seeds", ", ".join(str(s) for s in seeds)],

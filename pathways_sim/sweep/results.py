@@ -14,14 +14,17 @@
     sw.manifest["experiment"]["checks"]
 
 Only the parts listed in ``index.json`` are read, so a folder left by a
-killed sweep reads consistently. Every table is sorted by run id (and week).
+killed sweep reads consistently. Each part is checked against the size and
+checksum the index records: the chunk of a damaged or missing part is left
+out of every table and reported (:attr:`Sweep.damaged`, :attr:`Sweep.complete`
+is then False), never read half or silently dropped. Every table is sorted
+by run id (and week).
 The files are plain Parquet: ``pd.read_parquet(folder / "parts" / "outcomes")``
 or DuckDB read them without this package.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,7 +35,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pathways_sim.sweep.store import DESIGN, INDEX, MANIFEST, SCHEMAS, SweepError, SweepStore
+from pathways_sim.integrity import lock_holder, read_json
+from pathways_sim.sweep.store import (
+    DESIGN,
+    INDEX,
+    SCHEMAS,
+    SweepError,
+    SweepStore,
+    repair_hint,
+)
 
 __all__ = ["Sweep", "load_sweep"]
 
@@ -67,16 +78,53 @@ class Sweep:
         """Every design point: point_id, role, factors, pairs, resolved parameter changes."""
         return list(self.manifest["plan"]["points"])
 
+    @cached_property
+    def store(self) -> SweepStore:
+        """The folder's store, its index loaded."""
+        store = SweepStore(self.path)
+        store.load_index(self.index, (self.manifest.get("experiment") or {}).get("name"))
+        return store
+
+    @cached_property
+    def damaged(self) -> dict[int, list[tuple[Path, str]]]:
+        """Chunk -> [(part file, problem)] for recorded parts that are damaged or missing.
+
+        Their chunks' runs are left out of every table.
+        """
+        return self.store.verify()
+
+    @property
+    def runs_planned(self) -> int:
+        """Runs in the sweep."""
+        return self.store.total_runs
+
+    @property
+    def runs_recorded(self) -> int:
+        """Runs recorded in intact parts (finished or failed)."""
+        return self.store.runs_done - sum(self.store.completed[c]["runs"] for c in self.damaged)
+
     @property
     def complete(self) -> bool:
-        """True when every run of the sweep is recorded."""
-        return bool(self.index.get("complete"))
+        """True when every run of the sweep is recorded and every part is intact."""
+        return bool(self.index.get("complete")) and not self.damaged
+
+    @property
+    def writer(self) -> dict[str, object] | None:
+        """The process writing to the folder right now (pid, command, started_utc), or None."""
+        return lock_holder(self.path)
 
     def _parts(self, kind: str) -> pd.DataFrame:
-        chunks = sorted(int(c) for c in self.index.get("completed_chunks", {}))
-        store = SweepStore(self.path)
-        tables = [pq.read_table(p) for c in chunks
-                  if (p := store.part_path(kind, c)).is_file()]
+        chunks = [c for c in self.store.completed if c not in self.damaged]
+        tables = []
+        for c in chunks:
+            path = self.store.part_path(kind, c)
+            if kind in self.store.recorded_kinds(c):
+                try:
+                    tables.append(pq.read_table(path))
+                except (OSError, pa.ArrowException) as exc:  # damaged since it was checked
+                    raise SweepError(str(path), None, f"cannot be read ({exc})",
+                                     "pathways-sim sweep EXPERIMENT --out "
+                                     f"{self.path} --resume to run its chunk again") from None
         table = pa.concat_tables(tables) if tables else SCHEMAS[kind].empty_table()
         keys = ["run_id", "week"] if kind == "weekly" else ["run_id"]
         return table.to_pandas().sort_values(keys, kind="stable").reset_index(drop=True)
@@ -89,7 +137,11 @@ class Sweep:
         the levers of counterfactual points) are pandas' nullable ``Int64``
         and ``boolean``, not floats.
         """
-        table = pq.read_table(self.path / DESIGN)
+        try:
+            table = pq.read_table(self.path / DESIGN)
+        except (OSError, pa.ArrowException):
+            raise SweepError(str(self.path / DESIGN), None, "is damaged (not readable Parquet)",
+                             repair_hint(self.path, self.experiment.get("name"))) from None
         df = table.to_pandas()
         for f in table.schema:
             if table.column(f.name).null_count:
@@ -147,13 +199,19 @@ def load_sweep(path: Path | str) -> Sweep:
         The sweep; tables are read on first use.
 
     Raises:
-        SweepError: Not a sweep results folder.
+        SweepError: Not a sweep results folder, or its manifest, index or
+            design is missing or corrupt (the message says how to rebuild it).
     """
     root = Path(path)
-    manifest_path, index_path = root / MANIFEST, root / INDEX
-    if not manifest_path.is_file() or not index_path.is_file() or not (root / DESIGN).is_file():
-        raise SweepError(str(root), None, "not a sweep results folder (needs manifest.json, "
-                         "index.json and design.parquet)", "the --out folder of a sweep")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    return Sweep(root, manifest, index)
+    index_path = root / INDEX
+    store = SweepStore(root)
+    store.check_is_sweep()
+    manifest = store.read_manifest()
+    name = manifest.get("experiment", {}).get("name") if isinstance(
+        manifest.get("experiment"), dict) else None
+    index = read_json(index_path, repair_hint(root, name), error=SweepError)
+    sweep = Sweep(root, manifest, index)
+    sweep.store.check_index(manifest, name)  # the index's keys and layout, now
+    if not (root / DESIGN).is_file():
+        raise SweepError(str(root / DESIGN), None, "is missing", repair_hint(root, name))
+    return sweep

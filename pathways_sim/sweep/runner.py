@@ -29,20 +29,23 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from pathways_sim.integrity import lock_folder
 from pathways_sim.manifest import build_manifest, git_state, package_version
 from pathways_sim.outcomes import METRICS, STATES
 from pathways_sim.sweep.design import SweepPlan, plan_sweep
 from pathways_sim.sweep.executors import Executor, InProcessExecutor, Job, JobResult, run_many
 from pathways_sim.sweep.experiment import Experiment
 from pathways_sim.sweep.progress import Progress
-from pathways_sim.sweep.store import RunRecord, SweepStore
+from pathways_sim.sweep.store import RunRecord, SweepError, SweepStore
 
 __all__ = [
     "FAIL_ENV",
+    "RepairSummary",
     "RunOutput",
     "SweepSummary",
     "SweepTask",
     "default_chunk_size",
+    "repair_sweep",
     "run_sweep",
 ]
 
@@ -208,7 +211,7 @@ def _manifest(plan: SweepPlan, fingerprint: str, chunk_size: int, command: Seque
     )
 
 
-def run_sweep(
+def _run_sweep(
     experiment: Experiment,
     out: Path | str,
     executor: Executor | None = None,
@@ -219,7 +222,7 @@ def run_sweep(
     command: Sequence[str] | None = None,
     stream: TextIO | None = None,
 ) -> SweepSummary:
-    """Run (or resume) a sweep of an experiment into a results folder.
+    """Run (or resume) a sweep of an experiment into a results folder (lock held).
 
     Args:
         experiment: A validated experiment.
@@ -261,9 +264,15 @@ def run_sweep(
     if fail_ids:
         session["test_hook_fail_run_ids"] = sorted(fail_ids)
     if resume and not store.is_empty():
-        manifest = store.open_for_resume(fingerprint, chunk_size)
+        manifest = store.open_for_resume(fingerprint, chunk_size, experiment.name)
+        if store.damaged:
+            print(f"warning: {_damage_text(store, store.damaged)}: rerunning their "
+                  f"{sum(len(store.chunk_runs(c)) for c in store.damaged)} runs",
+                  file=stream, flush=True)
         session |= {"resume": True, "runs_done_before": store.runs_done}
-        warning = _code_changed(manifest["sweep"]["sessions"][0], session)
+        if store.damaged:
+            session["parts_rerun"] = _damage_record(store, store.damaged)
+        warning = _code_changed((manifest["sweep"]["sessions"] or [session])[0], session)
         if warning and progress:
             print(f"warning: {warning}", file=stream, flush=True)
         manifest["sweep"]["sessions"].append(session)
@@ -322,3 +331,183 @@ def run_sweep(
         seconds=time.monotonic() - t0, executor=executor.description,
         chunk_size=store.chunk_size,
     )
+
+
+def run_sweep(
+    experiment: Experiment,
+    out: Path | str,
+    executor: Executor | None = None,
+    *,
+    resume: bool = False,
+    command: Sequence[str] | None = None,
+    stream: TextIO | None = None,
+    **options: Any,
+) -> SweepSummary:
+    """Run (or resume) a sweep of an experiment into a results folder, holding its lock.
+
+    Only one process writes to a results folder at a time: a second sweep
+    (``--resume`` or not) into a folder that a live sweep holds is refused
+    at once (:class:`~pathways_sim.integrity.FolderBusy`, naming that
+    process). Resuming checks every recorded part against the size and
+    checksum in the index and runs the chunks of damaged or missing parts
+    again, saying so on ``stream``.
+
+    Args:
+        experiment: A validated experiment.
+        out: The results folder: new or empty, or (``resume``) an earlier
+            sweep of the same experiment.
+        executor: Where runs are run; not yet open (this function opens and
+            closes it). Default: in this process.
+        resume: Continue the sweep in ``out``, running only what is missing
+            (or damaged).
+        command: The command line, for the manifest and the lock.
+        stream: Where progress and warnings go (default ``sys.stderr``).
+        **options: ``chunk_size`` (runs per part file, default
+            :func:`default_chunk_size`; when resuming, the sweep's own) and
+            ``progress`` (show progress, default True).
+
+    Returns:
+        What ran.
+
+    Raises:
+        FolderBusy: Another process is writing to ``out``.
+        SweepError: ``out`` is not empty and ``resume`` is false; or, resuming,
+            ``out`` is not a sweep of this experiment (changed since, or another
+            chunk size asked for), or its manifest or index is missing or
+            corrupt (the message names ``--repair``).
+        ExecutorError: The executor failed; the chunks already written are kept.
+        ValueError: A bad ``chunk_size`` or :data:`FAIL_ENV` value.
+    """
+    command = list(command) if command is not None else [sys.argv[0], *sys.argv[1:]]
+    with lock_folder(out, command, stream):
+        return _run_sweep(experiment, out, executor, resume=resume, command=command,
+                          stream=stream, **options)
+
+
+def _damage_text(store: SweepStore, damaged: Mapping[int, list[tuple[Path, str]]]) -> str:
+    parts = [(p, why) for c in sorted(damaged) for p, why in damaged[c]]
+    shown = "; ".join(f"{p.relative_to(store.root).as_posix()} {why}" for p, why in parts[:4])
+    more = f"; and {len(parts) - 4} more" if len(parts) > 4 else ""
+    return f"{len(parts)} part{'s' if len(parts) != 1 else ''} damaged or missing ({shown}{more})"
+
+
+def _damage_record(store: SweepStore, damaged: Mapping[int, list[tuple[Path, str]]]
+                   ) -> list[dict[str, Any]]:
+    return [{"chunk": c, "part": p.relative_to(store.root).as_posix(), "problem": why}
+            for c in sorted(damaged) for p, why in damaged[c]]
+
+
+@dataclass(frozen=True)
+class RepairSummary:
+    """What :func:`repair_sweep` found and rebuilt.
+
+    Attributes:
+        out: The results folder.
+        total_runs: Runs in the sweep.
+        runs_kept: Runs recorded in intact parts (kept).
+        dropped: Chunk -> [(part file, problem)] of the parts deleted (to be rerun).
+        rebuilt: The files written anew (``index.json``, and ``manifest.json`` /
+            ``design.parquet`` when they were lost or corrupt).
+    """
+
+    out: Path
+    total_runs: int
+    runs_kept: int
+    dropped: dict[int, list[tuple[Path, str]]]
+    rebuilt: list[str]
+
+
+def repair_sweep(experiment: Experiment, out: Path | str, *, chunk_size: int | None = None,
+                 command: Sequence[str] | None = None,
+                 stream: TextIO | None = None) -> RepairSummary:
+    """Rebuild a sweep folder's index (and, if lost or corrupt, its manifest) from its parts.
+
+    The parts name their chunk and hold their run ids, so the runs of every
+    intact part are kept. The experiment must be the one that was swept:
+    checked against the manifest's fingerprint, or (manifest lost) against
+    ``design.parquet``. Parts that are unreadable or do not hold their
+    chunk's runs are deleted; ``--resume`` runs them again. Runs nothing.
+
+    Args:
+        experiment: The experiment that was swept into ``out``.
+        out: The results folder.
+        chunk_size: Runs per part, when neither the manifest nor the parts
+            tell (default: the manifest's, else inferred from the parts).
+        command: The command line (lock and manifest).
+        stream: Where a note about a taken-over lock goes.
+
+    Returns:
+        What was kept and rebuilt.
+
+    Raises:
+        FolderBusy: Another process is writing to ``out``.
+        SweepError: Not a sweep folder, or a sweep of another experiment.
+    """
+    import pyarrow.parquet as pq
+
+    from pathways_sim.integrity import read_json
+
+    command = list(command) if command is not None else [sys.argv[0], *sys.argv[1:]]
+    plan = plan_sweep(experiment)
+    fingerprint = plan.fingerprint()
+    store = SweepStore(out)
+    where = str(store.root)
+    if not (store.root / "parts").is_dir() and not store.manifest_path.is_file():
+        raise SweepError(where, None, "not a sweep results folder (no parts/ and no "
+                         "manifest.json)", "the --out folder of an earlier sweep")
+    with lock_folder(out, command, stream):
+        rebuilt: list[str] = []
+        try:
+            manifest: dict[str, Any] | None = store.read_manifest(experiment.name)
+        except SweepError:
+            manifest = None
+        if manifest is not None:
+            old = manifest["sweep"].get("fingerprint")
+            if old != fingerprint:
+                raise SweepError(where, "fingerprint", "this folder holds a sweep of another "
+                                 f"experiment (fingerprint {str(old)[:12]}…, this one "
+                                 f"{fingerprint[:12]}…)", "the experiment file it was run with")
+            size = manifest["sweep"].get("chunk_size")
+            chunk_size = int(size) if isinstance(size, int) and size > 0 else chunk_size
+        design = plan.design_table()
+        if store.design_path.is_file():
+            try:
+                same = pq.read_table(store.design_path).equals(design)
+            except Exception:  # noqa: BLE001 - any unreadable design is rewritten
+                same = None
+            if same is False and manifest is None:
+                raise SweepError(where, None, "design.parquet does not match this experiment's "
+                                 "design points and seeds", "the experiment file it was run "
+                                 "with")
+        else:
+            same = None
+        if same is not True:
+            from pathways_sim.sweep.store import atomic_write_table
+
+            atomic_write_table(store.design_path, design)
+            rebuilt.append("design.parquet")
+        size, dropped = store.rebuild(fingerprint, chunk_size, plan.total_runs)
+        rebuilt.append("index.json")
+        session: dict[str, Any] = {"started_utc": _now(), "finished_utc": _now(),
+                                   "command": command, "repair": True, "resume": False,
+                                   "runs": 0, **git_state()}
+        if dropped:
+            session["parts_dropped"] = _damage_record(store, dropped)
+        if manifest is None:
+            manifest = _manifest(plan, fingerprint, size, command, session)
+            manifest["sweep"]["rebuilt_utc"] = _now()
+            manifest["sweep"]["note"] = ("manifest.json was rebuilt by --repair from the "
+                                         "experiment file and the parts: the sessions before "
+                                         "are not known")
+            rebuilt.append("manifest.json")
+        else:
+            manifest["sweep"]["sessions"].append(session)
+        complete = store.runs_done == store.total_runs
+        manifest["sweep"]["status"] = "complete" if complete else "incomplete"
+        manifest["sweep"]["runs_failed"] = store.runs_failed
+        manifest["sweep"]["failed_run_ids"] = sorted(store.failed_run_ids)
+        store.write_manifest(manifest, [store.design_path, *store.part_files()])
+        # read back, so a write that did not take is an error here, not at the next resume
+        read_json(store.manifest_path, "run --repair again")
+        return RepairSummary(out=store.root, total_runs=store.total_runs,
+                             runs_kept=store.runs_done, dropped=dropped, rebuilt=rebuilt)

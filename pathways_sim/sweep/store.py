@@ -21,10 +21,19 @@ removed and run again on resume. Readers that list a folder
 (``pd.read_parquet(out / "parts" / "outcomes")``, DuckDB's
 ``read_parquet('parts/outcomes/*.parquet')``) see every complete part;
 hidden temporary files are skipped by pyarrow.
+
+Integrity: the index records every part's row count, size and SHA-256.
+:meth:`SweepStore.open_for_resume` and :func:`~pathways_sim.sweep.results.load_sweep`
+check them; a damaged or missing part makes its whole chunk "not done" (rerun
+by ``--resume``, left out with a banner by the report). :meth:`SweepStore.rebuild`
+recreates a lost or corrupt ``index.json`` from the parts themselves. A
+writer holds the folder's lock (:mod:`pathways_sim.integrity`) meanwhile.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
@@ -38,6 +47,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pathways_sim.integrity import LOCK_NAME, read_json
+from pathways_sim.manifest import sha256_file
 from pathways_sim.outcomes import METRICS, STATES
 from pathways_sim.scenario import ScenarioError
 
@@ -52,6 +63,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_table",
+    "repair_hint",
 ]
 
 KINDS = ("outcomes", "weekly", "errors")
@@ -79,6 +91,12 @@ MANIFEST, DESIGN, INDEX, PARTS = "manifest.json", "design.parquet", "index.json"
 
 class SweepError(ScenarioError):
     """A results folder that cannot be used as asked (a ScenarioError: exit 2 from the CLI)."""
+
+
+def repair_hint(root: Path | str, experiment: str | None = None) -> str:
+    """What to run to rebuild a folder's lost or corrupt index and manifest."""
+    return (f"rebuild it from the parts with: pathways-sim sweep {experiment or 'EXPERIMENT'} "
+            f"--out {root} --repair")
 
 
 @dataclass(frozen=True)
@@ -129,18 +147,21 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
 
 
-def atomic_write_table(path: Path, table: pa.Table) -> None:
+def atomic_write_table(path: Path, table: pa.Table) -> dict[str, Any]:
     """Write a Parquet file atomically.
 
     Args:
         path: Destination.
         table: The table.
+
+    Returns:
+        What the index records of the file: ``rows``, ``bytes`` and ``sha256``.
     """
-    tmp = _tmp(path)
-    pq.write_table(table, tmp)
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    data = buf.getvalue()
+    atomic_write_bytes(path, data)
+    return {"rows": table.num_rows, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 # --------------------------------------------------------------------------- tables
@@ -200,6 +221,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _infer_chunk_size(ids: Mapping[int, Mapping[str, np.ndarray]], total_runs: int) -> int:
+    """The chunk size of intact parts: chunk k's first run is k * size."""
+    for chunk, got in sorted(ids.items(), reverse=True):
+        runs = np.concatenate(list(got.values())) if got else np.empty(0)
+        if chunk > 0 and len(runs) and int(runs.min()) % chunk == 0:
+            return int(runs.min()) // chunk
+    if 0 in ids:
+        n0 = len(np.unique(np.concatenate([ids[0].get("outcomes", np.empty(0)),
+                                           ids[0].get("errors", np.empty(0))])))
+        if n0:
+            return n0
+    from pathways_sim.sweep.runner import default_chunk_size
+
+    return default_chunk_size(total_runs)
+
+
 class SweepStore:
     """A sweep's results folder.
 
@@ -214,6 +251,8 @@ class SweepStore:
         self.total_runs = 0
         self.completed: dict[int, dict[str, int]] = {}  # chunk -> {"runs", "failed"}
         self.failed_run_ids: list[int] = []
+        # chunk -> [(part, problem)] found damaged or missing by open_for_resume
+        self.damaged: dict[int, list[tuple[Path, str]]] = {}
 
     # -- paths
 
@@ -265,8 +304,9 @@ class SweepStore:
     # -- opening
 
     def is_empty(self) -> bool:
-        """True when the folder does not exist or holds nothing."""
-        return not self.root.exists() or not any(self.root.iterdir())
+        """True when the folder does not exist or holds nothing (but a writer's lock file)."""
+        return not self.root.exists() or not any(
+            p.name != LOCK_NAME for p in self.root.iterdir())
 
     def create(self, fingerprint: str, chunk_size: int, total_runs: int, design: pa.Table,
                manifest: Mapping[str, Any]) -> None:
@@ -291,29 +331,100 @@ class SweepStore:
         self.write_manifest(manifest)
         self._write_index()
 
-    def open_for_resume(self, fingerprint: str, chunk_size: int | None) -> dict[str, Any]:
+    def check_is_sweep(self, experiment: str | None = None) -> None:
+        """Raise unless the folder holds a sweep (a manifest, an index or parts).
+
+        Raises:
+            SweepError: Neither a manifest nor an index; the message names
+                ``--repair`` when part files remain.
+        """
+        if self.manifest_path.is_file() or self.index_path.is_file():
+            return
+        if any((self.root / PARTS).glob("*/*.parquet")):
+            raise SweepError(str(self.root), None, "manifest.json and index.json are missing "
+                             "but parts/ holds results", repair_hint(self.root, experiment))
+        raise SweepError(str(self.root), None, "not a sweep results folder (no manifest.json "
+                         "and index.json)", "the --out folder of an earlier sweep")
+
+    def read_manifest(self, experiment: str | None = None) -> dict[str, Any]:
+        """``manifest.json``, or a clear error (naming ``--repair``) when missing or corrupt."""
+        manifest = read_json(self.manifest_path, repair_hint(self.root, experiment),
+                             error=SweepError)
+        for key, kind, inner in (("sweep", dict, "sessions"), ("experiment", dict, None),
+                                 ("plan", dict, "points")):
+            section = manifest.get(key)
+            if not isinstance(section, kind) or (
+                    inner is not None and not isinstance(section.get(inner), list)):
+                what = f"its {key} section" + (f" with its {inner}" if inner else "")
+                raise SweepError(str(self.manifest_path), key, f"is damaged ({what} is missing)",
+                                 repair_hint(self.root, experiment))
+        return manifest
+
+    def read_index(self, experiment: str | None = None) -> None:
+        """Load ``index.json`` into this store.
+
+        Raises:
+            SweepError: It is missing, not JSON, or lacks a key (the message
+                says how to rebuild it).
+        """
+        self.load_index(read_json(self.index_path, repair_hint(self.root, experiment),
+                                  error=SweepError), experiment)
+
+    def load_index(self, index: Mapping[str, Any], experiment: str | None = None) -> None:
+        """Load the contents of ``index.json`` (see :meth:`read_index`)."""
+        try:
+            self.fingerprint = index.get("fingerprint")
+            self.chunk_size = int(index["chunk_size"])
+            self.total_runs = int(index["total_runs"])
+            self.completed = {int(k): dict(v) for k, v in index["completed_chunks"].items()}
+            self.completed = {k: self.completed[k] for k in sorted(self.completed)}
+            for v in self.completed.values():
+                v["runs"], v["failed"] = int(v["runs"]), int(v["failed"])
+            self.failed_run_ids = [int(i) for i in index.get("failed_run_ids", [])]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            key = str(exc.args[0]) if isinstance(exc, KeyError) else None
+            raise SweepError(str(self.index_path), key, "is damaged (a key is missing or "
+                             "has the wrong type)", repair_hint(self.root, experiment)
+                             ) from None
+        if self.chunk_size < 1 or self.total_runs < 0:
+            raise SweepError(str(self.index_path), "chunk_size", "is damaged (chunk size "
+                             "below 1)", repair_hint(self.root, experiment))
+
+    def check_index(self, manifest: Mapping[str, Any], experiment: str | None = None) -> None:
+        """Raise when the loaded index disagrees with the manifest on the sweep's layout."""
+        for key, value in (("total_runs", self.total_runs), ("chunk_size", self.chunk_size)):
+            if manifest["sweep"].get(key, value) != value:
+                raise SweepError(str(self.index_path), key, f"is damaged ({value}, the "
+                                 f"manifest says {manifest['sweep'][key]})",
+                                 repair_hint(self.root, experiment))
+
+    def open_for_resume(self, fingerprint: str, chunk_size: int | None,
+                        experiment: str | None = None) -> dict[str, Any]:
         """Reopen an interrupted (or finished) sweep to run what is missing.
 
-        Removes part files of chunks the index does not list and temporary files.
+        Checks every recorded part (:meth:`verify`) and forgets the chunks of
+        damaged or missing parts (:attr:`damaged` says which), so they run
+        again; removes part files of chunks the index does not list and
+        temporary files.
 
         Args:
             fingerprint: The experiment's fingerprint now.
             chunk_size: The chunk size asked for, or None for the sweep's.
+            experiment: The experiment's name, for messages.
 
         Returns:
             The manifest as it was.
 
         Raises:
-            SweepError: Not a sweep folder, the experiment changed, or another
-                chunk size was asked for.
+            SweepError: Not a sweep folder, a missing or corrupt manifest or
+                index (the message names ``--repair``), the experiment
+                changed, or another chunk size was asked for.
         """
         where = str(self.root)
-        if not self.manifest_path.is_file() or not self.index_path.is_file():
-            raise SweepError(where, None, "not a sweep results folder (no manifest.json and "
-                             "index.json)", "the --out folder of an earlier sweep")
-        manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        index = json.loads(self.index_path.read_text(encoding="utf-8"))
-        old = manifest.get("sweep", {}).get("fingerprint")
+        self.check_is_sweep(experiment)
+        manifest = self.read_manifest(experiment)
+        self.read_index(experiment)
+        old = manifest["sweep"].get("fingerprint")
         if old != fingerprint:
             raise SweepError(
                 where, "fingerprint",
@@ -321,17 +432,165 @@ class SweepStore:
                 f"now {fingerprint[:12]}…): its design points, scenarios or seeds differ",
                 "the same experiment file and scenarios, or a new --out folder",
             )
-        size = int(index["chunk_size"])
+        self.check_index(manifest, experiment)
+        size = self.chunk_size
         if chunk_size is not None and chunk_size != size:
             raise SweepError(where, "--chunk-size",
                              f"the sweep was started with chunks of {size} runs, not {chunk_size}",
                              f"{size}, or leave --chunk-size out when resuming")
-        self.fingerprint, self.chunk_size = fingerprint, size
-        self.total_runs = int(index["total_runs"])
-        self.completed = {int(k): dict(v) for k, v in index["completed_chunks"].items()}
-        self.failed_run_ids = [int(i) for i in index.get("failed_run_ids", [])]
+        self.fingerprint = fingerprint
+        self.damaged = self.verify()
+        for chunk in self.damaged:
+            self.forget_chunk(chunk)
+        if self.damaged:
+            self._write_index()
         self._remove_strays()
         return manifest
+
+    # -- integrity
+
+    def part_problem(self, kind: str, chunk: int) -> str | None:
+        """What is wrong with one recorded part, or None when it is as the index says.
+
+        With the checksums of the index (sweeps written since they were
+        recorded): the size and SHA-256 must match. Without (older sweeps):
+        the file must be readable Parquet with the row count the chunk implies.
+        """
+        entry = self.completed[chunk]
+        path = self.part_path(kind, chunk)
+        if kind not in self.recorded_kinds(chunk):
+            return None
+        expected = (entry.get("parts") or {}).get(kind)
+        if not path.is_file():
+            return "missing"
+        if expected is not None:
+            try:
+                if path.stat().st_size != int(expected["bytes"]):
+                    return (f"damaged ({path.stat().st_size} bytes, "
+                            f"{int(expected['bytes'])} recorded)")
+                if sha256_file(path) != expected["sha256"]:
+                    return "damaged (checksum differs from the one recorded)"
+            except (KeyError, TypeError, ValueError):
+                return "unverifiable (the index's record of it is damaged)"
+            except OSError as exc:
+                return f"unreadable ({exc.strerror})"
+            return None
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException):
+            return "damaged (not readable Parquet)"
+        want = {"outcomes": entry["runs"] - entry["failed"], "errors": entry["failed"]}.get(kind)
+        if want is not None and rows != want:
+            return f"damaged ({rows} rows, {want} expected)"
+        return None
+
+    def recorded_kinds(self, chunk: int) -> list[str]:
+        """The kinds of part a completed chunk has (errors only when a run failed)."""
+        entry = self.completed[chunk]
+        if isinstance(entry.get("parts"), dict):
+            return [k for k in KINDS if k in entry["parts"]]
+        return [k for k in KINDS if k != "errors" or entry["failed"] > 0]
+
+    def verify(self) -> dict[int, list[tuple[Path, str]]]:
+        """Check every recorded part.
+
+        Returns:
+            Chunk -> [(part file, problem)] for the chunks with a damaged or
+            missing part (empty when all is well).
+        """
+        out: dict[int, list[tuple[Path, str]]] = {}
+        for chunk in sorted(self.completed):
+            for kind in KINDS:
+                problem = self.part_problem(kind, chunk)
+                if problem is not None:
+                    out.setdefault(chunk, []).append((self.part_path(kind, chunk), problem))
+        return out
+
+    def forget_chunk(self, chunk: int) -> None:
+        """Mark a chunk not done and delete its part files (they are run again)."""
+        self.completed.pop(chunk, None)
+        runs = self.chunk_runs(chunk)
+        self.failed_run_ids = [i for i in self.failed_run_ids if i not in runs]
+        for kind in KINDS:
+            self.part_path(kind, chunk).unlink(missing_ok=True)
+
+    def _chunk_of(self, f: Path) -> int | None:
+        try:
+            return int(f.stem.rsplit("-", 1)[1])
+        except (IndexError, ValueError):
+            return None
+
+    def rebuild(self, fingerprint: str, chunk_size: int | None, total_runs: int,
+                ) -> tuple[int, dict[int, list[tuple[Path, str]]]]:
+        """Recreate the index from the part files alone (a lost or corrupt ``index.json``).
+
+        A chunk counts as done when its outcome, weekly and (if any run
+        failed) error parts read as Parquet and together hold exactly the
+        chunk's run ids; the parts of any other chunk are deleted (to be
+        run again by ``--resume``). The index is then written with each
+        part's rows, size and checksum.
+
+        Args:
+            fingerprint: The experiment's fingerprint.
+            chunk_size: Runs per chunk, or None to infer it from the parts.
+            total_runs: Runs in the sweep.
+
+        Returns:
+            ``(chunk size, {chunk: [(part file, problem)]})`` for the chunks dropped.
+        """
+        found: dict[int, dict[str, Path]] = {}
+        for kind in KINDS:
+            folder = self.root / PARTS / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in sorted(folder.glob(f"{kind}-*.parquet")):
+                chunk = self._chunk_of(f)
+                if chunk is not None:
+                    found.setdefault(chunk, {})[kind] = f
+        ids: dict[int, dict[str, np.ndarray]] = {}
+        bad: dict[int, list[tuple[Path, str]]] = {}
+        for chunk, files in found.items():
+            got: dict[str, np.ndarray] = {}
+            for kind, f in files.items():
+                try:
+                    table = pq.read_table(f)
+                    if not table.schema.equals(SCHEMAS[kind]):
+                        raise ValueError("unexpected columns")
+                    got[kind] = table.column("run_id").to_numpy()
+                except (OSError, ValueError, pa.ArrowException):
+                    bad.setdefault(chunk, []).append((f, "damaged (not readable Parquet)"))
+            for kind in ("outcomes", "weekly"):
+                if kind not in files:
+                    bad.setdefault(chunk, []).append((self.part_path(kind, chunk), "missing"))
+            if chunk not in bad:
+                ids[chunk] = got
+        if chunk_size is None:
+            chunk_size = _infer_chunk_size(ids, total_runs)
+        self.fingerprint, self.chunk_size, self.total_runs = fingerprint, chunk_size, total_runs
+        self.completed, self.failed_run_ids = {}, []
+        for chunk, got in sorted(ids.items()):
+            ok_ids = np.sort(got["outcomes"])
+            err_ids = np.sort(got.get("errors", np.empty(0, dtype=np.int64)))
+            runs = np.sort(np.concatenate([ok_ids, err_ids]))
+            if (chunk >= self.n_chunks or not np.array_equal(runs, np.asarray(
+                    self.chunk_runs(chunk))) or not np.array_equal(
+                    np.unique(got["weekly"]), ok_ids)):
+                bad.setdefault(chunk, []).append(
+                    (self.part_path("outcomes", chunk),
+                     f"does not hold the runs of chunk {chunk} (chunks of {chunk_size} runs)"))
+                continue
+            parts = {kind: {"rows": int(len(got[kind])),
+                            "bytes": self.part_path(kind, chunk).stat().st_size,
+                            "sha256": sha256_file(self.part_path(kind, chunk))}
+                     for kind in got}
+            self.completed[chunk] = {"runs": int(len(runs)), "failed": int(len(err_ids)),
+                                     "parts": parts}
+            self.failed_run_ids.extend(int(i) for i in err_ids)
+        for chunk in bad:
+            for kind in KINDS:
+                self.part_path(kind, chunk).unlink(missing_ok=True)
+        self._remove_strays()
+        self._write_index()
+        return chunk_size, bad
 
     def _remove_strays(self) -> None:
         """Delete temporary files and parts of chunks the index does not list."""
@@ -342,11 +601,8 @@ class SweepStore:
                 if f.name.startswith("."):
                     f.unlink()
                     continue
-                try:
-                    chunk = int(f.stem.rsplit("-", 1)[1])
-                except (IndexError, ValueError):
-                    continue
-                if chunk not in self.completed:
+                chunk = self._chunk_of(f)
+                if chunk is not None and chunk not in self.completed:
                     f.unlink()
         for f in self.root.glob(".*.tmp"):
             f.unlink()
@@ -366,11 +622,14 @@ class SweepStore:
         if got != expected:
             raise ValueError(f"chunk {chunk} needs runs {expected[0]}..{expected[-1]}, got {got}")
         failed = [r.run_id for r in records if r.error is not None]
-        atomic_write_table(self.part_path("weekly", chunk), weekly_table(records))
+        parts = {"weekly": atomic_write_table(self.part_path("weekly", chunk),
+                                              weekly_table(records))}
         if failed:
-            atomic_write_table(self.part_path("errors", chunk), errors_table(records))
-        atomic_write_table(self.part_path("outcomes", chunk), outcomes_table(records))
-        self.completed[chunk] = {"runs": len(records), "failed": len(failed)}
+            parts["errors"] = atomic_write_table(self.part_path("errors", chunk),
+                                                 errors_table(records))
+        parts["outcomes"] = atomic_write_table(self.part_path("outcomes", chunk),
+                                               outcomes_table(records))
+        self.completed[chunk] = {"runs": len(records), "failed": len(failed), "parts": parts}
         self.failed_run_ids.extend(failed)
         self._write_index()
 
@@ -408,7 +667,7 @@ class SweepStore:
         """Every part file of the completed chunks."""
         out = []
         for c in sorted(self.completed):
-            for kind in KINDS:
+            for kind in self.recorded_kinds(c):
                 p = self.part_path(kind, c)
                 if p.is_file():
                     out.append(p)
