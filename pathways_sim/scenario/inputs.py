@@ -107,8 +107,10 @@ class FileKind:
     def allowed_top(self) -> str:
         """What the top level may hold, in words."""
         text = "a mapping with keys " + ", ".join(self.keys)
-        if self.required:
-            text += " (" + ", ".join(self.required) + " required)"
+        if len(self.required) == 1:
+            text += f" ({self.required[0]} required)"
+        elif self.required:
+            text += " (required: " + ", ".join(self.required) + ")"
         return text
 
     def fail(self, file: str | os.PathLike[str] | None, key: str | None, problem: str,
@@ -419,7 +421,7 @@ def parse_yaml(text: str, path: Path, kind: FileKind) -> Any:
             if context and not problem.startswith("duplicate key"):
                 problem = f"{context}, {problem}"
         duplicate = problem.startswith("duplicate key")
-        allowed = "each key at most once in a mapping" if duplicate else (
+        allowed = "valid YAML 1.2 with each key at most once in a mapping" if duplicate else (
             f"valid YAML 1.2: {kind.allowed_top}")
         raise kind.fail(path, None, f"invalid YAML{where}: {clip(problem, 200)}",
                         allowed) from None
