@@ -60,6 +60,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_INT",
     "FileKind",
+    "file_problem",
     "integer",
     "is_file",
     "is_path",
@@ -155,8 +156,8 @@ def _stat(path: Path) -> os.stat_result | str:
         return f"cannot open the file: {reason}"
 
 
-def _file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be read as an input file, or None."""
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file (in words), or None when it can."""
     st = _stat(path)
     if isinstance(st, str):
         return st
@@ -169,7 +170,7 @@ def _file_problem(path: Path) -> str | None:
 
 def is_file(path: Path) -> bool:
     """True when ``path`` is an existing regular file (never raises, whatever the name)."""
-    return _file_problem(path) is None
+    return file_problem(path) is None
 
 
 def locate(name_or_path: str | os.PathLike[str], folder: Path, kind: FileKind) -> Path:
@@ -190,7 +191,7 @@ def locate(name_or_path: str | os.PathLike[str], folder: Path, kind: FileKind) -
     text = os.fspath(name_or_path)
     if isinstance(name_or_path, os.PathLike) or is_path(text):
         path = Path(os.path.normpath(text)) if text else Path(text)
-        problem = _file_problem(path)
+        problem = file_problem(path)
         if problem is not None:
             problem = f"{kind.noun} {problem}" if problem.startswith("file") else problem
             raise kind.fail(path, None, problem,
@@ -198,7 +199,7 @@ def locate(name_or_path: str | os.PathLike[str], folder: Path, kind: FileKind) -
                             f"{_names_text(folder)}")
         return path
     path = folder / f"{text}.yaml"
-    problem = _file_problem(path) if text.strip() and "\0" not in text else "no name given"
+    problem = file_problem(path) if text.strip() and "\0" not in text else "no name given"
     if problem is not None:
         names = names_in(folder)
         what = (f"unknown {kind.noun} {clip(text)!r}{did_you_mean(text, names)}"
@@ -220,7 +221,7 @@ def read_text(path: Path, kind: FileKind) -> str:
             binary or not UTF-8.
     """
     allowed = f"a UTF-8 YAML text file of at most {MAX_FILE_BYTES:,} bytes"
-    problem = _file_problem(path)
+    problem = file_problem(path)
     if problem is not None:
         problem = f"{kind.noun} {problem}" if problem.startswith("file") else problem
         raise kind.fail(path, None, problem, allowed)
