@@ -28,7 +28,7 @@ MAX_FILE_CHARS = 150
 """Longest file name printed (its end is kept)."""
 MAX_KEY_CHARS = 80
 """Longest key path printed."""
-MAX_PROBLEM_CHARS = 300
+MAX_PROBLEM_CHARS = 250
 """Longest problem printed."""
 MAX_ALLOWED_CHARS = 1000
 """Longest list of allowed values printed (cut at a comma, with the number left out).
@@ -105,7 +105,7 @@ class ScenarioError(Exception):
         if self.allowed is not None:
             separator = " " if message.endswith(".") else ". "
             message += f"{separator}Allowed: {_clip_list(self.allowed, MAX_ALLOWED_CHARS)}"
-        return message
+        return message.replace("\r", "\\r").replace("\n", "\\n")  # always one line
 
 
 class ExperimentError(ScenarioError):

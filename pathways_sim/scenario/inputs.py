@@ -320,8 +320,8 @@ class _Constructor(SafeConstructor):
     def construct_yaml_int(self, node: yaml.Node) -> int | _Refused:
         text = str(self.construct_scalar(node))
         digits = text.lstrip("+-")
-        too_large = _Refused(text, f"integer {clip(text)} is too large",
-                             f"integers of at most {MAX_INT:,} (64 bits)")
+        too_large = _Refused(text, f"integer {clip(text)} does not fit in 64 bits",
+                             f"integers from {-MAX_INT:,} to {MAX_INT:,}")
         if len(digits) > 30:
             return too_large
         try:

@@ -491,7 +491,7 @@ class _Checker:
         for k in spec:
             if k not in RANGE_KEYS:
                 hint = did_you_mean(str(k), RANGE_KEYS)
-                raise self.error(f"{key}.{k}", f"unknown key {str(k)!r} in a range{hint}",
+                raise self.error(f"{key}.{k}", f"unknown key {clip(str(k))!r} in a range{hint}",
                                  _ALLOWED_FACTOR)
         if kind not in _NUMERIC:
             raise self.error(
@@ -543,7 +543,7 @@ class _Checker:
         seen: list[Scalar] = []
         for v in values:
             if any(v == s and type(v) is type(s) for s in seen):
-                raise self.error(key, f"value {v!r} is listed twice", "each value once")
+                raise self.error(key, f"value {clip(repr(v))} is listed twice", "each value once")
             seen.append(v)
 
     def factors(self, doc: Mapping[str, Any], group: str, full_factorial: bool) -> list[Factor]:
@@ -602,7 +602,7 @@ class _Checker:
         for k in raw:
             if k not in DESIGN_KEYS:
                 raise self.error(f"design.{k}",
-                                 f"unknown key {str(k)!r}{did_you_mean(str(k), DESIGN_KEYS)}",
+                                 f"unknown key {clip(str(k))!r}{did_you_mean(str(k), DESIGN_KEYS)}",
                                  _ALLOWED_DESIGN)
         if "type" not in raw:
             raise self.error("design.type", "missing required key", _ALLOWED_DESIGN)
@@ -640,11 +640,11 @@ class _Checker:
             text = str(name)
             if text in (f.name for f in uncertainties):
                 raise self.error(
-                    f"{key}.{text}", f"{text!r} is an uncertainty, not a lever: points are "
+                    f"{key}.{text}", f"{clip(text)!r} is an uncertainty, not a lever: points are "
                     "paired on the uncertainties, never fixed", allowed)
             if text not in names:
                 hint = did_you_mean(text, names)
-                raise self.error(f"{key}.{text}", f"unknown lever {text!r}{hint}", allowed)
+                raise self.error(f"{key}.{text}", f"unknown lever {clip(text)!r}{hint}", allowed)
             out[text] = self.value(text, value, f"{key}.{text}")
         return out
 
@@ -667,15 +667,15 @@ class _Checker:
             entry = self.mapping(entry, key, allowed)
             for k in entry:
                 if k not in CHECK_KEYS:
-                    raise self.error(f"{key}.{k}",
-                                     f"unknown key {str(k)!r}{did_you_mean(str(k), CHECK_KEYS)}",
+                    hint = did_you_mean(str(k), CHECK_KEYS)
+                    raise self.error(f"{key}.{k}", f"unknown key {clip(str(k))!r}{hint}",
                                      allowed)
             for k in CHECK_REQUIRED:
                 if k not in entry:
                     raise self.error(f"{key}.{k}", "missing required key", allowed)
             name = self.text(entry, "name", where=key)
             if any(c.name == name for c in out):
-                raise self.error(f"{key}.name", f"check name {name!r} is used twice",
+                raise self.error(f"{key}.name", f"check name {clip(name)!r} is used twice",
                                  "a unique name for each check")
             option = self._check_point(entry["option"], f"{key}.option", levers, uncertainties,
                                        baseline)
@@ -719,7 +719,7 @@ class _Checker:
             in_baseline = baseline is not None and baseline.get(f.name) == value
             if value not in options and not in_baseline:
                 raise self.error(
-                    f"{key}.{f.name}", f"{value!r} is not a value of lever {f.name!r}",
+                    f"{key}.{f.name}", f"{clip(repr(value))} is not a value of lever {f.name!r}",
                     ", ".join(repr(v) for v in options)
                     + (" or the baseline's value" if baseline and f.name in baseline else ""))
         return {f.name: point[f.name] for f in levers}
