@@ -257,7 +257,7 @@ MAX_DRAWS = 10_000
 
 _WHY_REPLICATES = ("every trial runs each target scenario this many times: "
                    "scale the scenario up instead (scale:)")
-_WHY_TRIALS = "each trial simulates every target scenario; split a larger fit into resumed runs"
+_WHY_TRIALS = "each trial simulates every target scenario"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ALLOWED_NAME = ("a folder name: letters, digits, '_', '-' and '.', starting with a letter "
@@ -428,7 +428,7 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
                        why="the range of run.scale") for k, v in scale_raw.items()}
     notes_raw = doc.get("notes") or {}
     ids = [t.id for t in targets]
-    notes_allowed = "target id -> note, for targets of the targets file"
+    notes_allowed = "target id -> note; target ids: " + ", ".join(ids)
     if not isinstance(notes_raw, Mapping):
         raise CONFIG.fail(where, "notes", f"must be a mapping, got {show(notes_raw)}",
                           notes_allowed)

@@ -577,9 +577,14 @@ def number(value: object, kind: FileKind, file: Path | str, key: str, *,
     Raises:
         ScenarioError: The kind's error: not a number, not finite, or out of bounds.
     """
-    lo = "" if low is None else f"{'above' if above else 'at least'} {low:g}"
-    hi = "" if high is None else f"{'below' if below else 'at most'} {high:g}"
-    allowed = "a number" + (" " if lo or hi else "") + " and ".join(p for p in (lo, hi) if p)
+    if low is not None and high is not None and not above and not below:
+        allowed = f"a number from {low:g} to {high:g}"
+    else:
+        lo = "" if low is None else f"{'above' if above else 'of at least'} {low:g}"
+        hi = "" if high is None else f"{'below' if below else 'of at most'} {high:g}"
+        if lo and hi:
+            hi = hi.removeprefix("of ")
+        allowed = "a number" + (" " if lo or hi else "") + " and ".join(p for p in (lo, hi) if p)
     if why:
         allowed += f" ({why})"
     if isinstance(value, bool) or not isinstance(value, int | float):
