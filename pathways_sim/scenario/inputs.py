@@ -294,7 +294,8 @@ class _Constructor(SafeConstructor):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                shown = "null" if key is None else clip(str(key))
+                shown = "null" if key is None else clip(
+                    key.text if isinstance(key, _Refused) else str(key))
                 raise ConstructorError(
                     None, None, f"key {shown} is not text (write keys as names; quote them "
                     "if they look like numbers)", key_node.start_mark)
