@@ -388,6 +388,11 @@ def test_experiment_sizes_are_bounded_with_the_reason(tmp_path: Path) -> None:
     ("optuna: {sampler: tpee}", "optuna.sampler", "did you mean 'tpe'"),
     ("name: ../../etc", "name", "not a folder name"),
     ("seed: '5'", "seed", "expected an integer"),
+    # 'inf' as text was read by float() and the fit ran, to fail writing its manifest
+    ("extra_priors: [{parameter: service.decline_at_contact, low: 0.02, high: 0.6, "
+     "default: 'inf'}]", "extra_priors[0].default", "expected a number"),
+    ("extra_priors: [{parameter: service.decline_at_contact, low: 0.9, high: 0.6}]",
+     "extra_priors[0].low", "not below high"),
 ])
 def test_calibration_config_values_are_checked_at_load(config_dir: Path, line: str, key: str,
                                                        problem: str) -> None:

@@ -345,6 +345,38 @@ def _text_list(doc: Mapping[str, Any], key: str, where: str, allowed: str) -> li
     return value
 
 
+_PRIOR_KEYS = ("parameter", "low", "high", "prior", "default", "informed_by", "source")
+
+
+def _extra_prior(row: object, where: str, key: str) -> Prior:
+    """One ``extra_priors`` row, checked with the key path of the config file."""
+    allowed = ("a mapping with keys " + ", ".join(_PRIOR_KEYS)
+               + " (parameter, low and high required)")
+    if not isinstance(row, Mapping):
+        raise CONFIG.fail(where, key, f"must be a mapping, got {show(row)}", allowed)
+    for k in row:
+        if k not in _PRIOR_KEYS:
+            raise CONFIG.fail(where, f"{key}.{clip(k)}", f"unknown key {clip(k)!r}"
+                              f"{did_you_mean(k, _PRIOR_KEYS)}", allowed)
+    for k in ("parameter", "low", "high"):
+        if k not in row:
+            raise CONFIG.fail(where, f"{key}.{k}", "missing required key", allowed)
+    text(row["parameter"], CONFIG, where, f"{key}.parameter", "a parameter path of the registry")
+    clean = dict(row)
+    for k in ("low", "high", "default"):
+        if row.get(k) is not None:
+            clean[k] = number(row[k], CONFIG, where, f"{key}.{k}")
+    for k in ("prior", "informed_by", "source"):
+        if row.get(k) is not None and not isinstance(row[k], str):
+            raise CONFIG.fail(where, f"{key}.{k}", f"must be text, got {show(row[k])}", allowed)
+    try:
+        (prior,) = priors_from_records([clean], "")
+    except ScenarioError as exc:  # the priors module's checks, reported at this key
+        sub = f".{exc.key}" if exc.key else ""
+        raise CONFIG.fail(where, f"{key}{sub}", exc.problem, exc.allowed) from None
+    return prior
+
+
 def load_config(name_or_path: str | os.PathLike[str] = "default") -> CalibrationConfig:
     """Read a calibration configuration.
 
@@ -392,15 +424,7 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
     extra = _text_list(doc, "extra_priors", where, "a list of prior rows (mappings with "
                        "parameter, low, high, prior and optional default, informed_by, source)")
     for i, row in enumerate(extra):
-        if not isinstance(row, Mapping):
-            raise CONFIG.fail(where, f"extra_priors[{i}]", f"must be a mapping, got {show(row)}",
-                              "parameter, low, high, prior, default, informed_by, source")
-    try:
-        priors += priors_from_records(extra, f"{where}: extra_priors")
-    except CalibrationConfigError:
-        raise
-    except ScenarioError as exc:
-        raise CalibrationConfigError(exc.file, exc.key, exc.problem, exc.allowed) from None
+        priors.append(_extra_prior(row, where, f"extra_priors[{i}]"))
     exclude_raw = _text_list(doc, "exclude_parameters", where, "a list of parameter names")
     for i, item in enumerate(exclude_raw):
         if not isinstance(item, str):
