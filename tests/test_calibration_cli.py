@@ -178,7 +178,7 @@ def test_bad_calibrated_folder_and_config_exit_2(problem: dict[str, Path]) -> No
     code, text = run_cli(["validate", "--calibrated", str(problem["dir"]), "--no-patterns"])
     assert code == 2 and "not a calibration results folder" in text
     code, text = run_cli(["calibrate", "--config", "no_such_config"])
-    assert code == 2 and "no such calibration config" in text
+    assert code == 2 and "unknown calibration config 'no_such_config'" in text
     code, _ = run_cli(["calibrate", "--method", "grid"])
     assert code == 2
 
@@ -231,7 +231,7 @@ def test_pathways_sim_cli_exposes_the_calibration_commands(capsys: pytest.Captur
         pytest.skip("pathways_sim.cli does not call register_calibration_commands yet")
     assert {"calibrate", "predict", "validate", "sensitivity"} <= set(commands)
     assert cli.main(["calibrate", "--config", "no_such_config"]) == 2
-    assert "no such calibration config" in capsys.readouterr().err
+    assert "unknown calibration config" in capsys.readouterr().err
 
 
 def test_calibrate_on_a_dask_cluster_gives_the_local_pool_fit(problem: dict[str, Path]) -> None:

@@ -233,16 +233,28 @@ def test_params_must_be_a_mapping(tmp_path: Path) -> None:
             ["expected an integer (int), got true (boolean)"],
             "an integer in [1, 200]",
         ),
-        (
+        (  # YAML 1.2: yes is text, not a boolean
             "link_workers:\n  work_awareness: yes",
             "params.link_workers.work_awareness",
-            ["expected a number (float), got true (boolean)"],
+            ["expected a number (float), got 'yes' (text)"],
             "a number in [0, 1]",
         ),
+        (  # YAML 1.2: 1:20 is text, not the sexagesimal 80
+            "link_workers:\n  caseload: 1:20",
+            "params.link_workers.caseload",
+            ["expected an integer (int), got '1:20' (text)", "not a base-60 number"],
+            "an integer in [1, 200]",
+        ),
         (
-            "link_workers:\n  work_awareness: 1e-3",
+            "link_workers:\n  colocated: on",
+            "params.link_workers.colocated",
+            ["expected true or false (bool), got 'on' (text)", "only true and false"],
+            "true or false",
+        ),
+        (
+            "link_workers:\n  work_awareness: '1e-3'",
             "params.link_workers.work_awareness",
-            ["expected a number (float), got '1e-3' (text)", "1.0e+3 not 1e3"],
+            ["expected a number (float), got '1e-3' (text)", "remove any quotes"],
             "a number in [0, 1]",
         ),
         (
@@ -317,7 +329,9 @@ LW = "params.link_workers."
         ("link_workers:\n  caseload: 0", LW + "caseload", "value 0 is out of range", INT_1_200),
         ("link_workers:\n  work_awareness: 1.5", LW + "work_awareness", "value 1.5 is", SHARE),
         ("link_workers:\n  work_awareness: -0.01", LW + "work_awareness", "value -0.01 is", SHARE),
-        ("link_workers:\n  work_awareness: .nan", LW + "work_awareness", "not-a-number", SHARE),
+        ("link_workers:\n  work_awareness: .nan", LW + "work_awareness", "not-a-number", "finite"),
+        ("link_workers:\n  work_awareness: -.inf", LW + "work_awareness", "infinity", "finite"),
+        ("link_workers:\n  caseload: 1.0e+400", LW + "caseload", "too large", "finite"),
         (
             "link_workers:\n  work_awareness: {value: 2.0, source: x}",
             LW + "work_awareness.value",
@@ -428,15 +442,21 @@ def test_duplicate_key_is_rejected(tmp_path: Path) -> None:
     )
 
 
-def test_yaml_merge_keys_may_be_overridden(tmp_path: Path) -> None:
+def test_yaml_anchors_and_merge_keys_are_refused(tmp_path: Path) -> None:
+    # YAML 1.2 has no merge keys, and aliases can expand a short file exponentially.
     write(
         tmp_path,
         "merge",
         'description: "x"\nparams:\n  link_workers:\n    <<: &lw {caseload: 3, colocated: true}\n'
         "    caseload: 4\n",
     )
-    sc = load(tmp_path, "merge")
-    assert (sc["link_workers.caseload"], sc["link_workers.colocated"]) == (4, True)
+    expect_error(
+        lambda: load(tmp_path, "merge"),
+        file="merge.yaml",
+        key=None,
+        problem=["invalid YAML at line 4", "anchors and aliases (&name, *name) are not supported"],
+        allowed=["valid YAML 1.2"],
+    )
 
 
 @pytest.mark.parametrize(

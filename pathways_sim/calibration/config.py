@@ -32,17 +32,28 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pathways_sim.calibration.likelihood import DEFAULT_DESIGN_EFFECT
 from pathways_sim.calibration.priors import Prior, load_priors, priors_from_records
 from pathways_sim.calibration.targets import Target, file_hash, load_targets
 from pathways_sim.scenario import ScenarioError
+from pathways_sim.scenario.errors import CalibrationConfigError, clip, did_you_mean
+from pathways_sim.scenario.inputs import (
+    MAX_INT,
+    FileKind,
+    file_problem,
+    integer,
+    locate,
+    number,
+    read_mapping,
+    show,
+    text,
+)
 
 __all__ = [
     "AbcSettings",
@@ -227,41 +238,152 @@ _KEYS = ("name", "description", "targets", "priors", "extra_priors", "exclude_pa
          "seed", "replicates", "scale", "design_effect", "optuna", "abc", "predictive",
          "notes")
 
+CONFIG = FileKind("calibration config", CalibrationConfigError, _KEYS)
+"""Calibration configurations, read by :mod:`pathways_sim.scenario.inputs`."""
+
+OPTUNA_SAMPLERS = ("tpe", "cmaes")
+"""Optuna samplers (``optuna.sampler``)."""
+
+MAX_REPLICATES = 100
+"""Most runs of each target scenario per parameter set."""
+MAX_TRIALS = 100_000
+"""Most parameter sets of a fit (Optuna's ``budget``, ABC's ``budget`` and prior samples)."""
+MAX_BATCH = 10_000
+"""Most parameter sets simulated together."""
+MAX_GENERATIONS = 1000
+"""Most ABC generations."""
+MAX_DRAWS = 10_000
+"""Most posterior predictive draws."""
+
+_WHY_REPLICATES = ("every trial runs each target scenario this many times: "
+                   "scale the scenario up instead (scale:)")
+_WHY_TRIALS = "each trial simulates every target scenario"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_ALLOWED_NAME = ("a folder name: letters, digits, '_', '-' and '.', starting with a letter "
+                 "or digit, at most 100 characters (results go to calibration/results/<name>/)")
+
+# The bounds of each setting: (kind, low, high, why); kind "int", "float", "choice".
+_SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
+    OptunaSettings: {
+        "budget": ("int", 1, MAX_TRIALS, _WHY_TRIALS),
+        "batch": ("int", 1, MAX_BATCH, None),
+        "startup_trials": ("int", 0, MAX_TRIALS, None),
+        "sampler": ("choice", OPTUNA_SAMPLERS),
+        "polish": ("float", 0.0, 1.0, "a share of the budget"),
+    },
+    AbcSettings: {
+        "population": ("int", 2, MAX_BATCH, None),
+        "generations": ("int", 1, MAX_GENERATIONS, None),
+        "quantile": ("open", 0.0, 1.0, "a quantile strictly between 0 and 1"),
+        "budget": ("int", 1, MAX_TRIALS, _WHY_TRIALS),
+        "min_acceptance": ("float", 0.0, 1.0, "an acceptance rate"),
+        "batch": ("int?", 1, MAX_BATCH, None),
+        "prior_samples": ("int?", 1, MAX_TRIALS, _WHY_TRIALS),
+        "kernel": ("choice", ABC_KERNELS),
+    },
+    PredictiveSettings: {
+        "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),
+        "seed": ("int", 0, MAX_INT, None),
+    },
+}
+
 
 def _settings(cls: type, raw: object, where: str, key: str) -> Any:
     if raw is None:
         return cls()
+    names = [f.name for f in dataclasses.fields(cls)]
+    allowed = f"a mapping with keys {', '.join(names)} (each optional)"
     if not isinstance(raw, Mapping):
-        raise ScenarioError(where, key, "not a mapping", f"keys of {key}")
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = [k for k in raw if k not in names]
-    if unknown:
-        raise ScenarioError(where, f"{key}.{unknown[0]}", "unknown key",
-                            "keys " + ", ".join(names))
-    if cls is AbcSettings and raw.get("kernel", "beaumont") not in ABC_KERNELS:
-        raise ScenarioError(where, f"{key}.kernel", f"unknown kernel {raw['kernel']!r}",
-                            " or ".join(ABC_KERNELS))
-    return cls(**dict(raw))
+        raise CONFIG.fail(where, key, f"must be a mapping, got {show(raw)}", allowed)
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        dotted = f"{key}.{clip(name)}"
+        if name not in names:
+            raise CONFIG.fail(where, dotted, f"unknown key {clip(name)!r}"
+                              f"{did_you_mean(name, names)}", allowed)
+        rule = _SETTING_RULES[cls][name]
+        if rule[0] == "choice":
+            if value not in rule[1]:
+                options = " or ".join(rule[1])
+                raise CONFIG.fail(where, dotted, f"unknown {name} {clip(repr(value))}"
+                                  f"{did_you_mean(str(value), rule[1])}", options)
+            values[name] = value
+        elif rule[0] in ("int", "int?"):
+            if value is None and rule[0] == "int?":
+                values[name] = None
+                continue
+            values[name] = integer(value, CONFIG, where, dotted, low=rule[1], high=rule[2],
+                                   why=rule[3])
+        else:
+            values[name] = number(value, CONFIG, where, dotted, low=rule[1], high=rule[2],
+                                  above=rule[0] == "open", below=rule[0] == "open",
+                                  why=rule[3])
+    return cls(**values)
 
 
 def _locate(name_or_path: str | os.PathLike[str]) -> Path:
-    text = str(name_or_path)
-    path = Path(text)
-    if path.suffix in (".yaml", ".yml") or os.sep in text or "/" in text:
-        if not path.is_file():
-            raise ScenarioError(text, None, "calibration config not found",
-                                "a name in calibration/configs/ or a path to a .yaml file")
-        return path
-    found = default_configs_dir() / f"{text}.yaml"
-    if not found.is_file():
-        names = sorted(p.stem for p in default_configs_dir().glob("*.yaml"))
-        raise ScenarioError(text, None, "no such calibration config",
-                            "one of " + ", ".join(names) if names else "a .yaml path")
-    return found
+    return locate(name_or_path, default_configs_dir(), CONFIG)
+
+
+def _path_key(doc: Mapping[str, Any], key: str, default: str, where: str) -> str | None:
+    value = doc.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise CONFIG.fail(where, key, f"must be a path, got {show(value)}",
+                          "a path relative to the config file")
+    return value
+
+
+def _text_list(doc: Mapping[str, Any], key: str, where: str, allowed: str) -> list[Any]:
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CONFIG.fail(where, key, f"must be a list, got {show(value)}", allowed)
+    return value
+
+
+_PRIOR_KEYS = ("parameter", "low", "high", "prior", "default", "informed_by", "source")
+
+
+def _extra_prior(row: object, where: str, key: str) -> Prior:
+    """One ``extra_priors`` row, checked with the key path of the config file."""
+    allowed = ("a mapping with keys " + ", ".join(_PRIOR_KEYS)
+               + " (parameter, low and high required)")
+    if not isinstance(row, Mapping):
+        raise CONFIG.fail(where, key, f"must be a mapping, got {show(row)}", allowed)
+    for k in row:
+        if k not in _PRIOR_KEYS:
+            raise CONFIG.fail(where, f"{key}.{clip(k)}", f"unknown key {clip(k)!r}"
+                              f"{did_you_mean(k, _PRIOR_KEYS)}", allowed)
+    for k in ("parameter", "low", "high"):
+        if k not in row:
+            raise CONFIG.fail(where, f"{key}.{k}", "missing required key", allowed)
+    text(row["parameter"], CONFIG, where, f"{key}.parameter", "a parameter path of the registry")
+    clean = dict(row)
+    for k in ("low", "high", "default"):
+        if row.get(k) is not None:
+            clean[k] = number(row[k], CONFIG, where, f"{key}.{k}")
+    for k in ("prior", "informed_by", "source"):
+        if row.get(k) is not None and not isinstance(row[k], str):
+            raise CONFIG.fail(where, f"{key}.{k}", f"must be text, got {show(row[k])}", allowed)
+    try:
+        (prior,) = priors_from_records([clean], "")
+    except ScenarioError as exc:  # the priors module's checks, reported at this key
+        sub = f".{exc.key}" if exc.key else ""
+        raise CONFIG.fail(where, f"{key}{sub}", exc.problem, exc.allowed) from None
+    return prior
 
 
 def load_config(name_or_path: str | os.PathLike[str] = "default") -> CalibrationConfig:
     """Read a calibration configuration.
+
+    The file is read by :mod:`pathways_sim.scenario.inputs` (YAML 1.2, strict:
+    repeated keys, non-finite numbers, empty or binary files are errors); every
+    value is checked for its type and range, with upper bounds on replicates,
+    budgets and draws.
 
     Args:
         name_or_path: A name in ``calibration/configs/`` or a path to a YAML file.
@@ -270,67 +392,98 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
         The resolved configuration (targets and priors read and checked).
 
     Raises:
-        ScenarioError: A missing or malformed file, an unknown key, or any
-            problem in the targets or priors it names.
+        CalibrationConfigError: A missing or malformed file, an unknown key, a
+            value of the wrong type or out of range (a ``ScenarioError``: exit 2).
+        ScenarioError: A problem in the targets or priors files it names.
     """
     path = _locate(name_or_path)
     where = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ScenarioError(where, None, f"invalid YAML: {exc}", None) from None
-    if not isinstance(doc, Mapping):
-        raise ScenarioError(where, None, "not a mapping", "keys " + ", ".join(_KEYS))
-    unknown = [k for k in doc if k not in _KEYS]
-    if unknown:
-        raise ScenarioError(where, str(unknown[0]), "unknown key", "keys " + ", ".join(_KEYS))
+    doc = read_mapping(path, CONFIG)
+    name = doc.get("name", path.stem)
+    if "name" in doc and (not isinstance(name, str) or not _NAME.match(name)):
+        raise CONFIG.fail(where, "name", f"not a folder name: {show(name)}", _ALLOWED_NAME)
+    description = doc.get("description") or ""
+    if not isinstance(description, str):
+        raise CONFIG.fail(where, "description", f"must be text, got {show(description)}",
+                          "text: what the configuration is for")
+    description = " ".join(description.split())
     here = path.resolve().parent
-    targets_file = (here / str(doc.get("targets", "../targets.csv"))).resolve()
-    priors_file = (here / str(doc.get("priors", "../priors.csv"))).resolve()
-    priors = list(load_priors(priors_file)) if doc.get("priors", "") is not None else []
-    extra = doc.get("extra_priors") or []
-    if not isinstance(extra, list):
-        raise ScenarioError(where, "extra_priors", "not a list", "a list of prior rows")
-    priors += priors_from_records(extra, f"{where}: extra_priors")
-    exclude = set(doc.get("exclude_parameters") or [])
+    targets_ref = _path_key(doc, "targets", "../targets.csv", where)
+    if targets_ref is None:
+        raise CONFIG.fail(where, "targets", "must be a path, got null (no value)",
+                          "a path relative to the config file (default ../targets.csv)")
+    priors_ref = _path_key(doc, "priors", "../priors.csv", where)
+    targets_file = (here / targets_ref).resolve()
+    priors_file = None if priors_ref is None else (here / priors_ref).resolve()
+    for key, file in (("targets", targets_file), ("priors", priors_file)):
+        problem = None if file is None else file_problem(file)
+        if problem is not None:
+            raise CONFIG.fail(where, key, f"{problem}: {file}",
+                              "a path to a CSV file, relative to the config file")
+    priors = [] if priors_file is None else list(load_priors(priors_file))
+    extra = _text_list(doc, "extra_priors", where, "a list of prior rows (mappings with "
+                       "parameter, low, high, prior and optional default, informed_by, source)")
+    for i, row in enumerate(extra):
+        priors.append(_extra_prior(row, where, f"extra_priors[{i}]"))
+    exclude_raw = _text_list(doc, "exclude_parameters", where, "a list of parameter names")
+    for i, item in enumerate(exclude_raw):
+        if not isinstance(item, str):
+            raise CONFIG.fail(where, f"exclude_parameters[{i}]",
+                              f"must be a parameter name, got {show(item)}",
+                              "parameters of the priors")
+    exclude = set(exclude_raw)
     known = {p.parameter for p in priors}
     if exclude - known:
-        raise ScenarioError(where, "exclude_parameters", f"not priors: {sorted(exclude - known)}",
-                            "parameters of the priors")
+        shown = clip(", ".join(sorted(exclude - known)))
+        raise CONFIG.fail(where, "exclude_parameters", f"not priors: {shown}",
+                          "parameters of the priors: " + ", ".join(sorted(known)))
     priors = [p for p in priors if p.parameter not in exclude]
     names = [p.parameter for p in priors]
     if len(set(names)) != len(names):
-        raise ScenarioError(where, "extra_priors", "a parameter has two priors", "each once")
+        raise CONFIG.fail(where, "extra_priors", "a parameter has two priors", "each once")
     if not priors:
-        raise ScenarioError(where, "priors", "no parameters to calibrate", "at least one prior")
+        raise CONFIG.fail(where, "priors", "no parameters to calibrate", "at least one prior")
     targets = load_targets(targets_file)
-    scale = doc.get("scale") or {}
-    if not isinstance(scale, Mapping) or not all(
-            isinstance(v, int | float) and v > 0 for v in scale.values()):
-        raise ScenarioError(where, "scale", "not a mapping of positive numbers",
-                            "scenario name -> run.scale")
-    notes = doc.get("notes") or {}
-    if not isinstance(notes, Mapping) or set(notes) - {t.id for t in targets}:
-        raise ScenarioError(where, "notes", "not a mapping of target ids to text",
-                            "target id -> note, for targets of the targets file")
-    try:
-        return CalibrationConfig(
-            name=str(doc.get("name", path.stem)),
-            description=str(doc.get("description", "")),
-            file=path.resolve(),
-            targets_file=targets_file,
-            targets=tuple(targets),
-            priors_file=priors_file if doc.get("priors", "") is not None else None,
-            priors=tuple(priors),
-            seed=int(doc.get("seed", 20261124)),
-            replicates=int(doc.get("replicates", 2)),
-            scale={str(k): float(v) for k, v in scale.items()},
-            design_effect=float(doc.get("design_effect", DEFAULT_DESIGN_EFFECT)),
-            optuna=_settings(OptunaSettings, doc.get("optuna"), where, "optuna"),
-            abc=_settings(AbcSettings, doc.get("abc"), where, "abc"),
-            predictive=_settings(PredictiveSettings, doc.get("predictive"), where,
-                                 "predictive"),
-            notes={str(k): " ".join(str(v).split()) for k, v in notes.items()},
-        )
-    except (TypeError, ValueError) as exc:
-        raise ScenarioError(where, None, f"bad value: {exc}", None) from None
+    scale_raw = doc.get("scale") or {}
+    if not isinstance(scale_raw, Mapping):
+        raise CONFIG.fail(where, "scale", f"must be a mapping, got {show(scale_raw)}",
+                          "scenario name -> run.scale")
+    scale = {k: number(v, CONFIG, where, f"scale.{clip(k)}", low=0.001, high=1000.0,
+                       why="the range of run.scale") for k, v in scale_raw.items()}
+    notes_raw = doc.get("notes") or {}
+    ids = [t.id for t in targets]
+    notes_allowed = "target id -> note; target ids: " + ", ".join(ids)
+    if not isinstance(notes_raw, Mapping):
+        raise CONFIG.fail(where, "notes", f"must be a mapping, got {show(notes_raw)}",
+                          notes_allowed)
+    notes = {}
+    for k, v in notes_raw.items():
+        if k not in ids:
+            raise CONFIG.fail(where, f"notes.{clip(k)}",
+                              f"unknown target id {clip(k)!r}{did_you_mean(k, ids)}",
+                              notes_allowed)
+        notes[k] = text(v, CONFIG, where, f"notes.{k}", "text: a researcher's note")
+    seed = integer(doc.get("seed", 20261124), CONFIG, where, "seed", low=0, high=MAX_INT)
+    replicates = integer(doc.get("replicates", 2), CONFIG, where, "replicates", low=1,
+                         high=MAX_REPLICATES, why=_WHY_REPLICATES)
+    design_effect = DEFAULT_DESIGN_EFFECT
+    if doc.get("design_effect") is not None:
+        design_effect = number(doc["design_effect"], CONFIG, where, "design_effect", low=1.0,
+                               why="1 is the binomial; above 1 widens beta-binomial targets")
+    return CalibrationConfig(
+        name=name,
+        description=description,
+        file=path.resolve(),
+        targets_file=targets_file,
+        targets=tuple(targets),
+        priors_file=priors_file,
+        priors=tuple(priors),
+        seed=seed,
+        replicates=replicates,
+        scale=scale,
+        design_effect=design_effect,
+        optuna=_settings(OptunaSettings, doc.get("optuna"), where, "optuna"),
+        abc=_settings(AbcSettings, doc.get("abc"), where, "abc"),
+        predictive=_settings(PredictiveSettings, doc.get("predictive"), where, "predictive"),
+        notes=notes,
+    )

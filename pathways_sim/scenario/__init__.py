@@ -9,11 +9,13 @@ Typical use::
     sc.with_changes({"link_workers.caseload": 40}, name="medium-cl40")
 """
 
-from pathways_sim.scenario.errors import ScenarioError
+from pathways_sim.scenario.errors import CalibrationConfigError, ExperimentError, ScenarioError
 from pathways_sim.scenario.loader import default_scenario, list_scenarios, load_scenario
 from pathways_sim.scenario.scenario import Scenario, diff_scenarios
 
 __all__ = [
+    "CalibrationConfigError",
+    "ExperimentError",
     "Scenario",
     "ScenarioError",
     "default_scenario",

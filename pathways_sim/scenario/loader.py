@@ -32,14 +32,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pathways_sim.scenario.errors import ScenarioError, did_you_mean
+from pathways_sim.scenario.errors import ScenarioError, clip, did_you_mean
+from pathways_sim.scenario.inputs import (
+    FileKind,
+    is_file,
+    is_path,
+    locate,
+    names_in,
+    read_mapping,
+)
 from pathways_sim.scenario.scenario import Scenario
 from pathways_sim.scenario.validation import (
     DEFAULT,
     Registry,
     Scalar,
+    check_consistency,
     check_registry,
     describe,
     parse_setting,
@@ -63,6 +70,9 @@ ENV_VAR = "PATHWAYS_SIM_SCENARIOS"
 """Environment variable that overrides the default scenarios folder."""
 
 TOP_LEVEL_KEYS = ("description", "title", "base", "params")
+
+MAX_BASE_DEPTH = 32
+"""Longest chain of bases (a scenario, its base, that one's base, ...)."""
 
 _ALLOWED_TOP = "a mapping with keys " + ", ".join(TOP_LEVEL_KEYS) + " (description required)"
 _ALLOWED_DESCRIPTION = "non-empty text: one paragraph saying what the scenario represents"
@@ -95,71 +105,12 @@ def default_scenarios_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "scenarios"
 
 
-# --------------------------------------------------------------------------- YAML reading
+# --------------------------------------------------------------------------- reading
 
 
-class _DuplicateKeyError(yaml.constructor.ConstructorError):
-    """A mapping in the file repeats a key."""
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects repeated keys instead of keeping the last."""
-
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    first_line: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == _MERGE_TAG:  # ``<<: *anchor`` keys may be overridden
-            continue
-        key = loader.construct_object(key_node)
-        try:
-            seen = key in first_line
-        except TypeError:  # unhashable key: let construct_mapping report it
-            continue
-        if seen:
-            raise _DuplicateKeyError(
-                None,
-                None,
-                f"duplicate key {key!r} (first set at line {first_line[key] + 1})",
-                key_node.start_mark,
-            )
-        first_line[key] = key_node.start_mark.line
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _load_yaml(path: Path) -> object:
-    """Read and parse one file.
-
-    Raises:
-        ScenarioError: Missing or unreadable file, or invalid YAML.
-    """
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(
-            file, None, "scenario file not found", "a path to an existing .yaml file"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(file, None, f"cannot read file: {exc}", "a UTF-8 text file") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        allowed = (
-            "each key at most once in a mapping"
-            if isinstance(exc, _DuplicateKeyError)
-            else f"valid YAML: {_ALLOWED_TOP}"
-        )
-        raise ScenarioError(file, None, f"invalid YAML{where}: {problem}", allowed) from None
+SCENARIO = FileKind("scenario", ScenarioError, TOP_LEVEL_KEYS, ("description",))
+"""Scenario files, read by :mod:`pathways_sim.scenario.inputs` (``description`` is
+checked here, with its own allowed text)."""
 
 
 def _one_paragraph(text: str) -> str:
@@ -176,22 +127,7 @@ def _parse_top(path: Path) -> dict[str, Any]:
         ScenarioError: Any problem with the file or its top level.
     """
     file = str(path)
-    doc = _load_yaml(path)
-    if doc is None:
-        raise ScenarioError(file, None, "file is empty", _ALLOWED_TOP)
-    if not isinstance(doc, dict):
-        raise ScenarioError(
-            file, None, f"top level must be a mapping of keys, got {describe(doc)}", _ALLOWED_TOP
-        )
-    for key in doc:
-        if key not in TOP_LEVEL_KEYS:
-            text = str(key)
-            raise ScenarioError(
-                file,
-                text,
-                f"unknown top-level key {text!r}{did_you_mean(text, TOP_LEVEL_KEYS)}",
-                ", ".join(TOP_LEVEL_KEYS),
-            )
+    doc = read_mapping(path, SCENARIO, check_required=False)
     if "description" not in doc:
         raise ScenarioError(file, "description", "missing required key", _ALLOWED_DESCRIPTION)
     for key in ("description", "title"):
@@ -209,18 +145,8 @@ def _parse_top(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _is_path(ref: str) -> bool:
-    return "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml"))
-
-
-def _available(scenarios_dir: Path) -> list[str]:
-    if not scenarios_dir.is_dir():
-        return []
-    return sorted(p.stem for p in scenarios_dir.glob("*.yaml") if p.is_file())
-
-
 def _available_text(scenarios_dir: Path) -> str:
-    names = _available(scenarios_dir)
+    names = names_in(scenarios_dir)
     return ", ".join(names) if names else f"none (no .yaml files in {scenarios_dir})"
 
 
@@ -271,20 +197,21 @@ def _parse_bases(doc: Mapping[str, Any], path: Path, scenarios_dir: Path) -> lis
             raise ScenarioError(
                 file, key, f"must be a name or a path, got {describe(ref)}", allowed
             )
-        if _is_path(ref):
+        if is_path(ref):
             target = Path(os.path.normpath(path.parent / ref))
-            if not target.is_file():
+            if not is_file(target):
                 raise ScenarioError(
-                    file, key, f"base file {ref!r} not found (looked for {target})", allowed
+                    file, key, f"base file {clip(ref)!r} not found (looked for {target})",
+                    allowed,
                 )
         else:
             target = scenarios_dir / f"{ref}.yaml"
-            if not target.is_file():
-                names = _available(scenarios_dir)
+            if not is_file(target):
+                names = names_in(scenarios_dir)
                 raise ScenarioError(
                     file,
                     key,
-                    f"unknown base scenario {ref!r}{did_you_mean(ref, names)}",
+                    f"unknown base scenario {clip(ref)!r}{did_you_mean(ref, names)}",
                     f"scenario names: {_available_text(scenarios_dir)}, "
                     "or a path relative to this file",
                 )
@@ -307,7 +234,7 @@ def _parse_params(doc: Mapping[str, Any], path: Path, registry: Registry) -> lis
         )
     settings: list[_Setting] = []
     for section, entries in raw.items():
-        section_text = str(section)
+        section_text = clip(str(section))
         section_key = f"params.{section_text}"
         if section_text not in sections or not isinstance(section, str):
             raise ScenarioError(
@@ -325,7 +252,7 @@ def _parse_params(doc: Mapping[str, Any], path: Path, registry: Registry) -> lis
                 f"keys of {section}: " + ", ".join(keys),
             )
         for key, value in entries.items():
-            key_text = str(key)
+            key_text = clip(str(key))
             dotted = f"{section}.{key_text}"
             key_path = f"params.{dotted}"
             if not isinstance(key, str) or dotted not in registry:
@@ -366,6 +293,13 @@ def _linearize(top: Path, registry: Registry, scenarios_dir: Path) -> list[_Laye
         if ident not in cache:
             cache[ident] = _read_layer(path, registry, scenarios_dir)
         layer = cache[ident]
+        if len(stack) >= MAX_BASE_DEPTH:
+            raise ScenarioError(
+                str(layer.file),
+                "base",
+                f"bases nested more than {MAX_BASE_DEPTH} files deep",
+                f"a chain of at most {MAX_BASE_DEPTH} scenarios",
+            )
         stack = [*stack, (ident, layer.name)]
         order: list[_Layer] = []
         for key, base in layer.bases:
@@ -396,26 +330,7 @@ def _linearize(top: Path, registry: Registry, scenarios_dir: Path) -> list[_Laye
 
 
 def _locate(name_or_path: str | os.PathLike[str], scenarios_dir: Path) -> Path:
-    if isinstance(name_or_path, os.PathLike) or _is_path(str(name_or_path)):
-        path = Path(os.path.normpath(name_or_path))
-        if not path.is_file():
-            raise ScenarioError(
-                str(path),
-                None,
-                "scenario file not found",
-                f"an existing .yaml file, or a scenario name: {_available_text(scenarios_dir)}",
-            )
-        return path
-    name = str(name_or_path)
-    path = scenarios_dir / f"{name}.yaml"
-    if not path.is_file():
-        raise ScenarioError(
-            str(path),
-            None,
-            f"unknown scenario {name!r}{did_you_mean(name, _available(scenarios_dir))}",
-            f"scenario names: {_available_text(scenarios_dir)}",
-        )
-    return path
+    return locate(name_or_path, scenarios_dir, SCENARIO)
 
 
 def load_scenario(
@@ -449,6 +364,7 @@ def load_scenario(
             set_by[s.path] = layer.name
             sources[s.path] = s.source or unsourced(layer.file.name, registry[s.path])
     top = layers[-1]
+    check_consistency(values, registry, str(top.file), "params.")
     return Scenario(
         name=top.name,
         description=top.description,
@@ -508,4 +424,4 @@ def list_scenarios(
             "scenarios folder not found",
             f"an existing folder (pass scenarios_dir or set {ENV_VAR})",
         )
-    return [(name, _parse_top(sdir / f"{name}.yaml")["description"]) for name in _available(sdir)]
+    return [(name, _parse_top(sdir / f"{name}.yaml")["description"]) for name in names_in(sdir)]

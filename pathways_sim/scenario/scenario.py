@@ -21,6 +21,7 @@ from pathways_sim.scenario.validation import (
     OVERRIDE,
     Registry,
     Scalar,
+    check_consistency,
     lookup_override_path,
     parse_setting,
     unsourced,
@@ -186,6 +187,7 @@ class Scenario:
             values[path] = value
             set_by[path] = setter
             sources[path] = source if source is not None else unsourced(OVERRIDE, param)
+        check_consistency(values, self.registry, OVERRIDE)
         return Scenario(
             name=name or f"{self.name}+override",
             description=self.description,

@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from pathways_sim.scenario.errors import ScenarioError, did_you_mean
+from pathways_sim.scenario.errors import ScenarioError, clip, did_you_mean
+from pathways_sim.scenario.inputs import show
 from pathways_sim.scenario.schema import Param
 
 Scalar = bool | int | float | str
@@ -52,22 +53,8 @@ _KIND_WORDS = {
 
 
 def describe(value: object) -> str:
-    """A value as YAML would show it, with its YAML type in words."""
-    if value is None:
-        return "null (no value)"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (boolean)"
-    if isinstance(value, int):
-        return f"{value} (integer)"
-    if isinstance(value, float):
-        return f"{value!r} (number)"
-    if isinstance(value, str):
-        return f"{value!r} (text)"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{value!r} ({type(value).__name__})"
+    """A value as YAML would show it, with its YAML type in words (long text shortened)."""
+    return show(value)
 
 
 def _looks_numeric(text: str) -> bool:
@@ -114,6 +101,8 @@ def _check_value(param: Param, raw: object, file: str, key: str) -> Scalar:
             hint = ""
             if isinstance(raw, str) and raw.lower() in ("true", "false"):
                 hint = " (remove the quotes)"
+            elif isinstance(raw, str) and raw.lower() in ("yes", "no", "on", "off", "y", "n"):
+                hint = " (YAML 1.2 has only true and false)"
             raise wrong_type(hint)
         return raw
     if param.kind == "str":
@@ -126,11 +115,14 @@ def _check_value(param: Param, raw: object, file: str, key: str) -> Scalar:
             hint = ""
             spelled = str(raw).lower()
             if any(spelled == c.lower() for c in choices) or isinstance(raw, bool):
-                hint = " (put it in quotes: YAML reads yes/no/on/off/true/false as booleans)"
+                hint = " (put it in quotes: YAML reads true and false as booleans)"
             raise wrong_type(hint)
         if raw not in choices:
             raise ScenarioError(
-                file, key, f"{raw!r} is not one of the choices{did_you_mean(raw, choices)}", allowed
+                file,
+                key,
+                f"{clip(repr(raw))} is not one of the choices{did_you_mean(raw, choices)}",
+                allowed,
             )
         return raw
     # int and float
@@ -138,12 +130,11 @@ def _check_value(param: Param, raw: object, file: str, key: str) -> Scalar:
     if not is_number or (param.kind == "int" and isinstance(raw, float)):
         hint = ""
         if isinstance(raw, str) and _looks_numeric(raw):
-            hint = (
-                " (YAML read it as text: remove any quotes, and write exponents with a "
-                "decimal point, e.g. 1.0e+3 not 1e3)"
-            )
+            hint = " (YAML read it as text: remove any quotes and digit separators)"
+        elif isinstance(raw, str) and ":" in raw and _looks_numeric(raw.replace(":", "")):
+            hint = " (YAML 1.2 reads 1:20 as text, not a base-60 number)"
         elif isinstance(raw, float) and raw.is_integer():
-            hint = " (write it without a decimal point)"
+            hint = " (write it without a decimal point or exponent)"
         raise wrong_type(hint)
     assert isinstance(raw, int | float)
     value: int | float = float(raw) if param.kind == "float" else raw
@@ -152,7 +143,7 @@ def _check_value(param: Param, raw: object, file: str, key: str) -> Scalar:
     if (param.low is not None and value < param.low) or (
         param.high is not None and value > param.high
     ):
-        raise ScenarioError(file, key, f"value {raw!r} is out of range", allowed)
+        raise ScenarioError(file, key, f"value {clip(repr(raw))} is out of range", allowed)
     return value
 
 
@@ -192,6 +183,35 @@ def parse_setting(raw: object, param: Param, file: str, key: str) -> tuple[Scala
             _ALLOWED_SOURCE,
         )
     return _check_value(param, raw["value"], file, f"{key}.value"), source.strip()
+
+
+REFERRAL_SHARE_PREFIX = "referrals.share_"
+"""Parameters whose values are relative weights of the referral sources."""
+
+
+def check_consistency(values: Mapping[str, Scalar], registry: Registry, file: str,
+                      key_prefix: str = "") -> None:
+    """Check rules that tie several parameters together (each value is valid on its own).
+
+    Args:
+        values: Every resolved value, by dotted path.
+        registry: The declarations.
+        file: File label for errors.
+        key_prefix: Prefix of key paths in messages (``"params."`` for a file).
+
+    Raises:
+        ScenarioError: Every referral share is 0 (the referrals would have no source).
+    """
+    shares = [path for path in registry if path.startswith(REFERRAL_SHARE_PREFIX)]
+    if shares and all(values.get(path) == 0 for path in shares):
+        names = ", ".join(path.removeprefix("referrals.") for path in shares)
+        raise ScenarioError(
+            file,
+            f"{key_prefix}referrals",
+            f"every referral share ({names}) is 0: referrals would have no source and "
+            "every outcome would be n/a",
+            "at least one referral share above 0 (shares are relative weights)",
+        )
 
 
 def registry_sections(registry: Registry) -> dict[str, list[str]]:

@@ -46,10 +46,15 @@ option (switching the service off while keeping the option's clients and
 uncertainties). Every point, baseline and counterfactual included, runs
 replicate ``r`` with the same seed (common random numbers).
 
-Every problem raises :class:`~pathways_sim.scenario.ScenarioError` naming the
-file, the key path, the problem and what is allowed, like a scenario file;
-values are checked against the parameter registry by building the scenario
-with :meth:`~pathways_sim.scenario.Scenario.with_changes`.
+The file is read by :mod:`pathways_sim.scenario.inputs` (YAML 1.2, strict).
+Every problem raises :class:`~pathways_sim.scenario.errors.ExperimentError`
+(a ``ScenarioError``: exit 2 from the command line) naming the file, the key
+path, the problem and what is allowed, like a scenario file; values are
+checked against the parameter registry by building the scenario with
+:meth:`~pathways_sim.scenario.Scenario.with_changes`. Sizes are bounded
+(:data:`MAX_REPLICATES`, :data:`MAX_SAMPLES`, :data:`MAX_VALUES`,
+:data:`MAX_POINTS`, :data:`MAX_RUNS`), so a typo cannot start a sweep that
+would never end.
 """
 
 from __future__ import annotations
@@ -61,12 +66,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pathways_sim.outcomes.metrics import METRICS
 from pathways_sim.scenario import Scenario, ScenarioError, load_scenario
-from pathways_sim.scenario.errors import did_you_mean
-from pathways_sim.scenario.loader import _StrictLoader, default_scenarios_dir
+from pathways_sim.scenario.errors import ExperimentError, clip, did_you_mean
+from pathways_sim.scenario.inputs import FileKind, is_file, is_path, locate, names_in, read_mapping
+from pathways_sim.scenario.loader import default_scenarios_dir
 from pathways_sim.scenario.validation import Scalar, describe, lookup_override_path
 
 __all__ = [
@@ -75,6 +79,12 @@ __all__ = [
     "DESIGNS",
     "DIRECTIONS",
     "EXPECTATIONS",
+    "EXPERIMENT",
+    "MAX_POINTS",
+    "MAX_REPLICATES",
+    "MAX_RUNS",
+    "MAX_SAMPLES",
+    "MAX_VALUES",
     "SCENARIO_KEY",
     "Check",
     "Design",
@@ -113,10 +123,23 @@ DESIGN_KEYS = ("type", "samples")
 CHECK_KEYS = ("name", "option", "baseline", "metric", "baseline_metric", "scale", "expect")
 CHECK_REQUIRED = ("name", "option", "baseline", "metric", "expect")
 
-_ALLOWED_TOP = (
-    "a mapping with keys " + ", ".join(TOP_LEVEL_KEYS)
-    + " (required: " + ", ".join(REQUIRED_KEYS) + ")"
-)
+EXPERIMENT = FileKind("experiment", ExperimentError, TOP_LEVEL_KEYS, REQUIRED_KEYS)
+"""Experiment files, read by :mod:`pathways_sim.scenario.inputs`."""
+
+MAX_REPLICATES = 1000
+"""Most replicates of a design point."""
+MAX_SAMPLES = 8192
+"""Most points of a sampled (latin_hypercube, sobol) design."""
+MAX_VALUES = 1000
+"""Most values listed for one lever or uncertainty."""
+MAX_POINTS = 10_000
+"""Most design points (a full factorial's product of list lengths, or samples)."""
+MAX_RUNS = 1_000_000
+"""Most runs: design points x replicates."""
+_WHY_SPLIT = "split a larger study into several experiments"
+_WHY_REPLICATES = ("every replicate runs every design point and its seeds are made up front; "
+                   "intervals shrink only with the square root of replicates")
+
 _ALLOWED_FACTOR = (
     "a list of values, or a range {low: L, high: H} (with values: [...] for a "
     "full_factorial design)"
@@ -145,7 +168,7 @@ def list_experiments(experiments_dir: str | os.PathLike[str] | None = None) -> l
     folder = default_experiments_dir() if experiments_dir is None else Path(experiments_dir)
     if not folder.is_dir():
         return []
-    return sorted(p.stem for p in folder.glob("*.yaml") if p.is_file())
+    return names_in(folder)
 
 
 # --------------------------------------------------------------------------- the objects
@@ -343,59 +366,12 @@ class Experiment:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    """Read a file as strict YAML (repeated keys are errors) and check its top level."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(file, None, f"cannot read file: {exc}", "a UTF-8 text file") from None
-    try:
-        doc = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(
-            file, None, f"invalid YAML{where}: {problem}", f"valid YAML: {_ALLOWED_TOP}"
-        ) from None
-    if doc is None:
-        raise ScenarioError(file, None, "file is empty", _ALLOWED_TOP)
-    if not isinstance(doc, dict):
-        raise ScenarioError(
-            file, None, f"top level must be a mapping of keys, got {describe(doc)}", _ALLOWED_TOP
-        )
-    for key in doc:
-        if key not in TOP_LEVEL_KEYS:
-            text_key = str(key)
-            raise ScenarioError(
-                file, text_key,
-                f"unknown top-level key {text_key!r}{did_you_mean(text_key, TOP_LEVEL_KEYS)}",
-                ", ".join(TOP_LEVEL_KEYS),
-            )
-    for key in REQUIRED_KEYS:
-        if key not in doc:
-            raise ScenarioError(file, key, "missing required key", _ALLOWED_TOP)
-    return doc
+    """Read a file strictly (see :mod:`pathways_sim.scenario.inputs`) and check its top level."""
+    return read_mapping(path, EXPERIMENT)
 
 
 def _locate(name_or_path: str | os.PathLike[str], experiments_dir: Path) -> Path:
-    text = os.fspath(name_or_path)
-    if isinstance(name_or_path, os.PathLike) or "/" in text or text.endswith((".yaml", ".yml")):
-        path = Path(text)
-        if not path.is_file():
-            raise ScenarioError(
-                text, None, "experiment file not found", "a path to an existing .yaml file"
-            )
-        return path
-    path = experiments_dir / f"{text}.yaml"
-    if not path.is_file():
-        names = list_experiments(experiments_dir)
-        raise ScenarioError(
-            text, None, f"unknown experiment {text!r}{did_you_mean(text, names)}",
-            "experiment names: " + (", ".join(names) or f"none in {experiments_dir}")
-            + ", or a path to a .yaml file",
-        )
-    return path
+    return locate(name_or_path, experiments_dir, EXPERIMENT)
 
 
 class _Checker:
@@ -408,8 +384,8 @@ class _Checker:
         self.scenarios: dict[str, Scenario] = {}
         self.base: Scenario | None = None
 
-    def error(self, key: str | None, problem: str, allowed: str | None) -> ScenarioError:
-        return ScenarioError(self.file, key, problem, allowed)
+    def error(self, key: str | None, problem: str, allowed: str | None) -> ExperimentError:
+        return ExperimentError(self.file, key, problem, allowed)
 
     # -- small values
 
@@ -421,12 +397,17 @@ class _Checker:
                              "non-empty text")
         return " ".join(value.split())
 
-    def integer(self, value: object, key: str, minimum: int, allowed: str) -> int:
+    def integer(self, value: object, key: str, minimum: int, allowed: str,
+                maximum: int | None = None, why: str | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"wrong type: expected an integer, got {describe(value)}",
                              allowed)
         if value < minimum:
             raise self.error(key, f"value {value} is out of range", allowed)
+        if maximum is not None and value > maximum:
+            reason = f" ({why})" if why else ""
+            raise self.error(key, f"value {value:,} is above the limit of {maximum:,}{reason}",
+                             allowed)
         return value
 
     def mapping(self, value: object, key: str, allowed: str) -> Mapping[Any, Any]:
@@ -438,7 +419,7 @@ class _Checker:
 
     def scenario(self, ref: object, key: str) -> Scenario:
         """Load a scenario named (or at a path relative to this file) ``ref``."""
-        names = sorted(p.stem for p in self.scenarios_dir.glob("*.yaml"))
+        names = names_in(self.scenarios_dir)
         allowed = (
             "a scenario name or a path relative to the experiment file; scenario names: "
             + ", ".join(names)
@@ -447,20 +428,20 @@ class _Checker:
             raise self.error(key, f"must be a scenario name, got {describe(ref)}", allowed)
         if ref in self.scenarios:
             return self.scenarios[ref]
-        if "/" in ref or "\\" in ref or ref.endswith((".yaml", ".yml")):
+        if is_path(ref):
             target: str | Path = Path(os.path.normpath(self.path.parent / ref))
-            if not Path(target).is_file():
-                raise self.error(key, f"scenario file {ref!r} not found (looked for {target})",
-                                 allowed)
+            if not is_file(Path(target)):
+                raise self.error(key, f"scenario file {clip(ref)!r} not found "
+                                 f"(looked for {target})", allowed)
         else:
-            if not (self.scenarios_dir / f"{ref}.yaml").is_file():
-                raise self.error(key, f"unknown scenario {ref!r}{did_you_mean(ref, names)}",
+            if not is_file(self.scenarios_dir / f"{ref}.yaml"):
+                raise self.error(key, f"unknown scenario {clip(ref)!r}{did_you_mean(ref, names)}",
                                  allowed)
             target = ref
         try:
             sc = load_scenario(target, scenarios_dir=self.scenarios_dir)
         except ScenarioError as exc:
-            raise self.error(key, f"scenario {ref!r} is invalid: {exc}", allowed) from None
+            raise self.error(key, f"scenario {clip(ref)!r} is invalid: {exc}", allowed) from None
         self.scenarios[ref] = sc
         return sc
 
@@ -500,6 +481,7 @@ class _Checker:
         if isinstance(spec, list):
             if not spec:
                 raise self.error(key, "empty list of values", _ALLOWED_FACTOR)
+            self._not_too_many(spec, key)
             values = tuple(self.value(name, v, f"{key}[{i}]") for i, v in enumerate(spec))
             self._no_repeats(values, key)
             return Factor(name, group, kind, values)
@@ -509,7 +491,7 @@ class _Checker:
         for k in spec:
             if k not in RANGE_KEYS:
                 hint = did_you_mean(str(k), RANGE_KEYS)
-                raise self.error(f"{key}.{k}", f"unknown key {str(k)!r} in a range{hint}",
+                raise self.error(f"{key}.{k}", f"unknown key {clip(str(k))!r} in a range{hint}",
                                  _ALLOWED_FACTOR)
         if kind not in _NUMERIC:
             raise self.error(
@@ -533,6 +515,7 @@ class _Checker:
             if not isinstance(raw, list) or not raw:
                 raise self.error(f"{key}.values", f"must be a non-empty list, got {describe(raw)}",
                                  f"values in [{low:g}, {high:g}]")
+            self._not_too_many(raw, f"{key}.values")
             checked = []
             for i, v in enumerate(raw):
                 value = self.value(name, v, f"{key}.values[{i}]")
@@ -551,11 +534,16 @@ class _Checker:
             )
         return Factor(name, group, kind, values, low, high)
 
+    def _not_too_many(self, values: Sequence[object], key: str) -> None:
+        if len(values) > MAX_VALUES:
+            raise self.error(key, f"{len(values):,} values is above the limit of {MAX_VALUES:,} "
+                             f"({_WHY_SPLIT})", f"at most {MAX_VALUES:,} values")
+
     def _no_repeats(self, values: Sequence[Scalar], key: str) -> None:
         seen: list[Scalar] = []
         for v in values:
             if any(v == s and type(v) is type(s) for s in seen):
-                raise self.error(key, f"value {v!r} is listed twice", "each value once")
+                raise self.error(key, f"value {clip(repr(v))} is listed twice", "each value once")
             seen.append(v)
 
     def factors(self, doc: Mapping[str, Any], group: str, full_factorial: bool) -> list[Factor]:
@@ -565,6 +553,26 @@ class _Checker:
         allowed = f"a mapping of parameter path (or '{SCENARIO_KEY}') -> {_ALLOWED_FACTOR}"
         raw = self.mapping(raw, group, allowed)
         return [self.factor(name, spec, group, full_factorial) for name, spec in raw.items()]
+
+    def size(self, design: Design, factors: Sequence[Factor], replicates: int) -> None:
+        """Refuse a design with too many points or runs (before anything is planned)."""
+        points = design.samples or 1
+        if design.type == "full_factorial":
+            for f in factors:
+                points *= len(f.values or ())
+                if points > MAX_POINTS:
+                    break
+        key = "design" if design.type != "full_factorial" else "levers"
+        if points > MAX_POINTS:
+            raise self.error(key, f"the full factorial has more than {MAX_POINTS:,} design "
+                             f"points ({_WHY_SPLIT})",
+                             f"at most {MAX_POINTS:,} design points (the product of the "
+                             "numbers of listed values)")
+        if points * replicates > MAX_RUNS:
+            raise self.error("replicates", f"{points:,} design points x {replicates:,} "
+                             f"replicates = {points * replicates:,} runs, above the limit of "
+                             f"{MAX_RUNS:,} ({_WHY_SPLIT})",
+                             f"at most {MAX_RUNS:,} runs (design points x replicates)")
 
     def outcomes(self, doc: Mapping[str, Any]) -> dict[str, str]:
         allowed = "a mapping metric -> " + " | ".join(DIRECTIONS)
@@ -577,14 +585,14 @@ class _Checker:
             self.metric(metric, key)
             if direction not in DIRECTIONS:
                 hint = did_you_mean(str(direction), DIRECTIONS)
-                raise self.error(key, f"unknown direction {direction!r}{hint}",
+                raise self.error(key, f"unknown direction {clip(repr(direction))}{hint}",
                                  ", ".join(DIRECTIONS))
             out[str(metric)] = str(direction)
         return out
 
     def metric(self, metric: object, key: str) -> str:
         if not isinstance(metric, str) or metric not in METRICS:
-            text = str(metric)
+            text = clip(str(metric))
             raise self.error(key, f"unknown metric {text!r}{did_you_mean(text, METRICS)}",
                              "metrics: " + ", ".join(METRICS))
         return metric
@@ -594,14 +602,14 @@ class _Checker:
         for k in raw:
             if k not in DESIGN_KEYS:
                 raise self.error(f"design.{k}",
-                                 f"unknown key {str(k)!r}{did_you_mean(str(k), DESIGN_KEYS)}",
+                                 f"unknown key {clip(str(k))!r}{did_you_mean(str(k), DESIGN_KEYS)}",
                                  _ALLOWED_DESIGN)
         if "type" not in raw:
             raise self.error("design.type", "missing required key", _ALLOWED_DESIGN)
         kind = raw["type"]
         if kind not in DESIGNS:
             raise self.error("design.type",
-                             f"unknown design {kind!r}{did_you_mean(str(kind), DESIGNS)}",
+                             f"unknown design {clip(repr(kind))}{did_you_mean(str(kind), DESIGNS)}",
                              _ALLOWED_DESIGN)
         if kind == "full_factorial":
             if "samples" in raw:
@@ -611,7 +619,8 @@ class _Checker:
             return Design(kind)
         if "samples" not in raw:
             raise self.error("design.samples", f"a {kind} design needs samples", _ALLOWED_DESIGN)
-        samples = self.integer(raw["samples"], "design.samples", 1, _ALLOWED_DESIGN)
+        samples = self.integer(raw["samples"], "design.samples", 1, _ALLOWED_DESIGN,
+                               MAX_SAMPLES, _WHY_SPLIT)
         if kind == "sobol" and samples & (samples - 1):
             raise self.error("design.samples",
                              f"{samples} is not a power of 2 (Sobol points balance only then)",
@@ -631,11 +640,11 @@ class _Checker:
             text = str(name)
             if text in (f.name for f in uncertainties):
                 raise self.error(
-                    f"{key}.{text}", f"{text!r} is an uncertainty, not a lever: points are "
+                    f"{key}.{text}", f"{clip(text)!r} is an uncertainty, not a lever: points are "
                     "paired on the uncertainties, never fixed", allowed)
             if text not in names:
                 hint = did_you_mean(text, names)
-                raise self.error(f"{key}.{text}", f"unknown lever {text!r}{hint}", allowed)
+                raise self.error(f"{key}.{text}", f"unknown lever {clip(text)!r}{hint}", allowed)
             out[text] = self.value(text, value, f"{key}.{text}")
         return out
 
@@ -658,15 +667,15 @@ class _Checker:
             entry = self.mapping(entry, key, allowed)
             for k in entry:
                 if k not in CHECK_KEYS:
-                    raise self.error(f"{key}.{k}",
-                                     f"unknown key {str(k)!r}{did_you_mean(str(k), CHECK_KEYS)}",
+                    hint = did_you_mean(str(k), CHECK_KEYS)
+                    raise self.error(f"{key}.{k}", f"unknown key {clip(str(k))!r}{hint}",
                                      allowed)
             for k in CHECK_REQUIRED:
                 if k not in entry:
                     raise self.error(f"{key}.{k}", "missing required key", allowed)
             name = self.text(entry, "name", where=key)
             if any(c.name == name for c in out):
-                raise self.error(f"{key}.name", f"check name {name!r} is used twice",
+                raise self.error(f"{key}.name", f"check name {clip(name)!r} is used twice",
                                  "a unique name for each check")
             option = self._check_point(entry["option"], f"{key}.option", levers, uncertainties,
                                        baseline)
@@ -683,7 +692,7 @@ class _Checker:
             expect = entry["expect"]
             if expect not in EXPECTATIONS:
                 raise self.error(f"{key}.expect",
-                                 f"unknown expectation {expect!r}"
+                                 f"unknown expectation {clip(repr(expect))}"
                                  f"{did_you_mean(str(expect), EXPECTATIONS)}",
                                  ", ".join(EXPECTATIONS))
             out.append(Check(name, option, base_point, metric, base_metric, float(scale),
@@ -710,7 +719,7 @@ class _Checker:
             in_baseline = baseline is not None and baseline.get(f.name) == value
             if value not in options and not in_baseline:
                 raise self.error(
-                    f"{key}.{f.name}", f"{value!r} is not a value of lever {f.name!r}",
+                    f"{key}.{f.name}", f"{clip(repr(value))} is not a value of lever {f.name!r}",
                     ", ".join(repr(v) for v in options)
                     + (" or the baseline's value" if baseline and f.name in baseline else ""))
         return {f.name: point[f.name] for f in levers}
@@ -735,8 +744,8 @@ def load_experiment(
         The validated experiment, with every scenario it names resolved.
 
     Raises:
-        ScenarioError: Any problem, naming the file, the key path, the problem
-            and what is allowed.
+        ExperimentError: Any problem, naming the file, the key path, the problem
+            and what is allowed (a ``ScenarioError``: exit 2 from the command line).
     """
     edir = default_experiments_dir() if experiments_dir is None else Path(experiments_dir)
     sdir = default_scenarios_dir() if scenarios_dir is None else Path(scenarios_dir)
@@ -760,7 +769,10 @@ def load_experiment(
             raise c.error(f"uncertainties.{f.name}", f"{f.name!r} is also a lever",
                           "each parameter either a lever or an uncertainty")
     outcomes = c.outcomes(doc)
-    replicates = c.integer(doc["replicates"], "replicates", 1, "an integer >= 1")
+    replicates = c.integer(doc["replicates"], "replicates", 1,
+                           f"an integer >= 1 (at most {MAX_REPLICATES:,})", MAX_REPLICATES,
+                           _WHY_REPLICATES)
+    c.size(design, levers + uncertainties, replicates)
     seed = DEFAULT_SEED
     if "seed" in doc:
         seed = c.integer(doc["seed"], "seed", 0, "a non-negative integer")
