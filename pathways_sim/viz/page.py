@@ -28,13 +28,13 @@ from functools import lru_cache
 from typing import Any
 
 import solara
-import yaml
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 from solara.alias import rv, rw
 
 from pathways_sim.scenario import ScenarioError
-from pathways_sim.scenario.loader import default_scenarios_dir
+from pathways_sim.scenario.inputs import read_yaml
+from pathways_sim.scenario.loader import SCENARIO, default_scenarios_dir
 from pathways_sim.viz.ensemble import Cancelled, scenario_key, worker_pool
 from pathways_sim.viz.levers import LEVERS
 from pathways_sim.viz.render import draw, take_figures
@@ -188,15 +188,15 @@ def LeversPanel(session: Session, state: tuple):
 def scenario_cards() -> tuple[tuple[str, str, str], ...]:
     """(name, title, description) of every scenario file, sorted by title.
 
-    Read with libyaml's fast loader and only for the cards: a card's scenario is
-    loaded and validated (:func:`~pathways_sim.scenario.load_scenario`) when clicked.
+    Read with the strict reader every scenario file goes through (YAML 1.2, size and
+    depth limits); a file it refuses gets no card. A card's scenario is loaded and
+    validated (:func:`~pathways_sim.scenario.load_scenario`) when clicked.
     """
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out = []
     for path in sorted(default_scenarios_dir().glob("*.yaml")):
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-        except (OSError, yaml.YAMLError):
+            doc = read_yaml(path, SCENARIO)
+        except ScenarioError:
             continue
         if isinstance(doc, dict) and doc.get("description"):
             title = str(doc.get("title") or path.stem)
