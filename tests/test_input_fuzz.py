@@ -295,7 +295,7 @@ def test_deep_nesting_is_one_short_error(tmp_path: Path) -> None:
     path = _scenario(tmp_path, "params: " + _nest(3000) + "\n")
     err = _error(lambda: load_scenario(path, scenarios_dir=SCENARIOS), ScenarioError)
     assert f"nested more than {MAX_DEPTH} levels deep" in err.problem
-    assert len(str(err)) < 400
+    assert len(str(err)) - len(str(path)) < 300  # the tmp path varies in length
 
 
 @pytest.mark.parametrize(("value", "problem"), [
@@ -309,7 +309,7 @@ def test_overflowing_and_non_finite_numbers_are_refused(tmp_path: Path, value: s
     path = _scenario(tmp_path, f"params:\n  referrals: {{per_year: {value}}}\n")
     err = _error(lambda: load_scenario(path, scenarios_dir=SCENARIOS), ScenarioError)
     assert err.key == "params.referrals.per_year" and problem in err.problem
-    assert len(str(err)) < 300
+    assert len(str(err)) - len(str(path)) < 250  # the tmp path varies in length
 
 
 def test_all_referral_shares_zero_is_refused(tmp_path: Path) -> None:
@@ -329,7 +329,7 @@ def test_all_referral_shares_zero_is_refused(tmp_path: Path) -> None:
 def test_a_long_value_is_not_echoed_in_full(tmp_path: Path) -> None:
     path = _scenario(tmp_path, "params:\n  service: {model: " + "x" * 10_000 + "}\n")
     err = _error(lambda: load_scenario(path, scenarios_dir=SCENARIOS), ScenarioError)
-    assert "more characters" in str(err) and len(str(err)) < 500
+    assert "more characters" in str(err) and len(str(err)) - len(str(path)) < 400
 
 
 @pytest.mark.parametrize(("data", "problem"), [
