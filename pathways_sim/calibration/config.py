@@ -42,6 +42,7 @@ import yaml
 from pathways_sim.calibration.likelihood import DEFAULT_DESIGN_EFFECT
 from pathways_sim.calibration.priors import Prior, load_priors, priors_from_records
 from pathways_sim.calibration.targets import Target, file_hash, load_targets
+from pathways_sim.defaults import DEFAULT_SEED, PREDICTIVE_SEED
 from pathways_sim.scenario import ScenarioError
 
 __all__ = [
@@ -137,7 +138,7 @@ class PredictiveSettings:
     """
 
     draws: int = 40
-    seed: int = 4242
+    seed: int = PREDICTIVE_SEED
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ class CalibrationConfig:
     targets: tuple[Target, ...]
     priors_file: Path | None
     priors: tuple[Prior, ...]
-    seed: int = 20261124
+    seed: int = DEFAULT_SEED
     replicates: int = 2
     scale: Mapping[str, float] = field(default_factory=dict)
     design_effect: float = DEFAULT_DESIGN_EFFECT
@@ -322,7 +323,7 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
             targets=tuple(targets),
             priors_file=priors_file if doc.get("priors", "") is not None else None,
             priors=tuple(priors),
-            seed=int(doc.get("seed", 20261124)),
+            seed=int(doc.get("seed", DEFAULT_SEED)),
             replicates=int(doc.get("replicates", 2)),
             scale={str(k): float(v) for k, v in scale.items()},
             design_effect=float(doc.get("design_effect", DEFAULT_DESIGN_EFFECT)),
