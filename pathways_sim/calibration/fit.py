@@ -57,7 +57,7 @@ def _clear(folder: Path) -> None:
         folder / "abc_state.json").exists() or not any(folder.iterdir())
     if not ours:
         raise ScenarioError(str(folder), None, "exists and is not a calibration results "
-                            "folder; not overwriting it", "another --out or --name")
+                            "folder; not overwriting it", "another --out")
     shutil.rmtree(folder)
 
 
@@ -95,7 +95,7 @@ def calibrate(config: CalibrationConfig, method: str, executor: Executor,
     elif not resume and (folder / POINT_FILE).exists():
         raise ScenarioError(str(folder), None, "holds a calibration already",
                             "--resume to continue it, --overwrite to start again, or "
-                            "another --name")
+                            "another --out")
     problem = Problem(config)
     started = time.perf_counter()
     timings: dict[str, float] = {}
