@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 ## (--resume makes a second `make run` reuse the finished runs)
 run: $(STAMP)
 	$(BIN)/pathways-sim sweep smoke --out output/sweeps/smoke --resume
-	$(BIN)/pathways-sim report output/sweeps/smoke
+	$(BIN)/pathways-sim report output/sweeps/smoke --overwrite
 
 ## test: set up, lint, and run the whole test suite
 test: $(STAMP)

@@ -645,7 +645,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     roles = plan.roles()
     factor_names = sorted({k for p in plan.points for k in p.factors})
     points = [
-        {"point_id": p.point_id, "role": p.role, "scenario": p.scenario.name,
+        {"point_id": p.point_id, "role": p.role, "runs": p.scenario.name,
          **{k: p.factors.get(k) for k in factor_names}}
         for p in plan.points
     ]
@@ -679,22 +679,24 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
         if json_to_stdout(args):
             return EXIT_OK
     print(f"Sweep {experiment.name} (dry run: nothing run or written)", file=stdout)
-    rows = [(str(p["point_id"]), p["role"], *(format_value(p[k]) if p[k] is not None else "-"
-                                              for k in factor_names)) for p in points]
-    print(_table(rows, ("point", "role", *factor_names), right=(0,)), file=stdout)
+    rows = [(str(p["point_id"]), p["role"], p["runs"],
+             *(format_value(p[k]) if p[k] is not None else "-" for k in factor_names))
+            for p in points]
+    print(_table(rows, ("point", "role", "runs scenario", *factor_names), right=(0,)),
+          file=stdout)
     print(file=stdout)
     print(f"{len(plan.points)} design points ({roles['option']} options, {roles['baseline']} "
           f"baseline, {roles['counterfactual']} counterfactual) x {plan.replicates} replicates "
           f"= {plan.total_runs} runs", file=stdout)
     which = ", ".join(map(str, sample[:len(timed)]))
-    rate = (f"{per_run:.2f} s per run (mean of {len(timed)} timed run"
-            f"{'s' if len(timed) > 1 else ''} of design point(s) {which} in this process)")
+    rate = (f"{per_run:.2f} s per run, the mean of {len(timed)} run"
+            f"{'s' if len(timed) > 1 else ''} timed here (design point"
+            f"{'s' if len(timed) > 1 else ''} {which}); points with more clients take longer")
     if estimate is not None:
-        print(f"Estimated time: about {_duration(estimate)} on {where} ({rate}; points with "
-              "more clients take longer)", file=stdout)
+        print(f"Estimated time: about {_duration(estimate)} on {where}: {rate}", file=stdout)
     else:
         print(f"Estimated time: {_duration(total)} of one worker's time, divided by the "
-              f"cluster's workers ({rate})", file=stdout)
+              f"cluster's workers: {rate}", file=stdout)
     print(f"Results would go to {out}", file=stdout)
     return EXIT_OK
 

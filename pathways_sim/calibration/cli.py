@@ -255,7 +255,8 @@ class _Counted:
 
         items = list(items)
         self._batch += 1
-        bar = Progress(f"{self.label} ({self._batch})", len(items), enabled=self.enabled)
+        label = self.label if self._batch == 1 else f"{self.label}, batch {self._batch}"
+        bar = Progress(label, len(items), enabled=self.enabled)
         try:
             for result in self.inner.imap_unordered(fn, items):
                 bar.update(1, failed=int(getattr(result, "error", None) is not None))

@@ -123,8 +123,8 @@ def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAUL
     from pathways_sim.scenario import load_scenario
 
     load_scenario(scenario)  # fail here, with the scenario error, not in the page
-    check_offline_assets()
     check_port(host, port)
+    check_offline_assets()
     os.environ.update(SOLARA_ENV)
     os.environ[ENV_SCENARIO] = str(scenario)
     if seed is not None:
