@@ -420,3 +420,46 @@ def test_run_reports_its_no_job_replicates(
     doc = json.loads((out / "s.json").read_text(encoding="utf-8"))
     assert doc["metrics"]["cost_per_job_24m"]["replicates_with_value"] == 4 - missing
     assert any(n.startswith("cost_per_job_24m: n/a") for n in doc["notes"])
+
+
+def test_the_sweep_report_says_when_cost_per_job_is_na(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    experiment = tmp_path / "rare.yaml"
+    experiment.write_text(textwrap.dedent("""\
+        description: Rare job starts and few clients, so that some runs have no job.
+        base: medium
+        levers:
+          jobs.base_per_week: [0.01]
+          referrals.per_year: [60]
+        outcomes: {cost_per_job_24m: minimize}
+        design: {type: full_factorial}
+        replicates: 4
+        weeks: 60
+        """), encoding="utf-8")
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(experiment), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    from pathways_sim.sweep.results import load_sweep
+
+    missing = int(load_sweep(out).joined()["cost_per_job_24m"].isna().sum())
+    assert 0 < missing < 4, "the experiment no longer mixes runs with and without a job"
+    assert main(["report", str(out), "--quiet"]) == 0
+    md = (out / "report" / "report.md").read_text(encoding="utf-8")
+    assert f"n/a in {missing} of 4 runs" in md
+
+
+def test_calibrate_disk_full_names_the_resume_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pathways_sim.calibration import fit
+
+    out = tmp_path / "cal"
+
+    def full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "optuna.journal"))
+
+    monkeypatch.setattr(fit, "calibrate", full)
+    assert main(["calibrate", "--out", str(out), "--workers", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "optuna.journal" in err and "disk full" in err and "Traceback" not in err
+    assert f"pathways-sim calibrate --out {out} --workers 1 --quiet --resume" in err
+    _assert_hints_exist(err, "calibrate")
