@@ -463,3 +463,53 @@ def test_calibrate_disk_full_names_the_resume_command(
     assert "optuna.journal" in err and "disk full" in err and "Traceback" not in err
     assert f"pathways-sim calibrate --out {out} --workers 1 --quiet --resume" in err
     _assert_hints_exist(err, "calibrate")
+
+
+def test_calibrate_overwrite_swaps_in_the_new_fit_only_when_it_is_complete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from pathways_sim.calibration import fit
+
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "calibrated.json").write_text('{"earlier": true}', encoding="utf-8")
+    seen: list[Path] = []
+
+    def broken(config, method, executor, *, out, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen.append(out)
+        (out / "optuna.journal").write_text("half a fit", encoding="utf-8")
+        raise RuntimeError("a worker died")
+
+    monkeypatch.setattr(fit, "calibrate", broken)
+    assert main(["calibrate", "--out", str(out), "--overwrite", "--workers", "1",
+                 "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "a worker died" in err and "unchanged" in err and "--resume" not in err
+    assert seen[0] != out and seen[0].parent == tmp_path  # the fit ran in a sibling folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cal"]
+    assert (out / "calibrated.json").read_text(encoding="utf-8") == '{"earlier": true}'
+
+    def works(config, method, executor, *, out, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        (out / "calibrated.json").write_text('{"new": true}', encoding="utf-8")
+        return SimpleNamespace(path=out, version="v2", method="optuna",
+                               summary=lambda: pd.DataFrame(
+                                   columns=["parameter", "point", "low", "high"]))
+
+    monkeypatch.setattr(fit, "calibrate", works)
+    assert main(["calibrate", "--out", str(out), "--overwrite", "--workers", "1",
+                 "--quiet"]) == 0
+    assert f"Report: {out / 'report.html'}" in capsys.readouterr().out
+    assert (out / "calibrated.json").read_text(encoding="utf-8") == '{"new": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cal"]
+
+
+def test_run_outputs_are_byte_identical_for_any_worker_count(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for n in ("1", "2"):
+        assert main(["run", "medium", "--replicates", "3", "--weeks", "30", "--quiet",
+                     "--workers", n, "--out", str(tmp_path / n)]) == 0
+    for name in ("events.parquet", "clients.parquet", "metrics.csv", "summary.csv",
+                 "stocks.csv", "funnel.csv", "ledger.csv"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name

@@ -28,6 +28,7 @@ The options shared by every command (``--seed``, ``--workers``, ``--quiet``,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -308,38 +309,55 @@ def _fail(message: str) -> int:
 def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim calibrate``: fit, posterior predictive, results folder and report."""
     from pathways_sim.calibration.config import load_config
-    from pathways_sim.calibration.fit import calibrate, results_folder
-    from pathways_sim.outdir import describe_os_error, is_disk_full
+    from pathways_sim.calibration.fit import calibrate, is_calibration_folder, results_folder
+    from pathways_sim.outdir import describe_os_error, is_disk_full, staged_folder
 
     config = load_config(args.config)
     folder = results_folder(config, args.out)
     # Before any simulation: the folder must be writable, and a non-empty one is
-    # continued (--resume) or replaced (--overwrite, checked by calibrate()).
+    # continued (--resume) or replaced (--overwrite).
     _check_folder(folder, resume=args.resume or args.overwrite,
                   hint="--resume to continue it, --overwrite to start again, or another --out")
     _check_json(args)
+    replacing = (args.overwrite and not args.resume and folder.is_dir()
+                 and any(folder.iterdir()))
+    if replacing and not is_calibration_folder(folder):
+        raise ScenarioError(str(folder), None, "exists and is not a calibration results "
+                            "folder; not overwriting it", "another --out")
     resume_cmd = " ".join([PROG, "calibrate", *(a for a in argv[1:] if a != "--overwrite"),
                            *([] if args.resume else ["--resume"])])
+    kept = (f"the earlier calibration in {folder} is unchanged (the new fit was discarded); "
+            "run the command again" if replacing else
+            f"finished trials/generations are kept in {folder}; continue with: {resume_cmd}")
 
     def log(line: str) -> None:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
+    class _Failed(Exception):
+        pass
+
     try:
-        result, err = _run(calibrate, config, args.method, _executor(args), budget=args.budget,
-                           out=args.out, resume=args.resume, overwrite=args.overwrite,
-                           command=[PROG, *argv], log=log)
+        # --overwrite fits into a sibling folder, swapped in only once the fit is complete:
+        # a failed or interrupted fit leaves the earlier calibration as it was.
+        with staged_folder(folder) if replacing else contextlib.nullcontext(folder) as target:
+            result, err = _run(calibrate, config, args.method, _executor(args),
+                               budget=args.budget, out=target, resume=args.resume,
+                               overwrite=args.overwrite and not replacing,
+                               command=[PROG, *argv], log=log)
+            if err:
+                raise _Failed(err)
+    except _Failed as exc:
+        return _fail(f"{exc}\n{kept}")
     except KeyboardInterrupt:
-        print("interrupted: finished trials/generations are kept; continue with --resume",
-              file=sys.stderr)
+        print(f"interrupted: {kept}", file=sys.stderr)
         return 130
     except OSError as exc:
         if not is_disk_full(exc):
             raise
-        return _fail(f"{describe_os_error(exc)}; finished trials/generations are kept in "
-                     f"{folder}; free some space and continue with: {resume_cmd}")
-    if err:
-        return _fail(f"{err}\nfinished trials/generations are kept; continue with: {resume_cmd}")
+        return _fail(f"{describe_os_error(exc)}; free some space; {kept}")
+    if replacing:
+        result.path = folder
     assert result is not None and result.path is not None
     summary = result.summary()
     if args.json is not None:

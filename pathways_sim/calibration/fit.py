@@ -35,7 +35,7 @@ from pathways_sim.manifest import build_manifest, package_version, write_manifes
 from pathways_sim.scenario import ScenarioError, default_scenario
 from pathways_sim.sweep.executors import Executor
 
-__all__ = ["METHODS", "calibrate", "results_folder"]
+__all__ = ["METHODS", "calibrate", "is_calibration_folder", "results_folder"]
 
 METHODS = ("optuna", "abc")
 """Calibration methods."""
@@ -49,13 +49,17 @@ def results_folder(config: CalibrationConfig, out: Path | None = None) -> Path:
     return Path(out) if out is not None else default_results_dir() / config.name
 
 
+def is_calibration_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a calibration (finished or not) or nothing at all."""
+    return (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
+        folder / "abc_state.json").exists() or not any(folder.iterdir())
+
+
 def _clear(folder: Path) -> None:
     """Remove an earlier results folder (only one that looks like ours)."""
     if not folder.exists():
         return
-    ours = (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
-        folder / "abc_state.json").exists() or not any(folder.iterdir())
-    if not ours:
+    if not is_calibration_folder(folder):
         raise ScenarioError(str(folder), None, "exists and is not a calibration results "
                             "folder; not overwriting it", "another --out")
     shutil.rmtree(folder)
