@@ -622,6 +622,9 @@ def cmd_scenarios_diff(args: argparse.Namespace, argv: Sequence[str], stdout: Te
     return EXIT_OK
 
 
+DRY_RUN_MAX_ROWS = 40
+"""Design points ``sweep --dry-run`` lists before it elides the middle ones."""
+
 DRY_RUN_TIMING_BUDGET = 5.0
 """Seconds ``sweep --dry-run`` spends at most timing sample runs (it times at least one)."""
 
@@ -682,6 +685,11 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     rows = [(str(p["point_id"]), p["role"], p["runs"],
              *(format_value(p[k]) if p[k] is not None else "-" for k in factor_names))
             for p in points]
+    if len(rows) > DRY_RUN_MAX_ROWS:  # the whole design is in --json
+        head, tail = rows[: DRY_RUN_MAX_ROWS - 5], rows[-5:]
+        gap = ("…", f"{len(rows) - len(head) - len(tail)} more points (all in --json)",
+               *("" for _ in factor_names), "")
+        rows = [*head, gap[: 3 + len(factor_names)], *tail]
     print(_table(rows, ("point", "role", "runs scenario", *factor_names), right=(0,)),
           file=stdout)
     print(file=stdout)
@@ -899,15 +907,27 @@ def cmd_animate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -
     # Written beside the target and renamed at the end: a failed run leaves no
     # half-written file and keeps an earlier one.
     tmp = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
+    from pathways_sim.sweep.progress import Progress
+
+    bar: Progress | None = None
+
+    def tick(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = Progress("animate", total, enabled=not args.quiet, unit="frame")
+        bar.update()
+
     try:
         result = animate(args.scenario, tmp, compare=args.compare, seed=args.seed,
                          weeks=args.weeks, every=args.every, fps=args.fps, width=args.width,
-                         fan=not args.no_fan)
+                         fan=not args.no_fan, progress=tick)
         os.replace(tmp, out)
     except AnimationError as exc:
         print(f"error: {str(exc).replace(tmp.name, out.name)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
+        if bar is not None:
+            bar.close()
         tmp.unlink(missing_ok=True)
     width, height = result.size
     doc = {"path": str(out), "frames": result.frames, "width": width, "height": height,
