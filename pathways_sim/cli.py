@@ -2,23 +2,29 @@
 
 Commands::
 
-    pathways-sim run SCENARIO [--replicates N] [--seed S] [--weeks W] [--out DIR]
-                              [--json PATH] [--workers N]
+    pathways-sim run SCENARIO [--replicates N] [--seed S] [--weeks W] [--out DIR] [--overwrite]
+                              [--json PATH] [--workers N] [--calibrated PATH]
     pathways-sim scenarios list
     pathways-sim scenarios show NAME
     pathways-sim scenarios diff A B
     pathways-sim sweep EXPERIMENT [--out DIR] [--workers N | --scheduler ADDRESS |
-                                  --dask-local N] [--resume] [--chunk-size K]
-    pathways-sim report SWEEP_DIR [--out DIR]
+                                  --dask-local N] [--resume] [--chunk-size K] [--dry-run]
+    pathways-sim report SWEEP_DIR [--out DIR] [--overwrite]
     pathways-sim workshop [SCENARIO] [--host H] [--port P] [--seed S] [--open]
-    pathways-sim animate SCENARIO --out FILE [--compare SCENARIO] [--seed S] [--weeks W]
-                         [--every K] [--fps F] [--width PX] [--no-fan]
+    pathways-sim animate SCENARIO --out FILE [--overwrite] [--compare SCENARIO] [--seed S]
+                         [--weeks W] [--every K] [--fps F] [--width PX] [--no-fan]
+
+plus the calibration commands (:mod:`pathways_sim.calibration.cli`). Every
+command takes ``--quiet``, and every command with a result ``--json PATH``;
+the shared options are defined in :mod:`pathways_sim.cli_options` and the
+conventions (defaults, output folders, exit codes) are in docs/cli.md.
 
 ``SCENARIO``/``NAME`` is a scenario name (a file in ``scenarios/``) or a path
 to a scenario file. A bad scenario file, an unknown scenario name or an
 out-of-range override prints ``error: <message>`` to stderr and exits with
 status 2, without a traceback; bad options are reported by argparse (also
-status 2).
+status 2). An unusable output path stops the command before it computes
+anything (:mod:`pathways_sim.outdir`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Sequence
@@ -181,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "10-200 runs each)")
     sweep.add_argument("--dry-run", action="store_true",
                        help="print the design points, the number of runs and an estimated "
-                       "time (from one short timed run), write nothing")
+                       "time (from a few runs timed on the spot), write nothing")
     add_json(sweep, "the summary (with --dry-run: the plan)")
     add_quiet(sweep)
     sweep.set_defaults(handler=cmd_sweep)
@@ -255,7 +262,7 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str], right: Sequence
 
 UNDEFINED_WHY = {
     "cost_per_job_24m": "no cohort member found work within 24 months",
-    "found_work_ratio_near_far_24m": "no one in the furthest third found work",
+    "found_work_ratio_near_far_24m": "no cohort member in the closest or furthest third",
     "wait_weeks_median": "no one was assigned a Link Worker",
 }
 """Why a metric can be undefined (n/a) in a replicate, for the notes under the table."""
@@ -724,7 +731,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
                         hint="continue it with --resume, or choose another --out")
     if args.json is not None and not json_to_stdout(args):
         check_output_file(args.json)
-    resume_cmd = f"{PROG} sweep {args.experiment} --out {out} --resume"
+    resume_cmd = shlex.join([PROG, "sweep", args.experiment, "--out", str(out), "--resume"])
     executor = make_executor(workers=workers_of(args), scheduler=args.scheduler,
                              dask_local=args.dask_local)
     try:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -324,8 +325,8 @@ def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO)
     if replacing and not is_calibration_folder(folder):
         raise ScenarioError(str(folder), None, "exists and is not a calibration results "
                             "folder; not overwriting it", "another --out")
-    resume_cmd = " ".join([PROG, "calibrate", *(a for a in argv[1:] if a != "--overwrite"),
-                           *([] if args.resume else ["--resume"])])
+    resume_cmd = shlex.join([PROG, "calibrate", *(a for a in argv[1:] if a != "--overwrite"),
+                             *([] if args.resume else ["--resume"])])
     kept = (f"the earlier calibration in {folder} is unchanged (the new fit was discarded); "
             "run the command again" if replacing else
             f"finished trials/generations are kept in {folder}; continue with: {resume_cmd}")
