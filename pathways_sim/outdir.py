@@ -157,6 +157,9 @@ def check_output_folder(out: Path | str, overwrite: bool = False, resume: bool =
                                   f"{MANIFEST} written by {PACKAGE}); --overwrite deletes only "
                                   f"such folders: empty it yourself or choose another {option}",
                                   EXIT_BAD_INPUT)
+            if Path.cwd().resolve().is_relative_to(out.resolve()):
+                raise OutputError(out, "is the current folder or holds it, so it cannot be "
+                                  f"replaced; choose another {option}", EXIT_BAD_INPUT)
         _probe(out, out)
         if overwrite:  # the new results go to a sibling first
             _probe(_existing_ancestor(out.parent), out)
