@@ -242,8 +242,15 @@ class _Counted:
 
     def __init__(self, inner: Any, label: str, enabled: bool) -> None:
         self.inner, self.label, self.enabled = inner, label, enabled
-        self.workers, self.description = inner.workers, inner.description
         self._batch = 0
+
+    @property
+    def workers(self) -> int:
+        return int(self.inner.workers)  # a Dask cluster knows its size once open
+
+    @property
+    def description(self) -> str:
+        return str(self.inner.description)
 
     def __enter__(self) -> _Counted:
         self.inner.__enter__()
