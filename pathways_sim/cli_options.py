@@ -104,7 +104,7 @@ def json_to_stdout(args: argparse.Namespace) -> bool:
 
 def write_json(doc: Any, path: Path, stdout: TextIO) -> None:
     """Write ``doc`` as JSON to ``path`` (``-``: to ``stdout``); NaN is not allowed."""
-    text = json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n"
+    text = json.dumps(doc, indent=2, allow_nan=False, default=str, ensure_ascii=False) + "\n"
     if path == JSON_STDOUT:
         stdout.write(text)
         stdout.flush()
