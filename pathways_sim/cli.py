@@ -883,6 +883,11 @@ def cmd_workshop(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     """``pathways-sim workshop``: serve the workshop app until interrupted."""
     from pathways_sim.viz.server import OfflineAssetsMissing, PortInUse, serve
 
+    if args.quiet:  # the address still prints (stdout); library warnings do not
+        import warnings
+
+        warnings.simplefilter("ignore")
+        os.environ["PYTHONWARNINGS"] = "ignore"
     try:
         serve(args.scenario, host=args.host, port=args.port, seed=args.seed,
               open_browser=args.open)
