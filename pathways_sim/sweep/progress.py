@@ -61,7 +61,8 @@ class Progress:
         if self._tty:
             self._bar = tqdm(total=total, initial=done, desc=label, unit=unit,
                              file=self.stream, mininterval=0.5, dynamic_ncols=True)
-            self._bar.set_postfix(failed=failed, refresh=False)
+            if unit == "run":  # only runs of a sweep can fail and go on
+                self._bar.set_postfix(failed=failed, refresh=False)
 
     def eta_seconds(self) -> float | None:
         """Seconds left at the rate of this session's runs, or None before any."""
@@ -76,8 +77,9 @@ class Progress:
         pct = 100.0 * self.done / self.total if self.total else 100.0
         eta = self.eta_seconds()
         elapsed = time.monotonic() - self._t0
+        failed = f"{self.failed} failed, " if self.unit == "run" or self.failed else ""
         return (f"{self.label}: {self.done}/{self.total} {self.unit}s ({pct:.0f}%), "
-                f"{self.failed} failed, {_duration(elapsed)} elapsed"
+                f"{failed}{_duration(elapsed)} elapsed"
                 + (f", ETA {_duration(eta)}" if eta is not None and self.done < self.total else ""))
 
     def update(self, n: int = 1, failed: int = 0) -> None:
