@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 ## (--resume makes a second `make run` reuse the finished runs)
 run: $(STAMP)
 	$(BIN)/pathways-sim sweep smoke --out output/sweeps/smoke --resume
-	$(BIN)/pathways-sim report output/sweeps/smoke
+	$(BIN)/pathways-sim report output/sweeps/smoke --overwrite
 
 ## browser: Debian's Chromium for the workshop's browser tests, installed where this machine
 ## allows (root and apt-get); elsewhere those tests skip with one line saying why.

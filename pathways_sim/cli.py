@@ -2,31 +2,37 @@
 
 Commands::
 
-    pathways-sim run SCENARIO [--replicates N] [--seed S] [--weeks W] [--out DIR]
-                              [--json PATH] [--workers N]
+    pathways-sim run SCENARIO [--replicates N] [--seed S] [--weeks W] [--out DIR] [--overwrite]
+                              [--json PATH] [--workers N] [--calibrated PATH]
     pathways-sim scenarios list
     pathways-sim scenarios show NAME
     pathways-sim scenarios diff A B
     pathways-sim sweep EXPERIMENT [--out DIR] [--workers N | --scheduler ADDRESS |
-                                  --dask-local N] [--resume] [--chunk-size K]
-    pathways-sim report SWEEP_DIR [--out DIR]
+                                  --dask-local N] [--resume] [--chunk-size K] [--dry-run]
+    pathways-sim report SWEEP_DIR [--out DIR] [--overwrite]
     pathways-sim workshop [SCENARIO] [--host H] [--port P] [--seed S] [--open]
-    pathways-sim animate SCENARIO --out FILE [--compare SCENARIO] [--seed S] [--weeks W]
-                         [--every K] [--fps F] [--width PX] [--no-fan]
+    pathways-sim animate SCENARIO --out FILE [--overwrite] [--compare SCENARIO] [--seed S]
+                         [--weeks W] [--every K] [--fps F] [--width PX] [--no-fan]
+
+plus the calibration commands (:mod:`pathways_sim.calibration.cli`). Every
+command takes ``--quiet``, and every command with a result ``--json PATH``;
+the shared options are defined in :mod:`pathways_sim.cli_options` and the
+conventions (defaults, output folders, exit codes) are in docs/cli.md.
 
 ``SCENARIO``/``NAME`` is a scenario name (a file in ``scenarios/``) or a path
 to a scenario file. A bad scenario file, an unknown scenario name or an
 out-of-range override prints ``error: <message>`` to stderr and exits with
 status 2, without a traceback; bad options are reported by argparse (also
-status 2).
+status 2). An unusable output path stops the command before it computes
+anything (:mod:`pathways_sim.outdir`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Sequence
@@ -34,7 +40,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pathways_sim.calibration.cli import register_calibration_commands
+from pathways_sim.cli_options import (
+    add_json,
+    add_overwrite,
+    add_quiet,
+    add_seed,
+    add_workers,
+    int_at_least,
+    json_to_stdout,
+    workers_of,
+    write_json,
+)
+from pathways_sim.defaults import DEFAULT_SEED
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
+from pathways_sim.outdir import (
+    OutputError,
+    check_output_file,
+    check_output_folder,
+    describe_os_error,
+    staged_folder,
+)
 from pathways_sim.scenario import (
     Scenario,
     ScenarioError,
@@ -52,24 +77,9 @@ PROG = "pathways-sim"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEFAULT_REPLICATES = 10
 DEFAULT_OUT = Path("output")
-DEFAULT_SEED = 20261124  # the same as pathways_sim.run.DEFAULT_SEED (checked in tests)
+__all__ = ["DEFAULT_SEED", "build_parser", "main"]
 
-
-# --------------------------------------------------------------------------- argument types
-
-
-def _int_at_least(minimum: int, what: str) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{what} must be at least {minimum}, got {value}")
-        return value
-
-    parse.__name__ = what  # argparse names the type in its messages
-    return parse
+_int_at_least = int_at_least
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,13 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"number of replicates (default {DEFAULT_REPLICATES})",
     )
-    run.add_argument(
-        "--seed",
-        type=_int_at_least(0, "seed"),
-        default=DEFAULT_SEED,
-        metavar="S",
-        help=f"root seed; replicate seeds are derived from it (default {DEFAULT_SEED})",
-    )
+    add_seed(run, "root seed; replicate seeds are derived from it")
     run.add_argument(
         "--weeks",
         type=_int_at_least(1, "weeks"),
@@ -120,8 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default output/<scenario>)",
+        help="output folder (default output/<scenario>); it must be new or empty unless "
+        "--overwrite",
     )
+    add_overwrite(run)
     run.add_argument(
         "--calibrated",
         default=None,
@@ -130,16 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate', e.g. calibration/results/default) where the scenario file does not set "
         "the parameter; default: the registry defaults",
     )
-    run.add_argument(
-        "--json", type=Path, default=None, metavar="PATH", help="also write the summary as JSON"
-    )
-    run.add_argument(
-        "--workers",
-        type=_int_at_least(1, "workers"),
-        default=1,
-        metavar="N",
-        help="worker processes (default 1; results do not depend on it)",
-    )
+    add_json(run)
+    add_workers(run)
+    add_quiet(run)
     run.set_defaults(handler=cmd_run)
 
     scen = commands.add_parser(
@@ -147,15 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scen_cmds = scen.add_subparsers(dest="scenarios_command", required=True, metavar="ACTION")
     lst = scen_cmds.add_parser("list", help="list the scenarios available by name")
+    add_json(lst, "the list")
+    add_quiet(lst)
     lst.set_defaults(handler=cmd_scenarios_list)
     show = scen_cmds.add_parser(
         "show", help="every parameter of a resolved scenario with unit, setter and source"
     )
     show.add_argument("name", metavar="NAME", help="scenario name or path")
+    add_json(show, "the parameters")
+    add_quiet(show)
     show.set_defaults(handler=cmd_scenarios_show)
     diff = scen_cmds.add_parser("diff", help="parameters that differ between two scenarios")
     diff.add_argument("a", metavar="A", help="first scenario name or path")
     diff.add_argument("b", metavar="B", help="second scenario name or path")
+    add_json(diff, "the differences")
+    add_quiet(diff)
     diff.set_defaults(handler=cmd_scenarios_diff)
 
     sweep = commands.add_parser(
@@ -170,8 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", type=Path, default=None, metavar="DIR",
                        help="results folder (default output/sweeps/<experiment>)")
     where = sweep.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_int_at_least(1, "workers"), default=None, metavar="N",
-                       help="local worker processes (default: every core; 1 runs in process)")
+    add_workers(where)
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786)")
     where.add_argument("--dask-local", type=_int_at_least(1, "dask-local"), default=None,
@@ -185,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--chunk-size", type=_int_at_least(1, "chunk-size"), default=None,
                        metavar="K", help="runs per Parquet part (default: about 50 parts, "
                        "10-200 runs each)")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="print the design points, the number of runs and an estimated "
+                       "time (from a few runs timed on the spot), write nothing")
+    add_json(sweep, "the summary (with --dry-run: the plan)")
+    add_quiet(sweep)
     sweep.set_defaults(handler=cmd_sweep)
 
     report = commands.add_parser(
@@ -194,7 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR",
                         help="the results folder of a sweep (its --out)")
     report.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="report folder (default SWEEP_DIR/report)")
+                        help="report folder (default SWEEP_DIR/report); it must be new or "
+                        "empty unless --overwrite")
+    add_overwrite(report)
+    add_json(report, "the list of files written")
+    add_quiet(report)
     report.set_defaults(handler=cmd_report)
     register_calibration_commands(commands)
     add_viz_commands(commands)
@@ -250,15 +263,55 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str], right: Sequence
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-def metric_table_text(table: pd.DataFrame) -> str:
-    """The metric table as aligned text: metric, mean, 90% interval, unit.
+UNDEFINED_WHY = {
+    "cost_per_job_24m": "no cohort member found work within 24 months",
+    "found_work_ratio_near_far_24m": "no cohort member in the closest or furthest third",
+    "wait_weeks_median": "no one was assigned a Link Worker",
+}
+"""Why a metric can be undefined (n/a) in a replicate, for the notes under the table."""
+
+
+def metric_notes(table: pd.DataFrame, replicates: int) -> list[str]:
+    """A line for each metric undefined (n/a) in some replicates, saying in how many.
 
     Args:
-        table: From :meth:`ReplicateSet.table` (columns metric, mean, lo, hi, unit).
+        table: From :meth:`ReplicateSet.table` (with its ``n`` column).
+        replicates: Replicates run.
 
     Returns:
-        The table, one line per metric.
+        E.g. ``cost_per_job_24m: n/a in 1 of 10 replicates (no cohort member found
+        work within 24 months); the mean and interval are over the other 9``.
     """
+    notes = []
+    for r in table.itertuples(index=False):
+        n = int(r.n)
+        if n >= replicates:
+            continue
+        why = UNDEFINED_WHY.get(r.metric)
+        text = f"{r.metric}: n/a in {replicates - n} of {replicates} replicates"
+        text += f" ({why})" if why else ""
+        if n:
+            text += f"; the mean and interval are over the other {n}"
+        notes.append(text)
+    return notes
+
+
+def metric_table_text(table: pd.DataFrame, replicates: int | None = None) -> str:
+    """The metric table as aligned text: metric, mean, 90% interval, unit.
+
+    A metric undefined in some replicates (NaN, e.g. cost per job in a
+    replicate where no one found work) is summarised over the others, and a
+    note under the table says in how many replicates it was n/a: never silently.
+
+    Args:
+        table: From :meth:`ReplicateSet.table` (columns metric, n, mean, lo, hi, unit).
+        replicates: Replicates run (default: the largest ``n``).
+
+    Returns:
+        The table, one line per metric, then the notes.
+    """
+    if replicates is None:
+        replicates = int(table["n"].max()) if "n" in table and len(table) else 0
     rows = []
     for r in table.itertuples(index=False):
         interval = (
@@ -266,8 +319,13 @@ def metric_table_text(table: pd.DataFrame) -> str:
             if math.isnan(r.lo) or math.isnan(r.hi)
             else f"{format_number(r.lo)} – {format_number(r.hi)}"
         )
-        rows.append((r.metric, format_number(r.mean), interval, r.unit))
-    return _table(rows, ("metric", "mean", "90% interval", "unit"), right=(1, 2))
+        short = "n" in table and int(r.n) < replicates
+        rows.append((r.metric + (" *" if short else ""), format_number(r.mean), interval, r.unit))
+    text = _table(rows, ("metric", "mean", "90% interval", "unit"), right=(1, 2))
+    notes = metric_notes(table, replicates) if "n" in table else []
+    if notes:
+        text += "\n\n" + "\n".join(f"* {line}" for line in notes)
+    return text
 
 
 def _clean(x: Any) -> Any:
@@ -290,7 +348,8 @@ def summary_json(
 
     Returns:
         ``{"scenario", "seed", "replicates", "weeks", "cohort", "metrics": {name:
-        {"mean", "lo", "hi", "unit"}}}`` with NaN as None.
+        {"mean", "lo", "hi", "unit", "replicates_with_value"}}, "notes"}`` with NaN as
+        None; ``notes`` says which metrics were n/a in some replicates.
     """
     table = reps.table() if table is None else table
     return {
@@ -301,9 +360,10 @@ def summary_json(
         "cohort": reps.cohort_description,
         "metrics": {
             r.metric: {"mean": _clean(r.mean), "lo": _clean(r.lo), "hi": _clean(r.hi),
-                       "unit": r.unit}
+                       "unit": r.unit, "replicates_with_value": int(r.n)}
             for r in table.itertuples(index=False)
         },
+        "notes": metric_notes(table, len(reps)),
     }
 
 
@@ -364,44 +424,16 @@ def write_outputs(
     return list(files.values())
 
 
-def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
-    """``pathways-sim run``: run replicates, print the metric table, write outputs."""
-    from pathways_sim.run import run_replicates, with_weeks
-
-    base = load_scenario(args.scenario)
-    calibration = None
-    if args.calibrated is not None and args.calibrated.lower() != "none":
-        from pathways_sim.calibration.results import load_calibrated
-
-        calibration = load_calibrated(args.calibrated)
-        base = calibration.apply(base)
+def _inside(path: Path, folder: Path) -> Path | None:
+    """``path`` relative to ``folder`` when it lies inside it, else None."""
     try:
-        scenario = with_weeks(base, args.weeks)
-    except ScenarioError as exc:
-        raise ScenarioError("command line", "--weeks", exc.problem, exc.allowed) from None
-    reps = run_replicates(
-        scenario, args.replicates, root_seed=args.seed, workers=args.workers, progress=True
-    )
-    table = reps.table()
-    out = args.out if args.out is not None else DEFAULT_OUT / base.name
-    files = write_outputs(reps, table, out, base.name)
-    summary = summary_json(base.name, reps, table)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n",
-                             encoding="utf-8")
-        files.append(args.json)
-    manifest = build_manifest(
-        reps.scenario,
-        reps.root_seed,
-        reps.seeds,
-        [PROG, *argv],
-        extra={"scenario_requested": args.scenario, "cohort": reps.cohort_description,
-               "workers": args.workers,
-               "calibration": calibration.version if calibration is not None else None},
-    )
-    write_manifest(out / "manifest.json", manifest, files)
+        return path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return None
 
+
+def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary: dict[str, Any],
+               calibration: Any, stdout: TextIO) -> None:
     print(f"Scenario: {base.name}" + (f" ({base.title})" if base.title else ""), file=stdout)
     print(
         f"Replicates: {len(reps)}; root seed {reps.root_seed}; "
@@ -413,7 +445,62 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
         print(f"Calibrated values: {calibration.version} (where the scenario does not set them)",
               file=stdout)
     print(file=stdout)
-    print(metric_table_text(table), file=stdout)
+    print(metric_table_text(table, len(reps)), file=stdout)
+
+
+def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
+    """``pathways-sim run``: run replicates, print the metric table, write outputs."""
+    base = load_scenario(args.scenario)
+    out = args.out if args.out is not None else DEFAULT_OUT / base.name
+    # Every output path is checked before the simulation (and before the model's
+    # libraries load), not after it.
+    check_output_folder(out, overwrite=args.overwrite)
+    json_in_out = None
+    if args.json is not None and not json_to_stdout(args):
+        json_in_out = _inside(args.json, out)
+        if json_in_out is None:
+            check_output_file(args.json)
+
+    from pathways_sim.run import run_replicates, with_weeks
+
+    calibration = None
+    if args.calibrated is not None and args.calibrated.lower() != "none":
+        from pathways_sim.calibration.results import load_calibrated
+
+        calibration = load_calibrated(args.calibrated)
+        base = calibration.apply(base)
+    try:
+        scenario = with_weeks(base, args.weeks)
+    except ScenarioError as exc:
+        raise ScenarioError("command line", "--weeks", exc.problem, exc.allowed) from None
+    workers = workers_of(args)
+    reps = run_replicates(
+        scenario, args.replicates, root_seed=args.seed, workers=workers,
+        progress=not args.quiet,
+    )
+    table = reps.table()
+    summary = summary_json(base.name, reps, table)
+    with staged_folder(out) as folder:
+        files = write_outputs(reps, table, folder, base.name)
+        if args.json is not None and not json_to_stdout(args):
+            target = folder / json_in_out if json_in_out is not None else args.json
+            write_json(summary, target, stdout)
+            files.append(target)
+        manifest = build_manifest(
+            reps.scenario,
+            reps.root_seed,
+            reps.seeds,
+            [PROG, *argv],
+            extra={"scenario_requested": args.scenario, "cohort": reps.cohort_description,
+                   "workers": workers,
+                   "calibration": calibration.version if calibration is not None else None},
+        )
+        write_manifest(folder / "manifest.json", manifest, files)
+
+    if json_to_stdout(args):
+        write_json(summary, args.json, stdout)
+        return EXIT_OK
+    _print_run(base, reps, table, summary, calibration, stdout)
     print(file=stdout)
     print(f"Outputs written to {out}" + (f"; summary JSON {args.json}" if args.json else ""),
           file=stdout)
@@ -428,6 +515,17 @@ def _one_line(text: str, width: int) -> str:
 def cmd_scenarios_list(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim scenarios list``: one line per scenario, name then title/description."""
     entries = list_scenarios()
+    if args.json is not None:
+        doc = []
+        for name, description in entries:
+            try:
+                title = load_scenario(name).title
+            except ScenarioError:
+                title = None
+            doc.append({"name": name, "title": title, "description": description})
+        write_json(doc, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     if not entries:
         print("no scenarios found", file=stdout)
         return EXIT_OK
@@ -453,11 +551,22 @@ def _header(sc: Scenario, stdout: TextIO) -> None:
 def cmd_scenarios_show(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim scenarios show NAME``: every parameter, grouped by section."""
     sc = load_scenario(args.name)
+    changed = sc.changed_from_defaults()
+    if args.json is not None:
+        params = {}
+        for path, value in sc.values.items():
+            param = sc.registry.get(path)
+            params[path] = {"value": value, "unit": param.unit if param is not None else "",
+                            "set_by": sc.set_by[path], "source": sc.sources[path],
+                            "changed_from_default": path in changed}
+        write_json({"name": sc.name, "title": sc.title, "description": sc.description,
+                    "chain": list(sc.chain), "parameters": params}, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     _header(sc, stdout)
     sections: dict[str, list[str]] = {}
     for path in sc.values:
         sections.setdefault(path.split(".", 1)[0], []).append(path)
-    changed = sc.changed_from_defaults()
     print(
         f"{len(sc.values)} parameters in {len(sections)} sections; "
         f"{len(changed)} differ from the registry defaults (marked *).",
@@ -488,6 +597,14 @@ def cmd_scenarios_diff(args: argparse.Namespace, argv: Sequence[str], stdout: Te
     label_a, label_b = a.name, b.name
     if label_a == label_b:
         label_a, label_b = f"A ({args.a})", f"B ({args.b})"
+    if args.json is not None:
+        write_json({"a": label_a, "b": label_b, "differences": [
+            {"parameter": path, "a": va, "b": vb,
+             "a_set_by": a.set_by.get(path), "b_set_by": b.set_by.get(path),
+             "a_source": a.sources.get(path), "b_source": b.sources.get(path)}
+            for path, va, vb in diffs]}, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     if not diffs:
         print(f"{label_a} and {label_b}: no parameters differ", file=stdout)
         return EXIT_OK
@@ -515,14 +632,105 @@ def cmd_scenarios_diff(args: argparse.Namespace, argv: Sequence[str], stdout: Te
     return EXIT_OK
 
 
+DRY_RUN_MAX_ROWS = 40
+"""Design points ``sweep --dry-run`` lists before it elides the middle ones."""
+
+DRY_RUN_TIMING_BUDGET = 5.0
+"""Seconds ``sweep --dry-run`` spends at most timing sample runs (it times at least one)."""
+
+
+def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
+                   stdout: TextIO) -> int:
+    """``sweep --dry-run``: the design points, the runs and an estimated time; nothing written.
+
+    The time is estimated from real runs timed here, in this process: the
+    first, middle and last design points (one replicate each, stopping once
+    :data:`DRY_RUN_TIMING_BUDGET` seconds are spent), their mean times the
+    number of runs, divided by the local workers.
+    """
+    import time
+
+    from pathways_sim.sweep.design import plan_sweep
+    from pathways_sim.sweep.executors import Job, run_metrics
+    from pathways_sim.sweep.progress import _duration
+
+    plan = plan_sweep(experiment)
+    roles = plan.roles()
+    factor_names = sorted({k for p in plan.points for k in p.factors})
+    points = [
+        {"point_id": p.point_id, "role": p.role, "runs": p.scenario.name,
+         **{k: p.factors.get(k) for k in factor_names}}
+        for p in plan.points
+    ]
+    sample = sorted({0, len(plan.points) // 2, len(plan.points) - 1})
+    timed: list[float] = []
+    spent = time.perf_counter()
+    for pid in sample:
+        t0 = time.perf_counter()
+        run_metrics(Job(pid, plan.points[pid].scenario, plan.seeds[0]))
+        timed.append(time.perf_counter() - t0)
+        if time.perf_counter() - spent > DRY_RUN_TIMING_BUDGET:
+            break
+    per_run = sum(timed) / len(timed)
+    if args.scheduler is not None:
+        workers, where = None, f"the Dask cluster at {args.scheduler}"
+    elif args.dask_local is not None:
+        workers, where = args.dask_local, f"a Dask LocalCluster of {args.dask_local} workers"
+    else:
+        workers = workers_of(args)
+        where = f"{workers} local worker{'s' if workers > 1 else ''}"
+    total = per_run * plan.total_runs
+    estimate = total / workers if workers else None
+    doc = {
+        "experiment": experiment.name, "out": str(out), "design_points": len(plan.points),
+        "roles": roles, "replicates": plan.replicates, "runs": plan.total_runs,
+        "seconds_per_run": per_run, "runs_timed": len(timed), "workers": workers,
+        "estimated_seconds": estimate, "cpu_seconds": total, "points": points,
+    }
+    if args.json is not None:
+        write_json(doc, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
+    print(f"Sweep {experiment.name} (dry run: nothing run or written)", file=stdout)
+    rows = [(str(p["point_id"]), p["role"], p["runs"],
+             *(format_value(p[k]) if p[k] is not None else "-" for k in factor_names))
+            for p in points]
+    if len(rows) > DRY_RUN_MAX_ROWS:  # the whole design is in --json
+        head, tail = rows[: DRY_RUN_MAX_ROWS - 5], rows[-5:]
+        gap = ("…", f"{len(rows) - len(head) - len(tail)} more points (all in --json)",
+               *("" for _ in factor_names), "")
+        rows = [*head, gap[: 3 + len(factor_names)], *tail]
+    print(_table(rows, ("point", "role", "runs scenario", *factor_names), right=(0,)),
+          file=stdout)
+    print(file=stdout)
+    print(f"{len(plan.points)} design points ({roles['option']} options, {roles['baseline']} "
+          f"baseline, {roles['counterfactual']} counterfactual) x {plan.replicates} replicates "
+          f"= {plan.total_runs} runs", file=stdout)
+    which = ", ".join(map(str, sample[:len(timed)]))
+    rate = (f"{per_run:.2f} s per run, the mean of {len(timed)} run"
+            f"{'s' if len(timed) > 1 else ''} timed here (design point"
+            f"{'s' if len(timed) > 1 else ''} {which}); points with more clients take longer")
+    if estimate is not None:
+        print(f"Estimated time: about {_duration(estimate)} on {where}: {rate}", file=stdout)
+    else:
+        print(f"Estimated time: {_duration(total)} of one worker's time, divided by the "
+              f"cluster's workers: {rate}", file=stdout)
+    print(f"Results would go to {out}", file=stdout)
+    return EXIT_OK
+
+
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim sweep``: run (or resume) an experiment into a results folder."""
+    from pathways_sim.outdir import is_disk_full
     from pathways_sim.sweep.executors import ExecutorError, make_executor
     from pathways_sim.sweep.experiment import load_experiment
     from pathways_sim.sweep.runner import repair_sweep, run_sweep
 
     experiment = load_experiment(args.experiment)
     out = args.out if args.out is not None else DEFAULT_OUT / "sweeps" / experiment.name
+    if args.dry_run:
+        return _sweep_dry_run(experiment, args, out, stdout)
+    resume_cmd = shlex.join([PROG, "sweep", args.experiment, "--out", str(out), "--resume"])
     if args.repair:
         rep = repair_sweep(experiment, out, chunk_size=args.chunk_size, command=[PROG, *argv])
         lost = sum(len(v) for v in rep.dropped.values())
@@ -531,30 +739,47 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
               + (f"; {lost} damaged part(s) deleted" if lost else ""), file=stdout)
         if not args.resume:
             if rep.runs_kept < rep.total_runs:
-                print(f"Run the rest with: {PROG} sweep {args.experiment} --out {out} --resume",
-                      file=stdout)
+                print(f"Run the rest with: {resume_cmd}", file=stdout)
             return EXIT_OK
-    executor = make_executor(workers=args.workers, scheduler=args.scheduler,
+    check_output_folder(out, resume=args.resume,
+                        hint="continue it with --resume, or choose another --out")
+    if args.json is not None and not json_to_stdout(args):
+        check_output_file(args.json)
+    executor = make_executor(workers=workers_of(args), scheduler=args.scheduler,
                              dask_local=args.dask_local)
     try:
         summary = run_sweep(experiment, out, executor, resume=args.resume,
-                            chunk_size=args.chunk_size, command=[PROG, *argv])
+                            chunk_size=args.chunk_size, command=[PROG, *argv],
+                            progress=not args.quiet)
     except ExecutorError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        print(f"finished parts are kept in {out}; continue with --resume", file=sys.stderr)
+        print(f"finished parts are kept in {out}; continue with: {resume_cmd}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        print(f"error: {describe_os_error(exc)}; finished parts are kept in {out}; free some "
+              f"space and continue with: {resume_cmd}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"interrupted: finished parts are kept in {out}; continue with --resume",
               file=sys.stderr)
         return 130
-    print(
-        f"Sweep {summary.experiment}: {summary.total_runs} runs "
-        f"({summary.ran} run now, {summary.skipped} already done), {summary.failed} failed, "
-        f"{summary.seconds:.1f} s on {summary.executor}",
-        file=stdout,
-    )
-    print(f"Results in {summary.out} (read with pathways_sim.sweep.results.load_sweep)",
-          file=stdout)
+    doc = {"experiment": summary.experiment, "out": str(summary.out),
+           "runs": summary.total_runs, "ran": summary.ran, "skipped": summary.skipped,
+           "failed": summary.failed, "seconds": summary.seconds,
+           "executor": summary.executor}
+    if args.json is not None:
+        write_json(doc, args.json, stdout)
+    if not json_to_stdout(args):
+        print(
+            f"Sweep {summary.experiment}: {summary.total_runs} runs "
+            f"({summary.ran} run now, {summary.skipped} already done), {summary.failed} "
+            f"failed, {summary.seconds:.1f} s on {summary.executor}",
+            file=stdout,
+        )
+        print(f"Results in {summary.out} (read with pathways_sim.sweep.results.load_sweep)",
+              file=stdout)
     if summary.failed:
         print(f"warning: {summary.failed} runs raised; see {summary.out / 'parts' / 'errors'}",
               file=sys.stderr)
@@ -578,13 +803,37 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) ->
               file=sys.stderr)
         return EXIT_FAILURE
     out = args.out if args.out is not None else args.sweep_dir / "report"
-    written = write_report(args.sweep_dir, out)
+    check_output_folder(out, overwrite=args.overwrite)
+    if args.json is not None and not json_to_stdout(args):
+        check_output_file(args.json)
+    with staged_folder(out) as folder:
+        written = write_report(args.sweep_dir, folder)
+        if isinstance(written, str | os.PathLike):
+            written = [written]
+        files = [Path(f) for f in written or ()]
+        files = sorted({*files, *(f for f in folder.rglob("*") if f.is_file())})
+        # The manifest makes the folder a pathways-sim output: --overwrite may replace it.
+        write_manifest(folder / "manifest.json", _report_manifest(args.sweep_dir, argv), files)
+    shown = [out / Path(f).relative_to(folder) for f in written or ()]
+    if args.json is not None:
+        write_json({"report": str(out), "files": [str(f) for f in shown]}, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     print(f"Report written to {out}", file=stdout)
-    if isinstance(written, str | os.PathLike):
-        written = [written]
-    for path in written or ():
+    for path in shown:
         print(f"  {path}", file=stdout)
     return EXIT_OK
+
+
+def _report_manifest(sweep_dir: Path, argv: Sequence[str]) -> dict[str, Any]:
+    """The manifest of a report folder: what it reports on, how it was made."""
+    from datetime import UTC, datetime
+
+    from pathways_sim.manifest import PACKAGE, git_state
+
+    return {"package": PACKAGE, "package_version": package_version(PACKAGE),
+            "report_of": str(sweep_dir.resolve()), "command": [PROG, *argv],
+            "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"), **git_state()}
 
 
 # --------------------------------------------------------------------------- workshop app
@@ -606,10 +855,10 @@ def add_viz_commands(commands: Any) -> None:
                           "0.0.0.0 lets other machines on the network connect)")
     workshop.add_argument("--port", type=_int_at_least(0, "port"), default=8765, metavar="P",
                           help="port to listen on (default 8765; 0 picks a free one)")
-    workshop.add_argument("--seed", type=_int_at_least(0, "seed"), default=None, metavar="S",
-                          help="seed of the live runs (default 1; also settable on the page)")
+    add_seed(workshop, "seed of the live runs (also settable on the page)")
     workshop.add_argument("--open", action="store_true",
                           help="open the page in the default browser once the server is up")
+    add_quiet(workshop)
     workshop.set_defaults(handler=cmd_workshop)
 
     animate = commands.add_parser(
@@ -621,11 +870,13 @@ def add_viz_commands(commands: Any) -> None:
     )
     animate.add_argument("scenario", metavar="SCENARIO", help="scenario name or path (run A)")
     animate.add_argument("--out", type=Path, required=True, metavar="FILE",
-                         help="output file: .gif, or .mp4 where ffmpeg is installed")
+                         help="output file: .gif, or .mp4 where ffmpeg is installed; it must "
+                         "not exist unless --overwrite")
+    animate.add_argument("--overwrite", action="store_true",
+                         help="replace an existing FILE (only once the new one is complete)")
     animate.add_argument("--compare", default=None, metavar="SCENARIO",
                          help="a second scenario shown beside the first (B), with A - B")
-    animate.add_argument("--seed", type=_int_at_least(0, "seed"), default=1, metavar="S",
-                         help="seed of the run(s) (default 1)")
+    add_seed(animate, "seed of the run(s)")
     animate.add_argument("--weeks", type=_int_at_least(1, "weeks"), default=None, metavar="W",
                          help="weeks to show (default the scenario's run.weeks)")
     animate.add_argument("--every", type=_int_at_least(1, "every"), default=2, metavar="K",
@@ -636,16 +887,31 @@ def add_viz_commands(commands: Any) -> None:
                          metavar="PX", help="frame width in pixels (default 1200)")
     animate.add_argument("--no-fan", action="store_true",
                          help="leave out the fan of background replicates (faster)")
+    add_json(animate, "what was written")
+    add_quiet(animate)
     animate.set_defaults(handler=cmd_animate)
 
 
 def cmd_workshop(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim workshop``: serve the workshop app until interrupted."""
-    from pathways_sim.viz.server import OfflineAssetsMissing, serve
+    from pathways_sim.viz.server import OfflineAssetsMissing, PortInUse, serve
 
+    if args.quiet:  # the address still prints (stdout); library warnings do not
+        import warnings
+
+        warnings.simplefilter("ignore")
+        os.environ["PYTHONWARNINGS"] = "ignore"
     try:
         serve(args.scenario, host=args.host, port=args.port, seed=args.seed,
               open_browser=args.open)
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot bind (a port taken meanwhile)
+        if exc.code == 3:
+            print(f"error: {PortInUse(args.host, args.port)}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
     except OfflineAssetsMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -656,15 +922,46 @@ def cmd_animate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -
     """``pathways-sim animate``: write the board and charts of a run as frames."""
     from pathways_sim.viz.animate import AnimationError, animate
 
+    out: Path = args.out
+    if out.exists() and not out.is_dir() and not args.overwrite:
+        raise OutputError(out, "exists; pass --overwrite to replace it, or choose another --out",
+                          EXIT_USAGE)
+    check_output_file(out, option="--out")
+    if args.json is not None and not json_to_stdout(args):
+        check_output_file(args.json)
+    # Written beside the target and renamed at the end: a failed run leaves no
+    # half-written file and keeps an earlier one.
+    tmp = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
+    from pathways_sim.sweep.progress import Progress
+
+    bar: Progress | None = None
+
+    def tick(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = Progress("animate", total, enabled=not args.quiet, unit="frame")
+        bar.update()
+
     try:
-        result = animate(args.scenario, args.out, compare=args.compare, seed=args.seed,
+        result = animate(args.scenario, tmp, compare=args.compare, seed=args.seed,
                          weeks=args.weeks, every=args.every, fps=args.fps, width=args.width,
-                         fan=not args.no_fan)
+                         fan=not args.no_fan, progress=tick)
+        os.replace(tmp, out)
     except AnimationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {str(exc).replace(tmp.name, out.name)}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if bar is not None:
+            bar.close()
+        tmp.unlink(missing_ok=True)
     width, height = result.size
-    print(f"Animation written to {result.path}: {result.frames} frames of {width}x{height} "
+    doc = {"path": str(out), "frames": result.frames, "width": width, "height": height,
+           "weeks": result.weeks, "seed": args.seed}
+    if args.json is not None:
+        write_json(doc, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
+    print(f"Animation written to {out}: {result.frames} frames of {width}x{height} "
           f"px, {result.weeks} weeks", file=stdout)
     return EXIT_OK
 
@@ -688,8 +985,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments after the program name (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 on success, 2 for bad input (usage errors and
-        scenario errors), 1 when outputs cannot be written.
+        The exit status (docs/cli.md): 0 on success (also when stdout is a
+        closed pipe, as in ``... | head``), 2 for bad input (usage errors,
+        scenario errors, an output path of the wrong kind), 1 when outputs
+        cannot be written or a computation fails, 130 when interrupted.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -698,15 +997,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return args.handler(args, args_list, sys.stdout)
+        status = args.handler(args, args_list, sys.stdout)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return status
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
-        _silence_stdout()
-        return EXIT_FAILURE
-    except OSError as exc:
+    except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
+        _silence_stdout()
+        return EXIT_OK
+    except OSError as exc:
+        print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

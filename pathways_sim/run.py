@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from pathways_sim.defaults import DEFAULT_SEED, default_workers
 from pathways_sim.model.events import Ev
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.outcomes import (
@@ -44,8 +44,8 @@ from pathways_sim.outcomes import (
 )
 from pathways_sim.scenario import Scenario
 
-DEFAULT_SEED = 20261124
-"""Root seed used when none is given."""
+__all__ = ["DEFAULT_SEED", "ReplicateSet", "RunResult", "replicate_seeds", "run_one",
+           "run_replicates", "with_weeks"]
 
 REFERRED, ACCEPTED = FUNNEL_STAGES[0], FUNNEL_STAGES[1]
 """Funnel stages: all referrals in the cohort window, and the cohort itself."""
@@ -354,17 +354,12 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _progress_enabled(progress: bool) -> bool:
-    isatty = getattr(sys.stderr, "isatty", None)
-    return bool(progress and isatty is not None and isatty())
-
-
 def run_replicates(
     scenario: Scenario,
     replicates: int,
     root_seed: int = DEFAULT_SEED,
     weeks: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     progress: bool = True,
 ) -> ReplicateSet:
     """Run replicates of a scenario, each with its own seed derived from ``root_seed``.
@@ -374,9 +369,12 @@ def run_replicates(
         replicates: Number of replicates (>= 1).
         root_seed: Root seed (see :func:`replicate_seeds`).
         weeks: Override ``run.weeks`` (None: the scenario's).
-        workers: Worker processes; 1 runs in this process. Results do not
-            depend on it.
-        progress: Show a progress bar on stderr (only when stderr is a terminal).
+        workers: Worker processes (default every core,
+            :func:`~pathways_sim.defaults.default_workers`); 1 runs in this
+            process. Results do not depend on it.
+        progress: Show progress on stderr, as a sweep does
+            (:class:`~pathways_sim.sweep.progress.Progress`: a bar on a
+            terminal, a line every 10% or 30 s elsewhere).
 
     Returns:
         The replicate set, results in replicate order.
@@ -387,19 +385,16 @@ def run_replicates(
     """
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
+    workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     scenario = with_weeks(scenario, weeks)
     seeds = replicate_seeds(root_seed, replicates)
     jobs: Sequence[tuple[Scenario, int]] = [(scenario, s) for s in seeds]
-    bar = tqdm(
-        total=len(jobs),
-        desc=scenario.name,
-        unit="replicate",
-        file=sys.stderr,
-        disable=not _progress_enabled(progress),
-        leave=False,
-    )
+    from pathways_sim.sweep.progress import Progress  # here: pathways_sim.sweep imports us
+
+    bar = Progress(scenario.name, len(jobs), stream=sys.stderr, enabled=progress,
+                   unit="replicate")
     results: list[RunResult] = []
     try:
         if workers == 1 or len(jobs) == 1:

@@ -312,9 +312,11 @@ def test_metric_table() -> None:
             for x in range(21)]
     reps[3]["found_work_12m"] = np.nan
     t = metric_table(reps)
-    assert list(t.columns) == ["metric", "mean", "lo", "hi", "unit"]
+    assert list(t.columns) == ["metric", "n", "mean", "lo", "hi", "unit"]
     assert t["metric"].tolist() == ["found_work_12m", "cost_per_job_24m", "extra"]
     row = t.set_index("metric").loc["found_work_12m"]
+    assert row["n"] == 20  # the NaN replicate is counted out, not hidden
+    assert t.set_index("metric").loc["cost_per_job_24m", "n"] == 0
     x = np.array([v for v in range(21) if v != 3], dtype=float)
     assert row["mean"] == pytest.approx(x.mean())
     assert row["lo"] == pytest.approx(np.percentile(x, 5))

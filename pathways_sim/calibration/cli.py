@@ -10,26 +10,44 @@ Commands::
 
     pathways-sim calibrate [--method optuna|abc] [--budget N] [--config PATH]
                            [--workers N | --scheduler ADDRESS | --dask-local N]
-                           [--resume | --overwrite] [--out DIR]
-    pathways-sim predict SCENARIO --observable NAME --window-months M --json PATH
+                           [--resume | --overwrite] [--out DIR] [--json PATH] [--quiet]
+    pathways-sim predict SCENARIO --observable NAME --window-months M [--json PATH]
                          [--cohort all|working_age|not_in_work] [--draws K]
-                         [--calibrated PATH] [--seed S] [--workers N]
+                         [--calibrated PATH] [--seed S] [--workers N] [--quiet]
     pathways-sim validate [--calibrated PATH] [--config PATH] [--draws K]
                           [--patterns EXPERIMENT | --no-patterns] [--pattern-replicates N]
-                          [--out DIR] [--workers N]
+                          [--out DIR] [--workers N] [--json PATH] [--quiet]
     pathways-sim sensitivity [--method sobol|morris] [--budget N] [--calibrated PATH]
-                             [--scenario NAME] [--replicates R] [--out DIR] [--workers N]
+                             [--scenario NAME] [--replicates R] [--out DIR] [--overwrite]
+                             [--seed S] [--workers N] [--json PATH] [--quiet]
+
+The options shared by every command (``--seed``, ``--workers``, ``--quiet``,
+``--json``, ``--overwrite``) come from :mod:`pathways_sim.cli_options`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pathways_sim.cli_options import (
+    add_json,
+    add_overwrite,
+    add_quiet,
+    add_seed,
+    add_workers,
+    int_at_least,
+    json_to_stdout,
+    workers_of,
+    write_json,
+)
+from pathways_sim.outdir import OutputError, check_output_file, check_output_folder
 from pathways_sim.scenario import ScenarioError
 
 __all__ = [
@@ -46,18 +64,7 @@ DEFAULT_CALIBRATED = "calibration/results/default"
 """The calibration predict, validate and sensitivity use when --calibrated is not given."""
 
 
-def _int_at_least(minimum: int, what: str) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{what} must be at least {minimum}, got {value}")
-        return value
-
-    parse.__name__ = what
-    return parse
+_int_at_least = int_at_least
 
 
 def _months(text: str) -> float | None:
@@ -75,8 +82,7 @@ def _months(text: str) -> float | None:
 
 def _executor_options(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_int_at_least(1, "workers"), default=None, metavar="N",
-                       help="local worker processes (default: every core; 1 runs in process)")
+    add_workers(where)
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run on the Dask cluster of this scheduler (tcp://host:8786)")
     where.add_argument("--dask-local", type=_int_at_least(1, "dask-local"), default=None,
@@ -116,8 +122,10 @@ def register_calibration_commands(subparsers: Any) -> None:
     again.add_argument("--resume", action="store_true",
                        help="continue the fit stored in the results folder")
     again.add_argument("--overwrite", action="store_true",
-                       help="delete an earlier results folder and start again")
+                       help="delete an earlier calibration results folder and start again")
     _executor_options(cal)
+    add_json(cal, "the calibrated parameters")
+    add_quiet(cal)
     cal.set_defaults(handler=cmd_calibrate)
 
     pred = subparsers.add_parser(
@@ -132,12 +140,11 @@ def register_calibration_commands(subparsers: Any) -> None:
     pred.add_argument("--cohort", choices=("all", "working_age", "not_in_work"), default="all")
     pred.add_argument("--draws", type=_int_at_least(1, "draws"), default=40, metavar="K",
                       help="posterior draws, one run each (default 40)")
-    pred.add_argument("--seed", type=_int_at_least(0, "seed"), default=4242, metavar="S",
-                      help="root seed of the draws' seeds (default 4242)")
-    pred.add_argument("--json", type=Path, required=True, metavar="PATH",
-                      help="write {median, lo90, hi90, draws} here")
+    add_seed(pred, "root seed of the draws' seeds")
+    add_json(pred, "{median, lo90, hi90, draws}")
     _calibrated_option(pred)
     _executor_options(pred)
+    add_quiet(pred)
     pred.set_defaults(handler=cmd_predict)
 
     val = subparsers.add_parser(
@@ -160,8 +167,11 @@ def register_calibration_commands(subparsers: Any) -> None:
                      help="replicates per pattern design point (default the experiment's)")
     val.add_argument("--out", type=Path, default=None, metavar="DIR",
                      help="where to write validation.md/.json/.csv (default: the "
-                     "calibration's folder, or output/validation)")
+                     "calibration's folder, or output/validation); earlier validation files "
+                     "there are replaced, nothing else is touched")
     _executor_options(val)
+    add_json(val, "the validation summary and tables")
+    add_quiet(val)
     val.set_defaults(handler=cmd_validate)
 
     sens = subparsers.add_parser(
@@ -178,11 +188,15 @@ def register_calibration_commands(subparsers: Any) -> None:
                       metavar="R", help="runs averaged per sample (default 1)")
     sens.add_argument("--config", default="default", metavar="PATH",
                       help="config whose priors give the ranges when there is no calibration")
-    sens.add_argument("--seed", type=_int_at_least(0, "seed"), default=20261124, metavar="S")
+    add_seed(sens, "root seed of the runs' seeds")
     sens.add_argument("--out", type=Path, default=None, metavar="DIR",
-                      help="output folder (default output/sensitivity/<method>)")
+                      help="output folder (default output/sensitivity/<method>); it must be "
+                      "new or empty unless --overwrite")
+    add_overwrite(sens)
     _calibrated_option(sens)
     _executor_options(sens)
+    add_json(sens, "the indices")
+    add_quiet(sens)
     sens.set_defaults(handler=cmd_sensitivity)
 
 
@@ -192,8 +206,72 @@ def register_calibration_commands(subparsers: Any) -> None:
 def _executor(args: argparse.Namespace) -> Any:
     from pathways_sim.sweep.executors import make_executor
 
-    return make_executor(workers=args.workers, scheduler=args.scheduler,
+    return make_executor(workers=workers_of(args), scheduler=args.scheduler,
                          dask_local=args.dask_local)
+
+
+def _check_folder(out: Path, overwrite: bool = False, resume: bool = False,
+                  hint: str | None = None) -> None:
+    """:func:`check_output_folder`; bad input (exit 2) as a ScenarioError, like every input."""
+    try:
+        check_output_folder(out, overwrite=overwrite, resume=resume, hint=hint)
+    except OutputError as exc:
+        if exc.exit_code == 2:
+            raise ScenarioError(exc.path, None, exc.problem) from None
+        raise
+
+
+def _check_json(args: argparse.Namespace) -> None:
+    if args.json is not None and not json_to_stdout(args):
+        try:
+            check_output_file(args.json)
+        except OutputError as exc:
+            if exc.exit_code == 2:
+                raise ScenarioError(exc.path, None, exc.problem) from None
+            raise
+
+
+class _Counted:
+    """An executor that shows the progress of each batch of jobs handed to it.
+
+    ``validate`` runs a batch of posterior predictive runs, then a batch of
+    pattern runs; each batch gets the sweep's progress display
+    (:class:`~pathways_sim.sweep.progress.Progress`: a bar on a terminal, a
+    line every 10% or 30 s elsewhere, nothing with ``--quiet``).
+    """
+
+    def __init__(self, inner: Any, label: str, enabled: bool) -> None:
+        self.inner, self.label, self.enabled = inner, label, enabled
+        self._batch = 0
+
+    @property
+    def workers(self) -> int:
+        return int(self.inner.workers)  # a Dask cluster knows its size once open
+
+    @property
+    def description(self) -> str:
+        return str(self.inner.description)
+
+    def __enter__(self) -> _Counted:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.__exit__(*exc)
+
+    def imap_unordered(self, fn: Any, items: Any) -> Any:
+        from pathways_sim.sweep.progress import Progress
+
+        items = list(items)
+        self._batch += 1
+        label = self.label if self._batch == 1 else f"{self.label}, batch {self._batch}"
+        bar = Progress(label, len(items), enabled=self.enabled)
+        try:
+            for result in self.inner.imap_unordered(fn, items):
+                bar.update(1, failed=int(getattr(result, "error", None) is not None))
+                yield result
+        finally:
+            bar.close()
 
 
 def _calibration(text: str | None, required: bool = False) -> Any:
@@ -239,26 +317,68 @@ def _fail(message: str) -> int:
 def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim calibrate``: fit, posterior predictive, results folder and report."""
     from pathways_sim.calibration.config import load_config
-    from pathways_sim.calibration.fit import calibrate
+    from pathways_sim.calibration.fit import calibrate, is_calibration_folder, results_folder
+    from pathways_sim.integrity import lock_folder
+    from pathways_sim.outdir import describe_os_error, is_disk_full, staged_folder
 
     config = load_config(args.config)
+    folder = results_folder(config, args.out)
+    # Before any simulation: the folder must be writable, and a non-empty one is
+    # continued (--resume) or replaced (--overwrite).
+    _check_folder(folder, resume=args.resume or args.overwrite,
+                  hint="--resume to continue it, --overwrite to start again, or another --out")
+    _check_json(args)
+    replacing = (args.overwrite and not args.resume and folder.is_dir()
+                 and any(folder.iterdir()))
+    if replacing and not is_calibration_folder(folder):
+        raise ScenarioError(str(folder), None, "exists and is not a calibration results "
+                            "folder; not overwriting it", "another --out")
+    resume_cmd = shlex.join([PROG, "calibrate", *(a for a in argv[1:] if a != "--overwrite"),
+                             *([] if args.resume else ["--resume"])])
+    kept = (f"the earlier calibration in {folder} is unchanged (the new fit was discarded); "
+            "run the command again" if replacing else
+            f"finished trials/generations are kept in {folder}; continue with: {resume_cmd}")
 
     def log(line: str) -> None:
-        print(line, file=stdout, flush=True)
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    class _Failed(Exception):
+        pass
 
     try:
-        result, err = _run(calibrate, config, args.method, _executor(args), budget=args.budget,
-                           out=args.out, resume=args.resume, overwrite=args.overwrite,
-                           command=[PROG, *argv], log=log)
+        # --overwrite fits into a sibling folder, swapped in only once the fit is complete:
+        # a failed or interrupted fit leaves the earlier calibration as it was. The folder
+        # being replaced stays locked meanwhile, so no other calibrate writes to it.
+        with (lock_folder(folder, [PROG, *argv]) if replacing else contextlib.nullcontext(),
+              staged_folder(folder) if replacing else contextlib.nullcontext(folder) as target):
+            result, err = _run(calibrate, config, args.method, _executor(args),
+                               budget=args.budget, out=target, resume=args.resume,
+                               overwrite=args.overwrite and not replacing,
+                               command=[PROG, *argv], log=log)
+            if err:
+                raise _Failed(err)
+    except _Failed as exc:
+        return _fail(f"{exc}\n{kept}")
     except KeyboardInterrupt:
-        print("interrupted: finished trials/generations are kept; continue with --resume",
-              file=sys.stderr)
+        print(f"interrupted: {kept}", file=sys.stderr)
         return 130
-    if err:
-        return _fail(f"{err}\nfinished trials/generations are kept; continue with --resume")
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        return _fail(f"{describe_os_error(exc)}; free some space; {kept}")
+    if replacing:
+        result.path = folder
     assert result is not None and result.path is not None
-    print(f"Calibrated parameters ({result.version}):", file=stdout)
     summary = result.summary()
+    if args.json is not None:
+        write_json({"version": result.version, "method": result.method,
+                    "folder": str(result.path),
+                    "parameters": json.loads(summary.to_json(orient="records"))},
+                   args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
+    print(f"Calibrated parameters ({result.version}):", file=stdout)
     for r in summary.itertuples(index=False):
         interval = "" if result.method == "optuna" else f"  90% {r.lo90:.4g}-{r.hi90:.4g}"
         print(f"  {r.parameter:<32} {r.point:.4g}{interval}  (prior {r.low:g}-{r.high:g})",
@@ -274,7 +394,8 @@ def cmd_predict(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -
 
     scenario = load_scenario(args.scenario)
     result = _calibration(args.calibrated)
-    executor = _executor(args)
+    _check_json(args)
+    executor = _Counted(_executor(args), "predict", enabled=not args.quiet)
 
     def go() -> dict[str, Any]:
         with executor:
@@ -286,13 +407,18 @@ def cmd_predict(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -
         return _fail(err)
     assert out is not None
     out["command"] = [PROG, *argv]
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    if args.json is not None:
+        write_json(out, args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     window = "whole follow-up" if args.window_months is None else f"{args.window_months:g} months"
     print(f"{args.observable} ({args.cohort}, {window}) in {scenario.name} under "
-          f"{out['calibration'] or 'the registry defaults'}: median {out['median']:.4g}, "
-          f"90% interval {out['lo90']:.4g}-{out['hi90']:.4g} over {args.draws} draws; "
-          f"written to {args.json}", file=stdout)
+          f"{out['calibration'] or 'the registry defaults'}, {args.draws} draws, root seed "
+          f"{args.seed}:", file=stdout)
+    print(f"  median  {out['median']:.4g}", file=stdout)
+    print(f"  90% interval  {out['lo90']:.4g} - {out['hi90']:.4g}", file=stdout)
+    if args.json is not None:
+        print(f"Written to {args.json}", file=stdout)
     return EXIT_OK
 
 
@@ -310,14 +436,24 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     else:
         config = load_config("default")
     patterns = None if args.no_patterns else args.patterns
-    report, err = _run(validate, config, result, _executor(args), draws=args.draws,
+    out = Path(args.out or (result.path if result is not None and result.path is not None
+                            else Path("output") / "validation"))
+    # validate adds its own files to the folder (by default the calibration's), so a
+    # non-empty folder is fine; it must be writable before the runs start.
+    _check_folder(out, resume=True)
+    _check_json(args)
+    executor = _Counted(_executor(args), "validate", enabled=not args.quiet)
+    report, err = _run(validate, config, result, executor, draws=args.draws,
                        patterns=patterns, pattern_replicates=args.pattern_replicates)
     if err:
         return _fail(err)
     assert report is not None
-    out = args.out or (result.path if result is not None and result.path is not None
-                       else Path("output") / "validation")
-    report.write(Path(out))
+    report.write(out)
+    if args.json is not None:
+        write_json(json.loads((out / "validation.json").read_text(encoding="utf-8")),
+                   args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     print(report.markdown(), file=stdout)
     print(f"Written to {out}/validation.md (.json, .csv)", file=stdout)
     return EXIT_OK
@@ -327,25 +463,34 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], stdout: TextI
     """``pathways-sim sensitivity``: Sobol or Morris indices over the priors' ranges."""
     from pathways_sim.calibration.config import load_config
     from pathways_sim.calibration.sensitivity import run_sensitivity
+    from pathways_sim.outdir import staged_folder
     from pathways_sim.scenario import load_scenario
 
     result = _calibration(args.calibrated)
     priors = result.priors if result is not None else load_config(args.config).priors
     scenario = load_scenario(args.scenario)
-    out = args.out or Path("output") / "sensitivity" / args.method
-    executor = _executor(args)
+    out = Path(args.out or Path("output") / "sensitivity" / args.method)
+    _check_folder(out, overwrite=args.overwrite)
+    _check_json(args)
+    executor = _Counted(_executor(args), "sensitivity", enabled=not args.quiet)
 
     def go() -> Any:
-        with executor:
+        # Into a sibling folder when replacing an earlier output, swapped in at the end.
+        with executor, staged_folder(out) as folder:
             return run_sensitivity(scenario, priors, executor, method=args.method,
                                    budget=args.budget, calibration=result,
-                                   replicates=args.replicates, seed=args.seed, out=Path(out),
+                                   replicates=args.replicates, seed=args.seed, out=folder,
                                    command=[PROG, *argv])
 
     sens, err = _run(go)
     if err:
         return _fail(err)
     assert sens is not None
+    if args.json is not None:
+        write_json(json.loads((out / "sensitivity.json").read_text(encoding="utf-8")),
+                   args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
     print(sens.text(), file=stdout)
     print(f"Written to {out} (sensitivity.csv, sensitivity.png, sensitivity.md)", file=stdout)
     return EXIT_OK

@@ -41,6 +41,7 @@ from typing import Any
 from pathways_sim.calibration.likelihood import DEFAULT_DESIGN_EFFECT
 from pathways_sim.calibration.priors import Prior, load_priors, priors_from_records
 from pathways_sim.calibration.targets import Target, file_hash, load_targets
+from pathways_sim.defaults import DEFAULT_SEED, PREDICTIVE_SEED
 from pathways_sim.scenario import ScenarioError
 from pathways_sim.scenario.errors import CalibrationConfigError, clip, did_you_mean
 from pathways_sim.scenario.inputs import (
@@ -148,7 +149,7 @@ class PredictiveSettings:
     """
 
     draws: int = 40
-    seed: int = 4242
+    seed: int = PREDICTIVE_SEED
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class CalibrationConfig:
     targets: tuple[Target, ...]
     priors_file: Path | None
     priors: tuple[Prior, ...]
-    seed: int = 20261124
+    seed: int = DEFAULT_SEED
     replicates: int = 2
     scale: Mapping[str, float] = field(default_factory=dict)
     design_effect: float = DEFAULT_DESIGN_EFFECT
@@ -463,7 +464,7 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
                               f"unknown target id {clip(k)!r}{did_you_mean(k, ids)}",
                               notes_allowed)
         notes[k] = text(v, CONFIG, where, f"notes.{k}", "text: a researcher's note")
-    seed = integer(doc.get("seed", 20261124), CONFIG, where, "seed", low=0, high=MAX_INT)
+    seed = integer(doc.get("seed", DEFAULT_SEED), CONFIG, where, "seed", low=0, high=MAX_INT)
     replicates = integer(doc.get("replicates", 2), CONFIG, where, "replicates", low=1,
                          high=MAX_REPLICATES, why=_WHY_REPLICATES)
     design_effect = DEFAULT_DESIGN_EFFECT

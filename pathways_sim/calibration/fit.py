@@ -37,7 +37,7 @@ from pathways_sim.manifest import build_manifest, package_version, write_manifes
 from pathways_sim.scenario import ScenarioError, default_scenario
 from pathways_sim.sweep.executors import Executor
 
-__all__ = ["METHODS", "calibrate", "results_folder"]
+__all__ = ["METHODS", "calibrate", "is_calibration_folder", "results_folder"]
 
 METHODS = ("optuna", "abc")
 """Calibration methods."""
@@ -51,16 +51,20 @@ def results_folder(config: CalibrationConfig, out: Path | None = None) -> Path:
     return Path(out) if out is not None else default_results_dir() / config.name
 
 
+def is_calibration_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a calibration (finished or not) or nothing at all."""
+    return (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
+        folder / "abc_state.json").exists() or not any(
+        p.name != LOCK_NAME for p in folder.iterdir())
+
+
 def _clear(folder: Path) -> None:
     """Remove an earlier results folder (only one that looks like ours)."""
     if not folder.exists():
         return
-    ours = (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
-        folder / "abc_state.json").exists() or not any(
-        p.name != LOCK_NAME for p in folder.iterdir())
-    if not ours:
+    if not is_calibration_folder(folder):
         raise ScenarioError(str(folder), None, "exists and is not a calibration results "
-                            "folder; not overwriting it", "another --out or --name")
+                            "folder; not overwriting it", "another --out")
     for child in folder.iterdir():  # all but the lock this calibration holds
         if child.name == LOCK_NAME:
             continue
@@ -132,7 +136,7 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
     elif not resume and (folder / POINT_FILE).exists():
         raise ScenarioError(str(folder), None, "holds a calibration already",
                             "--resume to continue it, --overwrite to start again, or "
-                            "another --name")
+                            "another --out")
     problem = Problem(config)
     started = time.perf_counter()
     timings: dict[str, float] = {}

@@ -126,7 +126,7 @@ def open_study(path: Path, fingerprint: str, seed: int, startup_trials: int,
     if path.exists() and not resume:
         raise ScenarioError(str(path.parent), None, "holds an Optuna study already",
                             "--resume to continue it, --overwrite to start again, or "
-                            "another --name")
+                            "another --out")
     if resume and not path.exists():
         raise ScenarioError(str(path.parent), None, "no Optuna study to resume",
                             "a results folder of an earlier 'calibrate --method optuna'")

@@ -32,6 +32,7 @@ import pandas as pd
 from pathways_sim.calibration.likelihood import deviance, predictive_counts, simulated_share
 from pathways_sim.calibration.objective import ObserveTask, Problem, apply_values
 from pathways_sim.calibration.results import CalibrationResult
+from pathways_sim.defaults import DEFAULT_SEED
 from pathways_sim.outcomes.observables import COHORTS, OBSERVABLES
 from pathways_sim.run import replicate_seeds
 from pathways_sim.scenario import Scenario, ScenarioError
@@ -116,7 +117,7 @@ def target_predictive(problem: Problem, result: CalibrationResult | None, execut
 
 def predict_observable(scenario: Scenario, observable: str, window_months: float | None,
                        cohort: str, result: CalibrationResult | None, executor: Executor,
-                       draws: int = 40, seed: int = 4242) -> dict[str, Any]:
+                       draws: int = 40, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Posterior predictive distribution of an observable's share in a scenario.
 
     Args:

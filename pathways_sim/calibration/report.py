@@ -189,11 +189,15 @@ def explain_misses(result: CalibrationResult) -> dict[str, str]:
         if r.likelihood == "lower_bound":
             text = (f"the simulated share {sim:.3f} is below the bound {obs:.3f}")
         else:
-            ratio = (sim / obs) if obs > 0 else math.inf
             way = "above" if sim > obs else "below"
-            factor = ratio if ratio >= 1 else (1 / ratio if ratio > 0 else math.inf)
-            size = (f"{100 * abs(sim - obs) / obs:.0f}% {'higher' if sim > obs else 'lower'}"
-                    if factor < 1.5 else f"a factor {factor:.2g}")
+            if obs <= 0 or sim <= 0:
+                # No ratio: a factor would be infinite. Say what happened instead.
+                size = ("none observed" if obs <= 0 else
+                        "none in the model's median: no finite factor")
+            else:
+                factor = max(sim / obs, obs / sim)
+                size = (f"{100 * abs(sim - obs) / obs:.0f}% {'higher' if sim > obs else 'lower'}"
+                        if factor < 1.5 else f"a factor {factor:.2g}")
             text = f"the model is {way} the observed share ({sim:.4f} vs {obs:.4f}, {size})"
             if r.role == "fit":
                 text += f"; {100 * float(r.deviance) / total:.0f}% of the fit's deviance"

@@ -36,6 +36,7 @@ import pandas as pd
 
 from pathways_sim.calibration.priors import Prior
 from pathways_sim.calibration.results import CalibrationResult
+from pathways_sim.defaults import DEFAULT_SEED
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
 from pathways_sim.run import replicate_seeds
 from pathways_sim.scenario import Scenario, ScenarioError
@@ -162,7 +163,7 @@ def _plot(table: pd.DataFrame, method: str, path: Path, scenario: str) -> Path:
 def run_sensitivity(scenario: Scenario, priors: Sequence[Prior], executor: Executor,
                     method: str = "sobol", budget: int | None = None,
                     calibration: CalibrationResult | None = None, replicates: int = 1,
-                    seed: int = 20261124, out: Path | None = None,
+                    seed: int = DEFAULT_SEED, out: Path | None = None,
                     command: Sequence[str] = ("pathways-sim", "sensitivity")) -> Sensitivity:
     """Sensitivity indices of :data:`OUTPUTS` to the priors' parameters.
 

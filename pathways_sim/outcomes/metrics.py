@@ -364,17 +364,21 @@ def metric_table(results: list[Mapping[str, float]]) -> pd.DataFrame:
 
     Returns:
         One row per metric (:data:`METRICS` order, then any other names) with
-        columns ``metric``, ``mean``, ``lo`` and ``hi`` (5th and 95th percentiles
-        across replicates) and ``unit``. NaN replicates are ignored; a metric
-        NaN in every replicate gets NaN.
+        columns ``metric``, ``n`` (replicates with a value), ``mean``, ``lo``
+        and ``hi`` (5th and 95th percentiles across those replicates) and
+        ``unit``. A replicate where a metric is undefined (NaN: e.g. cost per
+        job when no cohort member found work) is left out of that metric's
+        mean and interval, and ``n`` says how many are left: compare it with
+        ``len(results)``. A metric NaN in every replicate gets ``n`` 0 and NaN.
     """
     names = [m for m in METRICS if any(m in r for r in results)]
     names += sorted({k for r in results for k in r} - set(names))
-    cols = {"metric": names, "mean": [], "lo": [], "hi": [],
+    cols = {"metric": names, "n": [], "mean": [], "lo": [], "hi": [],
             "unit": [METRICS.get(m, ("", ""))[0] for m in names]}
     for name in names:
         x = np.array([r.get(name, np.nan) for r in results], dtype=np.float64)
         x = x[~np.isnan(x)]
+        cols["n"].append(len(x))
         if len(x) == 0:
             cols["mean"].append(np.nan)
             cols["lo"].append(np.nan)
@@ -384,4 +388,4 @@ def metric_table(results: list[Mapping[str, float]]) -> pd.DataFrame:
         lo, hi = np.percentile(x, [5, 95])
         cols["lo"].append(float(lo))
         cols["hi"].append(float(hi))
-    return pd.DataFrame(cols, columns=["metric", "mean", "lo", "hi", "unit"])
+    return pd.DataFrame(cols, columns=["metric", "n", "mean", "lo", "hi", "unit"])

@@ -658,6 +658,15 @@ def _costs(d: _Data) -> list[Block]:
                    "Additional jobs sustained 26 weeks", "Cost per additional sustained job"]
     out.append(Table(header, rows, caption=f"Additional outcomes and their costs: means of "
                      f"paired differences with {_PCT}% intervals."))
+    # A run where no one found work has no cost per job: say so, never drop it silently.
+    runs = joined.groupby("label").size()
+    short = [f"{label}: n/a in {int(runs[label]) - int(c['n'][label])} of {int(runs[label])} "
+             "runs" for label in served
+             if label in runs.index and label in c.index and int(c["n"][label]) < runs[label]]
+    if short:
+        out.append(Para("Cost per job is undefined in a run where no cohort member found work "
+                        "within 24 months; its range is over the other runs. " + "; ".join(short)
+                        + "."))
     cost_params = _cost_params(d.sweep)
     if cost_params:
         out.append(Para("Unit costs used (base scenario): " + "; ".join(cost_params) + "."))

@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pathways_sim.defaults import DEFAULT_SEED
 from pathways_sim.outcomes.metrics import METRICS
 from pathways_sim.scenario import Scenario, ScenarioError, load_scenario
 from pathways_sim.scenario.errors import ExperimentError, clip, did_you_mean
@@ -107,8 +108,7 @@ DIRECTIONS = ("maximize", "minimize", "info")
 EXPECTATIONS = ("increase", "decrease")
 """Expected directions of a check."""
 
-DEFAULT_SEED = 20261124
-"""Root seed when the file gives none (the same as ``pathways_sim.run.DEFAULT_SEED``)."""
+# DEFAULT_SEED (imported above): the root seed when the file gives none.
 
 DEFAULT_COUNTERFACTUAL = "no_service"
 """Counterfactual scenario of ``counterfactual: true``."""

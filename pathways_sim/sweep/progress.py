@@ -42,11 +42,13 @@ class Progress:
         failed: Runs already failed.
         stream: Where to write (default ``sys.stderr``).
         enabled: False to show nothing.
+        unit: What is counted (``run``; ``replicate`` for ``pathways-sim run``).
     """
 
     def __init__(self, label: str, total: int, done: int = 0, failed: int = 0,
-                 stream: TextIO | None = None, enabled: bool = True) -> None:
+                 stream: TextIO | None = None, enabled: bool = True, unit: str = "run") -> None:
         self.label, self.total, self.done, self.failed = label, total, done, failed
+        self.unit = unit
         self.stream = sys.stderr if stream is None else stream
         self.enabled = enabled
         self._start_done = done
@@ -57,9 +59,10 @@ class Progress:
         self._tty = bool(enabled and isatty is not None and isatty())
         self._bar = None
         if self._tty:
-            self._bar = tqdm(total=total, initial=done, desc=label, unit="run",
+            self._bar = tqdm(total=total, initial=done, desc=label, unit=unit,
                              file=self.stream, mininterval=0.5, dynamic_ncols=True)
-            self._bar.set_postfix(failed=failed, refresh=False)
+            if unit == "run":  # only runs of a sweep can fail and go on
+                self._bar.set_postfix(failed=failed, refresh=False)
 
     def eta_seconds(self) -> float | None:
         """Seconds left at the rate of this session's runs, or None before any."""
@@ -74,8 +77,9 @@ class Progress:
         pct = 100.0 * self.done / self.total if self.total else 100.0
         eta = self.eta_seconds()
         elapsed = time.monotonic() - self._t0
-        return (f"{self.label}: {self.done}/{self.total} runs ({pct:.0f}%), "
-                f"{self.failed} failed, {_duration(elapsed)} elapsed"
+        failed = f"{self.failed} failed, " if self.unit == "run" or self.failed else ""
+        return (f"{self.label}: {self.done}/{self.total} {self.unit}s ({pct:.0f}%), "
+                f"{failed}{_duration(elapsed)} elapsed"
                 + (f", ETA {_duration(eta)}" if eta is not None and self.done < self.total else ""))
 
     def update(self, n: int = 1, failed: int = 0) -> None:

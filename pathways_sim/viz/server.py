@@ -31,6 +31,39 @@ class OfflineAssetsMissing(RuntimeError):
     """The front-end files Solara needs offline are not installed."""
 
 
+class PortInUse(RuntimeError):
+    """The workshop cannot listen on its address (bad input: the CLI exits 2)."""
+
+    def __init__(self, host: str, port: int,
+                 reason: str = "address already in use (another workshop or program has it)"
+                 ) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}; choose another --port "
+                         "(--port 0 picks a free one) or --host")
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`PortInUse` if nothing can listen on ``host:port`` now (0: any port)."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise PortInUse(host, port, f"unknown address ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # As the server sets it: a port left in TIME_WAIT by a stopped server is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(host, port) from None
+            raise PortInUse(host, port, exc.strerror or str(exc)) from None
+
+
 def assets_dir() -> Path:
     """Where ``solara-assets`` puts the front-end files (Solara's proxy cache)."""
     return Path(sys.prefix) / "share" / "solara" / "cdn"
@@ -85,10 +118,12 @@ def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAUL
     Raises:
         ScenarioError: The scenario does not load.
         OfflineAssetsMissing: The front end could not render offline.
+        PortInUse: ``host:port`` is taken.
     """
     from pathways_sim.scenario import load_scenario
 
     load_scenario(scenario)  # fail here, with the scenario error, not in the page
+    check_port(host, port)
     check_offline_assets()
     os.environ.update(SOLARA_ENV)
     os.environ[ENV_SCENARIO] = str(scenario)

@@ -25,6 +25,7 @@ from typing import Any
 
 from mesa import Model
 
+from pathways_sim.defaults import DEFAULT_SEED
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.scenario import Scenario, load_scenario
 from pathways_sim.viz.board import DEFAULT_MAX_DOTS, sample_rate
@@ -33,7 +34,6 @@ from pathways_sim.viz.levers import LEVERS_BY_KEY, describe_changes, lever_value
 from pathways_sim.viz.trace import Trace
 
 DEFAULT_SCENARIO = "medium"
-DEFAULT_SEED = 1
 SIDES = ("A", "B")
 
 
