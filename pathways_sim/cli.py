@@ -789,6 +789,10 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
 def cmd_report(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
     """``pathways-sim report``: hand a sweep's folder to ``pathways_sim.report.brief``."""
     if not (args.sweep_dir / "manifest.json").is_file():
+        if (args.sweep_dir / "index.json").is_file() or (args.sweep_dir / "parts").is_dir():
+            raise ScenarioError(str(args.sweep_dir), "manifest.json", "is missing, though the "
+                                "folder holds a sweep's parts", "rebuild it with: "
+                                f"{PROG} sweep EXPERIMENT --out {args.sweep_dir} --repair")
         raise ScenarioError(str(args.sweep_dir), None, "not a sweep results folder (no "
                             "manifest.json)", "the --out folder of pathways-sim sweep")
     try:

@@ -133,16 +133,22 @@ def check_output_folder(out: Path | str, overwrite: bool = False, resume: bool =
             command has.
 
     Raises:
+        FolderBusy: Another live pathways-sim process holds the folder's lock (exit 1).
         OutputError: The path is a file (exit 2); the folder is not empty and
             neither ``overwrite`` nor ``resume`` is given (exit 2); ``overwrite``
             is given but the folder does not hold a pathways-sim output (exit
             2); the folder or its parent cannot be written (exit 1).
     """
+    from pathways_sim.integrity import FolderBusy, lock_holder
+
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(out, f"is a file, not a folder ({option} names a folder)",
                           EXIT_BAD_INPUT)
     if out.is_dir():
+        holder = lock_holder(out)
+        if holder is not None:  # a live process is writing there: say who, whatever the flags
+            raise FolderBusy(out, holder)
         try:
             empty = not any(out.iterdir())
         except OSError as exc:
@@ -193,10 +199,11 @@ def staged_folder(out: Path | str) -> Iterator[Path]:
     """A folder to write the results of ``out`` into; swapped in when the block ends.
 
     When ``out`` does not exist or is empty, the block writes into ``out``
-    itself. When it holds earlier results (the caller checked ``--overwrite``
-    with :func:`check_output_folder`), the block writes into a temporary
-    sibling; at the end the old folder is moved aside, the new one renamed to
-    ``out`` and the old one deleted. If the block raises, the temporary folder
+    itself (a folder made here is removed again if the block raises). When it
+    holds earlier results (the caller checked ``--overwrite`` with
+    :func:`check_output_folder`), the block writes into a temporary sibling;
+    at the end the old folder is moved aside, the new one renamed to ``out``
+    and the old one deleted. If the block raises, the temporary folder
     is deleted and ``out`` is left as it was.
 
     Yields:
@@ -204,8 +211,14 @@ def staged_folder(out: Path | str) -> Iterator[Path]:
     """
     out = Path(out)
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        made = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
-        yield out
+        try:
+            yield out
+        except BaseException:
+            if made:  # nothing was there before: leave nothing behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))

@@ -333,6 +333,16 @@ def test_lost_manifest_and_index_with_a_damaged_part_are_rebuilt_then_resumed(
     same_results(reference, copy)
 
 
+def test_report_on_a_sweep_whose_manifest_was_deleted_points_to_repair(
+        copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (copy / "manifest.json").unlink()
+    capsys.readouterr()
+    assert main(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json: is missing" in err and f"--out {copy} --repair" in err
+    assert not (copy / "report").exists()
+
+
 def test_repair_refuses_another_experiments_folder(tiny: Path, copy: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other.yaml"
