@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pathways_sim.calibration.cli import register_calibration_commands
+from pathways_sim.interrupt import describe as describe_interrupt
+from pathways_sim.interrupt import exit_code as interrupt_exit_code
+from pathways_sim.interrupt import handling_signals
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
 from pathways_sim.scenario import (
     Scenario,
@@ -529,10 +532,10 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
         print(f"error: {exc}", file=sys.stderr)
         print(f"finished parts are kept in {out}; continue with --resume", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM)
         print(f"interrupted: finished parts are kept in {out}; continue with --resume",
               file=sys.stderr)
-        return 130
+        return interrupt_exit_code(exc)
     print(
         f"Sweep {summary.experiment}: {summary.total_runs} runs "
         f"({summary.ran} run now, {summary.skipped} already done), {summary.failed} failed, "
@@ -675,7 +678,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 on success, 2 for bad input (usage errors and
-        scenario errors), 1 when outputs cannot be written.
+        scenario errors), 1 when outputs cannot be written, 130 after Ctrl-C
+        (SIGINT) and 143 after SIGTERM.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -684,7 +688,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return args.handler(args, args_list, sys.stdout)
+        # Ctrl-C and SIGTERM raise KeyboardInterrupt / Terminated here (pathways_sim.interrupt);
+        # run as the command (no argv), later signals are then ignored so the exit is quiet.
+        with handling_signals(quiet_exit=argv is None):
+            return args.handler(args, args_list, sys.stdout)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -694,6 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM): 130 / 143
+        print(f"interrupted: stopped by {describe_interrupt(exc)} before finishing",
+              file=sys.stderr)
+        return interrupt_exit_code(exc)

@@ -250,10 +250,12 @@ def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO)
         result, err = _run(calibrate, config, args.method, _executor(args), budget=args.budget,
                            out=args.out, resume=args.resume, overwrite=args.overwrite,
                            command=[PROG, *argv], log=log)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM)
+        from pathways_sim.interrupt import exit_code
+
         print("interrupted: finished trials/generations are kept; continue with --resume",
               file=sys.stderr)
-        return 130
+        return exit_code(exc)
     if err:
         return _fail(f"{err}\nfinished trials/generations are kept; continue with --resume")
     assert result is not None and result.path is not None
