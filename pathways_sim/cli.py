@@ -702,6 +702,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM): 130 / 143
-        print(f"interrupted: stopped by {describe_interrupt(exc)} before finishing",
+        print(f"interrupted: stopped by {describe_interrupt(exc)}",
               file=sys.stderr)
         return interrupt_exit_code(exc)
