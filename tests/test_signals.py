@@ -190,6 +190,42 @@ def test_sigterm_in_process_returns_143_and_restores_the_handlers(tmp_path):
     assert not leftover_processes(grace=10.0)
 
 
+def test_losing_the_dask_scheduler_is_one_message_and_the_resume_hint(tmp_path):
+    import logging
+
+    from distributed import LocalCluster
+
+    out = tmp_path / "out"
+    # Threads of this process do the work; the sweep is a separate process, its client.
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                           protocol="tcp", host="127.0.0.1", dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    try:
+        proc = start(["sweep", str(experiment(tmp_path, 20)), "--out", str(out), "--scheduler",
+                      cluster.scheduler_address, "--chunk-size", "2"], tmp_path)
+        try:
+            deadline = time.monotonic() + 60
+            while not (out / "index.json").is_file() or json.loads(
+                    (out / "index.json").read_text())["runs_done"] < 2:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the sweep did not start"
+                time.sleep(0.05)
+            cluster.close()  # the scheduler goes away mid-sweep
+            _, stderr = proc.communicate(timeout=90)
+        finally:
+            stop_everything(proc)
+    finally:
+        cluster.close()
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    lines = messages(stderr, "sig:")
+    assert len(lines) <= 2, stderr
+    assert lines[0].startswith("error: lost the Dask scheduler"), stderr
+    assert "--resume" in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sweep"]["status"] == "failed"
+
+
 # --------------------------------------------------------------------------- workshop
 
 

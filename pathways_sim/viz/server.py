@@ -128,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    serve(args.scenario, args.host, args.port, args.seed)
+    from pathways_sim.interrupt import describe, exit_code, handling_signals
+
+    try:
+        with handling_signals(quiet_exit=argv is None):
+            serve(args.scenario, args.host, args.port, args.seed)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, 130 / 143
+        print(f"interrupted: stopped by {describe(exc)}", file=sys.stderr)
+        return exit_code(exc)
     return 0
 
 
