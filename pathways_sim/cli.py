@@ -689,7 +689,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         # Ctrl-C and SIGTERM raise KeyboardInterrupt / Terminated here (pathways_sim.interrupt);
-        # run as the command (no argv), later signals are then ignored so the exit is quiet.
+        # run as the command (no argv), a second signal then cannot break the exit.
         with handling_signals(quiet_exit=argv is None):
             return args.handler(args, args_list, sys.stdout)
     except ScenarioError as exc:

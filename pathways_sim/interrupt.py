@@ -14,8 +14,9 @@ Worker processes never print a ``KeyboardInterrupt`` traceback of their own
 
 * :func:`starting_workers` blocks SIGINT in this thread while pools start
   their processes. A blocked signal mask is inherited by child processes
-  (across ``exec`` too), so the forkserver, the resource tracker and every
-  worker start deaf to Ctrl-C, even while they import the model. A signal
+  (across ``exec`` too), so the forkserver and every worker start deaf to
+  Ctrl-C, even while they import the model (multiprocessing's resource
+  tracker, started first, ignores it by itself). A signal
   that arrives meanwhile is raised here as soon as the block ends, when the
   pool knows every process it has started.
 * :func:`worker_initializer` (a pool's ``initializer``) also ignores SIGINT
@@ -125,9 +126,10 @@ def handling_signals(quiet_exit: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`KeyboardInterrupt` / :class:`Terminated` inside.
 
     Args:
-        quiet_exit: After an interrupt, ignore further signals instead of
-            restoring the previous handlers (for a process that is about to
-            exit: its interpreter shutdown is never interrupted).
+        quiet_exit: After an interrupt, keep this module's handler instead of
+            restoring the previous ones (for a process that is about to exit:
+            a second signal cannot interrupt its shutdown with a traceback; a
+            third still ends it at once).
 
     Outside the main thread (where handlers cannot be set) this does nothing.
     """
@@ -139,9 +141,9 @@ def handling_signals(quiet_exit: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
-        interrupted = bool(_STATE.received)
-        for sig, handler in old.items():
-            signal.signal(sig, signal.SIG_IGN if quiet_exit and interrupted else handler)
+        if not (quiet_exit and _STATE.received):
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
