@@ -332,7 +332,6 @@ def run_sweep(
     except BaseException as exc:
         # Ctrl-C, SIGTERM (KeyboardInterrupt) or a failed executor: the executor is closed
         # (its workers are gone); say in the manifest that the sweep stopped, and why.
-        bar.close()
         _stopped(store, manifest, session, ran, exc)
         raise
     finally:
