@@ -146,6 +146,9 @@ def handling_signals(quiet_exit: bool = False) -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
+_TRACKER_STARTED_IN: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def starting_workers() -> Iterator[None]:
     """Start worker processes (or a cluster) inside: they start deaf to Ctrl-C.
@@ -161,10 +164,12 @@ def starting_workers() -> Iterator[None]:
     old = None
     if hasattr(signal, "pthread_sigmask"):
         # multiprocessing's resource tracker, when it starts, *unblocks* SIGINT in the
-        # calling thread: start it first (it ignores SIGINT itself).
-        from multiprocessing import resource_tracker
+        # calling thread: start it first (it ignores SIGINT itself), once per process.
+        if _TRACKER_STARTED_IN.get("pid") != os.getpid():
+            from multiprocessing import resource_tracker
 
-        resource_tracker.ensure_running()
+            resource_tracker.ensure_running()
+            _TRACKER_STARTED_IN["pid"] = os.getpid()
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     if main:
         _STATE.deferring += 1
