@@ -226,6 +226,51 @@ def test_losing_the_dask_scheduler_is_one_message_and_the_resume_hint(tmp_path):
     assert manifest["sweep"]["status"] == "failed"
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+def test_an_interrupted_calibration_says_so_in_its_manifest_and_resumes(tmp_path, monkeypatch,
+                                                                         capsys):
+    from pathways_sim.calibration.objective import Problem
+
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text("description: A small fast service.\nbase: medium\nparams:\n"
+                        "  run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}\n"
+                        "  referrals: {per_year: 2000}\n", encoding="utf-8")
+    (tmp_path / "targets.csv").write_text(
+        "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
+        f"uptake,{scenario},all,took_up_service,6,320,500,,binomial,fit,test\n",
+        encoding="utf-8")
+    (tmp_path / "priors.csv").write_text(
+        "parameter,low,high,prior,default,informed_by,source\n"
+        "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("name: small\ntargets: targets.csv\npriors: priors.csv\nreplicates: 1\n"
+                      "seed: 5\noptuna: {budget: 4, batch: 2, startup_trials: 2}\n"
+                      "predictive: {draws: 2, seed: 9}\n", encoding="utf-8")
+    out = tmp_path / "fit"
+    real = Problem.evaluate
+    calls = []
+
+    def second_batch_interrupted(self, *args, **kwargs):  # Ctrl-C during the second batch
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Problem, "evaluate", second_batch_interrupted)
+    argv = ["calibrate", "--config", str(config), "--out", str(out), "--workers", "1"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted:") and "--resume" in err and len(err.splitlines()) == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["calibration"]["status"] == "interrupted"
+    monkeypatch.undo()
+    assert main([*argv, "--resume"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["calibration"]["status"] == "complete"
+
+
 # --------------------------------------------------------------------------- workshop
 
 
