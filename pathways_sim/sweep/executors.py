@@ -32,7 +32,11 @@ Executors:
   worker needs this package installed (the same version).
 
 Executors are context managers and can run :func:`run_many` many times
-while open (a calibration's generations reuse one pool). At most a window
+while open (a calibration's generations reuse one pool). They close on every
+path: after an error, Ctrl-C or SIGTERM the local pool's workers are stopped
+at once and a ``LocalCluster`` is closed, so no worker outlives the command.
+Worker processes start with Ctrl-C blocked and leave it to this process
+(:mod:`pathways_sim.interrupt`): they never print tracebacks of their own. At most a window
 of jobs is in flight at once, so a stream of a million jobs holds only that
 window in memory.
 """
