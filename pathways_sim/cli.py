@@ -52,6 +52,9 @@ from pathways_sim.cli_options import (
     write_json,
 )
 from pathways_sim.defaults import DEFAULT_SEED
+from pathways_sim.interrupt import describe as describe_interrupt
+from pathways_sim.interrupt import exit_code as interrupt_exit_code
+from pathways_sim.interrupt import handling_signals
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
 from pathways_sim.outdir import (
     OutputError,
@@ -761,10 +764,13 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
         print(f"error: {describe_os_error(exc)}; finished parts are kept in {out}; free some "
               f"space and continue with: {resume_cmd}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print(f"interrupted: finished parts are kept in {out}; continue with --resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM)
+        if (out / "index.json").is_file():
+            print(f"interrupted: finished parts are kept in {out}; continue with: "
+                  f"{resume_cmd}", file=sys.stderr)
+        else:  # stopped before the sweep's folder was set up: nothing to keep
+            print("interrupted: before any run was written; nothing was kept", file=sys.stderr)
+        return interrupt_exit_code(exc)
     doc = {"experiment": summary.experiment, "out": str(summary.out),
            "runs": summary.total_runs, "ran": summary.ran, "skipped": summary.skipped,
            "failed": summary.failed, "seconds": summary.seconds,
@@ -992,7 +998,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status (docs/cli.md): 0 on success (also when stdout is a
         closed pipe, as in ``... | head``), 2 for bad input (usage errors,
         scenario errors, an output path of the wrong kind), 1 when outputs
-        cannot be written or a computation fails, 130 when interrupted.
+        cannot be written or a computation fails, 130 after Ctrl-C (SIGINT)
+        and 143 after SIGTERM.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -1001,9 +1008,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        status = args.handler(args, args_list, sys.stdout)
-        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
-        return status
+        # Ctrl-C and SIGTERM raise KeyboardInterrupt / Terminated here (pathways_sim.interrupt);
+        # run as the command (no argv), a second signal then cannot break the exit.
+        with handling_signals(quiet_exit=argv is None):
+            status = args.handler(args, args_list, sys.stdout)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+            return status
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -1016,6 +1026,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM): 130 / 143
+        print(f"interrupted: stopped by {describe_interrupt(exc)}",
+              file=sys.stderr)
+        return interrupt_exit_code(exc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.context
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pathways_sim.defaults import DEFAULT_SEED, default_workers
+from pathways_sim.interrupt import starting_workers, stop_pool, worker_initializer
 from pathways_sim.model.events import Ev
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.outcomes import (
@@ -402,12 +404,23 @@ def run_replicates(
                 results.append(_run_job(job))
                 bar.update()
         else:
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(jobs)), mp_context=_worker_context()
-            ) as pool:
-                for result in pool.map(_run_job, jobs):
+            # The workers start deaf to Ctrl-C (pathways_sim.interrupt): on Ctrl-C, SIGTERM
+            # or an error this process stops them, so none outlives the command.
+            with starting_workers():
+                pool = ProcessPoolExecutor(
+                    max_workers=min(workers, len(jobs)), mp_context=_worker_context(),
+                    initializer=worker_initializer, initargs=(os.getpid(),),
+                )
+            try:
+                with starting_workers():
+                    done = pool.map(_run_job, jobs)
+                for result in done:
                     results.append(result)
                     bar.update()
+            except BaseException:
+                stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
     finally:
         bar.close()
     return ReplicateSet(scenario=scenario, root_seed=int(root_seed), results=results)

@@ -360,9 +360,11 @@ def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO)
                 raise _Failed(err)
     except _Failed as exc:
         return _fail(f"{exc}\n{kept}")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or interrupt.Terminated (SIGTERM)
+        from pathways_sim.interrupt import exit_code
+
         print(f"interrupted: {kept}", file=sys.stderr)
-        return 130
+        return exit_code(exc)
     except OSError as exc:
         if not is_disk_full(exc):
             raise

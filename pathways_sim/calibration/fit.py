@@ -18,9 +18,10 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,39 @@ def _clear(folder: Path) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
+
+
+@contextlib.contextmanager
+def _marks_interrupted(folder: Path, config: CalibrationConfig, problem: Problem, method: str,
+                       budget: int | None, resume: bool, command: Sequence[str],
+                       executor: str, started: float) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM inside, write a manifest whose status is "interrupted".
+
+    The journal (Optuna) or saved generations (ABC) in the folder are what
+    ``--resume`` continues; the manifest says the fit did not finish. Best
+    effort: a failure to write it must not hide the interrupt.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:  # includes pathways_sim.interrupt.Terminated (SIGTERM)
+        if folder.is_dir():
+            manifest = build_manifest(
+                default_scenario(), config.seed, list(problem.seeds), list(command),
+                extra={
+                    "kind": "calibration",
+                    "calibration": {"name": config.name, "version": None, "method": method,
+                                    "budget": budget, "resumed": resume,
+                                    "fingerprint": problem_fingerprint(problem),
+                                    "status": "interrupted"},
+                    "config": config.to_dict(),
+                    "executor": executor,
+                    "seconds": round(time.perf_counter() - started, 1),
+                },
+            )
+            manifest["scenario"] = None
+            with contextlib.suppress(OSError):
+                write_manifest(folder / "manifest.json", manifest, [])
+        raise
 
 
 def calibrate(config: CalibrationConfig, method: str, executor: Executor,
@@ -140,7 +174,9 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
     problem = Problem(config)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    with executor:
+    # On Ctrl-C or SIGTERM: the executor's workers stop, then the manifest says "interrupted".
+    with _marks_interrupted(folder, config, problem, method, budget, resume, command,
+                            executor.description, started), executor:
         log(f"calibrate ({method}): {len(problem.targets)} fit targets in "
             f"{len(problem.groups)} scenarios, {len(problem.priors)} parameters, "
             f"{len(problem.seeds)} replicates per scenario, on {executor.description}")
@@ -192,7 +228,7 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
             "kind": "calibration",
             "calibration": {"name": config.name, "version": result.version, "method": method,
                             "budget": budget, "resumed": resume,
-                            "fingerprint": result.fingerprint},
+                            "fingerprint": result.fingerprint, "status": "complete"},
             "targets_sha256": config.to_dict()["targets_sha256"],
             "priors_sha256": config.to_dict()["priors_sha256"],
             "config": config.to_dict(),

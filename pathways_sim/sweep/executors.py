@@ -32,18 +32,22 @@ Executors:
   worker needs this package installed (the same version).
 
 Executors are context managers and can run :func:`run_many` many times
-while open (a calibration's generations reuse one pool). At most a window
+while open (a calibration's generations reuse one pool). They close on every
+path: after an error, Ctrl-C or SIGTERM the local pool's workers are stopped
+at once and a ``LocalCluster`` is closed, so no worker outlives the command.
+Worker processes start with Ctrl-C blocked and leave it to this process
+(:mod:`pathways_sim.interrupt`): they never print tracebacks of their own. At most a window
 of jobs is in flight at once, so a stream of a million jobs holds only that
 window in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.context
 import os
-import threading
 import time
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -53,6 +57,7 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from pathways_sim.interrupt import starting_workers, stop_pool, worker_initializer
 from pathways_sim.scenario import Scenario
 
 __all__ = [
@@ -224,30 +229,6 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-PARENT_CHECK_SECONDS = 1.0
-"""How often a pool worker checks that the process that started it is still alive."""
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Pool worker initializer: end this worker soon after its parent dies.
-
-    A parent killed outright (SIGKILL, out of memory) cannot shut its pool
-    down, and ``forkserver`` workers would wait on their job queue forever.
-    """
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_CHECK_SECONDS)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # alive, owned by someone else (never ours, but alive)
-                pass
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
 class LocalPoolExecutor:
     """A pool of worker processes on this machine.
 
@@ -263,18 +244,22 @@ class LocalPoolExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Self:
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=worker_context(),
-            initializer=_exit_with_parent, initargs=(os.getpid(),),
-        )
+        with starting_workers():  # the workers (and the forkserver) start deaf to Ctrl-C
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=worker_context(),
+                initializer=worker_initializer, initargs=(os.getpid(),),
+            )
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._pool is not None:
-            # On an error or Ctrl-C, drop the queued jobs rather than finish them.
-            self._pool.shutdown(wait=exc is None, cancel_futures=exc is not None)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if exc is None:
+            pool.shutdown(wait=True)
+            return
+        stop_pool(pool)  # an error, Ctrl-C or SIGTERM: drop the queued jobs, stop the workers
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """``fn(item)`` in the worker processes, in completion order."""
@@ -284,7 +269,8 @@ class LocalPoolExecutor:
         it = iter(items)
         pending: set[Future[Any]] = set()
         try:
-            pending.update(pool.submit(fn, item) for item in islice(it, self.window))
+            with starting_workers():  # a submit may start a worker process
+                pending.update(pool.submit(fn, item) for item in islice(it, self.window))
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -294,7 +280,8 @@ class LocalPoolExecutor:
                         raise ExecutorError(f"local worker pool failed: {exc!r}") from exc
                     nxt = next(it, _END)
                     if nxt is not _END:
-                        pending.add(pool.submit(fn, nxt))
+                        with starting_workers():
+                            pending.add(pool.submit(fn, nxt))
                     yield result
         finally:
             for fut in pending:
@@ -305,6 +292,54 @@ _END = object()
 
 
 # --------------------------------------------------------------------------- Dask
+
+CLOSE_TIMEOUT = 10
+"""Seconds a Dask client or LocalCluster gets to close."""
+
+DASK_LOGGERS = ("distributed", "tornado", "asyncio")
+"""Loggers silenced while a failed or interrupted Dask executor closes."""
+
+CLIENT_LOGGERS = ("distributed.client",)
+"""Loggers silenced while a Dask executor is open (a lost scheduler is an ExecutorError)."""
+
+
+@contextlib.contextmanager
+def quiet_dask_logs(names: Iterable[str] = DASK_LOGGERS) -> Iterator[None]:
+    """Silence Dask's (and its event loop's) logging inside the block.
+
+    A lost scheduler makes the client log a traceback for every reconnection
+    attempt; the command says it in one line instead (:class:`ExecutorError`).
+    """
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _local_cluster(cls: Any, n_workers: int, processes: bool) -> Any:
+    """A ``LocalCluster`` whose worker processes come from :func:`worker_context`.
+
+    Dask starts its workers with ``spawn`` from its own threads, where a
+    Ctrl-C in the terminal reaches them while they import (a traceback each).
+    Started by this process's forkserver instead (itself started here with
+    Ctrl-C blocked, see :func:`~pathways_sim.interrupt.starting_workers`),
+    they inherit the blocked signal and this process stops them.
+    """
+    import dask
+
+    method = worker_context().get_start_method()
+    if processes and method == "forkserver":
+        import multiprocessing.forkserver
+
+        multiprocessing.forkserver.ensure_running()
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        return cls(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                   dashboard_address=None, silence_logs=logging.ERROR)
 
 
 class DaskExecutor:
@@ -335,6 +370,7 @@ class DaskExecutor:
         self.description = f"Dask ({where})"
         self._client: Any = None
         self._cluster: Any = None
+        self._quiet = contextlib.ExitStack()
 
     def __enter__(self) -> Self:
         try:
@@ -342,29 +378,60 @@ class DaskExecutor:
         except ImportError as exc:  # pragma: no cover - a declared dependency
             raise ExecutorError(f"Dask is not installed ({exc}); pip install 'dask[distributed]'"
                                 ) from exc
+        self._quiet.enter_context(quiet_dask_logs(CLIENT_LOGGERS))
         try:
-            if self.address:
-                self._client = Client(self.address, timeout="30s")
-            else:
-                self._cluster = LocalCluster(
-                    n_workers=self.n_workers, threads_per_worker=1, processes=self.processes,
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                )
-                self._client = Client(self._cluster)
+            # The cluster's threads and worker processes start deaf to Ctrl-C: this
+            # process stops them (see pathways_sim.interrupt).
+            with starting_workers():
+                if self.address:
+                    self._client = Client(self.address, timeout="30s")
+                else:
+                    self._cluster = _local_cluster(LocalCluster, self.n_workers, self.processes)
+                    self._client = Client(self._cluster)
+            self.workers = max(1, sum(self._client.nthreads().values()))
         except OSError as exc:
-            self.__exit__(None, None, None)
+            self._close(quietly=True)
             raise ExecutorError(f"cannot reach the Dask scheduler {self.address}: {exc}") from exc
-        self.workers = max(1, sum(self._client.nthreads().values()))
+        except BaseException:  # Ctrl-C while the cluster starts: close what has started
+            self._close(quietly=True)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        self._close(quietly=exc is not None)
+
+    def _close(self, quietly: bool) -> None:
+        """Close the client and the LocalCluster (its worker processes end with it).
+
+        ``quietly`` (an error or interrupt is on its way out): Dask's own logging of a
+        lost scheduler or of workers being stopped is silenced, and a failure to close
+        is not raised over the error that matters.
+        """
+        client, self._client = self._client, None
+        cluster, self._cluster = self._cluster, None
+        try:
+            with quiet_dask_logs() if quietly else contextlib.nullcontext():
+                for thing in (client, cluster):
+                    if thing is None:
+                        continue
+                    try:
+                        thing.close(timeout=CLOSE_TIMEOUT)
+                    except Exception:
+                        if not quietly:
+                            raise
+        finally:
+            self._quiet.close()
+
+    def _failure(self, client: Any, exc: Exception) -> str:
+        """What went wrong, in one line, when a Dask future raises."""
+        from concurrent.futures import CancelledError
+
+        if isinstance(exc, CancelledError | OSError) or client.status != "running":
+            where = self.address or "of the LocalCluster"
+            return (f"lost the Dask scheduler {where} ({type(exc).__name__}): it stopped or "
+                    "cannot be reached; the runs in flight are lost")
+        return f"the Dask cluster failed: {exc!r}"
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """``fn(item)`` on the cluster's workers, in completion order."""
@@ -383,7 +450,7 @@ class DaskExecutor:
                 try:
                     result = fut.result()
                 except Exception as exc:
-                    raise ExecutorError(f"Dask task failed: {exc!r}") from exc
+                    raise ExecutorError(self._failure(client, exc)) from exc
                 fut.release()
                 nxt = next(it, _END)
                 if nxt is not _END:

@@ -211,6 +211,24 @@ def _manifest(plan: SweepPlan, fingerprint: str, chunk_size: int, command: Seque
     )
 
 
+def _stopped(store: SweepStore, manifest: dict[str, Any], session: dict[str, Any], ran: int,
+             exc: BaseException) -> None:
+    """Record in the manifest that this session stopped early: "interrupted" or "failed".
+
+    Best effort: a failure to write it (a full disk) must not hide ``exc``.
+    """
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    session |= {"finished_utc": _now(), "runs": ran, "stopped": status,
+                "reason": f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__}
+    manifest["sweep"]["status"] = status
+    manifest["sweep"]["runs_failed"] = store.runs_failed
+    manifest["sweep"]["failed_run_ids"] = sorted(store.failed_run_ids)
+    try:
+        store.write_manifest(manifest, [store.design_path, *store.part_files()])
+    except Exception:  # pragma: no cover - e.g. the disk is full; the parts are what count
+        pass
+
+
 def _run_sweep(
     experiment: Experiment,
     out: Path | str,
@@ -244,7 +262,11 @@ def _run_sweep(
         SweepError: ``out`` is not empty and ``resume`` is false; or, resuming,
             ``out`` is not a sweep of this experiment (changed since, or another
             chunk size asked for).
-        ExecutorError: The executor failed; the chunks already written are kept.
+        ExecutorError: The executor failed; the chunks already written are kept
+            and the manifest's status is "failed".
+        KeyboardInterrupt: Ctrl-C, or :class:`~pathways_sim.interrupt.Terminated`
+            (SIGTERM): the executor is closed, the chunks already written are kept
+            and the manifest's status is "interrupted".
         ValueError: A bad ``chunk_size`` or :data:`FAIL_ENV` value.
     """
     t0 = time.monotonic()
@@ -316,6 +338,11 @@ def _run_sweep(
                     bar.update(1, failed=int(record.error is not None))
                     if len(buf) == len(store.chunk_runs(chunk)):
                         store.write_chunk(chunk, buffers.pop(chunk))
+    except BaseException as exc:
+        # Ctrl-C, SIGTERM (KeyboardInterrupt) or a failed executor: the executor is closed
+        # (its workers are gone); say in the manifest that the sweep stopped, and why.
+        _stopped(store, manifest, session, ran, exc)
+        raise
     finally:
         bar.close()
 

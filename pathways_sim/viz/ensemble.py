@@ -14,6 +14,7 @@ the live run, so bands and live lines mean the same thing.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pathways_sim.interrupt import starting_workers, stop_pool, worker_initializer
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.run import replicate_seeds
 from pathways_sim.scenario import Scenario
@@ -143,9 +145,24 @@ def worker_pool() -> ProcessPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ProcessPoolExecutor(max_workers=1,
-                                        mp_context=multiprocessing.get_context("spawn"))
+            # Started now, deaf to Ctrl-C (the server stops it: shutdown_pool), and ending
+            # by itself if the server is killed (pathways_sim.interrupt).
+            with starting_workers():
+                _POOL = ProcessPoolExecutor(max_workers=1,
+                                            mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=worker_initializer,
+                                            initargs=(os.getpid(),))
+                _POOL.submit(int)  # a submit starts the worker process
         return _POOL
+
+
+def shutdown_pool() -> None:
+    """Stop the worker process of :func:`worker_pool`, if it was started."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        stop_pool(pool)
 
 
 def paired_difference_band(a: Ensemble, b: Ensemble, name: str,

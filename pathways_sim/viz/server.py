@@ -106,7 +106,7 @@ def solara_args(host: str, port: int, open_browser: bool = False) -> list[str]:
 
 def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           seed: int | None = None, open_browser: bool = False) -> None:
-    """Run the workshop server until interrupted.
+    """Run the workshop server until interrupted (Ctrl-C or SIGTERM).
 
     Args:
         scenario: Scenario name or path the page starts from (checked before starting).
@@ -119,6 +119,9 @@ def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAUL
         ScenarioError: The scenario does not load.
         OfflineAssetsMissing: The front end could not render offline.
         PortInUse: ``host:port`` is taken.
+        KeyboardInterrupt: Stopped by Ctrl-C, or
+            :class:`~pathways_sim.interrupt.Terminated` by SIGTERM (after the
+            server has shut down and its worker process has stopped).
     """
     from pathways_sim.scenario import load_scenario
 
@@ -131,8 +134,23 @@ def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAUL
         os.environ[ENV_SEED] = str(int(seed))
     from solara.__main__ import run as solara_run  # imported after the environment is set
 
-    solara_run.main(args=solara_args(host, port, open_browser), prog_name="pathways-sim workshop",
-                    standalone_mode=False)
+    # Solara's command, without click's main(): that turns Ctrl-C into click's Abort (a
+    # traceback and exit 1). Uvicorn shuts the server down on SIGINT or SIGTERM and then
+    # raises the signal again, so KeyboardInterrupt (or interrupt.Terminated) reaches
+    # the caller: ``pathways-sim workshop`` prints one line and exits 130 (143).
+    try:
+        with solara_run.make_context("pathways-sim workshop",
+                                     solara_args(host, port, open_browser)) as ctx:
+            solara_run.invoke(ctx)
+    finally:
+        _stop_workers()
+
+
+def _stop_workers() -> None:
+    """Stop the worker process of the background replicates, if the pages started it."""
+    ensemble = sys.modules.get("pathways_sim.viz.ensemble")
+    if ensemble is not None:
+        ensemble.shutdown_pool()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    serve(args.scenario, args.host, args.port, args.seed)
+    from pathways_sim.interrupt import describe, exit_code, handling_signals
+
+    try:
+        with handling_signals(quiet_exit=argv is None):
+            serve(args.scenario, args.host, args.port, args.seed)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, 130 / 143
+        print(f"interrupted: stopped by {describe(exc)}", file=sys.stderr)
+        return exit_code(exc)
     return 0
 
 
