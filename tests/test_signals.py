@@ -260,7 +260,8 @@ def test_an_interrupted_calibration_says_so_in_its_manifest_and_resumes(tmp_path
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Problem, "evaluate", second_batch_interrupted)
-    argv = ["calibrate", "--config", str(config), "--out", str(out), "--workers", "1"]
+    argv = ["calibrate", "--config", str(config), "--out", str(out), "--workers", "1",
+            "--quiet"]  # the progress lines go to stderr too
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert err.startswith("interrupted:") and "--resume" in err and len(err.splitlines()) == 1
