@@ -51,8 +51,10 @@ __all__ = [
     "Heading",
     "Paragraph",
     "Table",
+    "inline_html",
     "render_html",
     "render_markdown",
+    "slug",
     "write_document",
 ]
 
