@@ -52,6 +52,7 @@ from pathways_sim.report.document import (
     Block,
     BulletList,
     Callout,
+    Cell,
     Code,
     Document,
     Figure,
@@ -411,9 +412,9 @@ def _headline(d: _Data) -> list[Block]:
         f"better or worse for the outcome (when the interval excludes 0).{pooled}"))
     header = ["Option"] + [f"{metric_label(m)} ({_DIRECTION_WORDS.get(d.outcomes[m], '')})"
                            for m in metrics]
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     base = summarise(d.joined[d.joined["role"] == "baseline"], metrics, by="role")
-    brow: list[str | tuple[str, str]] = ["Baseline level (mean, 90% of runs)"]
+    brow: list[Cell] = ["Baseline level (mean, 90% of runs)"]
     for m in metrics:
         r = base[base["metric"] == m]
         brow.append(("—" if r.empty else _range_text(m, *r[["mean", "lo", "hi"]].iloc[0]),
@@ -425,7 +426,7 @@ def _headline(d: _Data) -> list[Block]:
             rows.append([label] + [("no finished pair", "unclear")] * len(metrics))
             continue
         same = bool(sub["identical"].all())
-        row: list[str | tuple[str, str]] = [label + (" (same runs as the baseline)"
+        row: list[Cell] = [label + (" (same runs as the baseline)"
                                                      if same else "")]
         for m in metrics:
             if m not in sub.index:
@@ -479,7 +480,7 @@ def _funnel(d: _Data) -> list[Block]:
     summ = summarise(d.joined, stages, by="label")
     fig = funnel_figure(summ, d.lay.all, stages, baselines=d.lay.baselines,
                         counterfactuals=d.lay.counterfactuals)
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for label in d.lay.all:
         sub = summ[summ["label"] == label].set_index("metric")
         rows.append([label] + [_range_text(m, *_stats(sub, m))
@@ -505,10 +506,10 @@ def _equity(d: _Data) -> list[Block]:
         eq = paired_differences(d.joined, metrics, {"found_work_24m_far": "maximize",
                                                     "found_work_24m_near": "maximize"},
                                 by="label")
-        rows: list[list[str | tuple[str, str]]] = []
+        rows: list[list[Cell]] = []
         for label in d.lay.options:
             sub = eq[eq["label"] == label].set_index("metric")
-            row: list[str | tuple[str, str]] = [label]
+            row: list[Cell] = [label]
             for m in metrics:
                 if m not in sub.index:
                     row.append("–")
@@ -558,9 +559,9 @@ def _costs(d: _Data) -> list[Block]:
         "table says so."))
     out.append(d.fig("costs", fig, "Cost per job and per additional job"))
     tot = cpj[cpj["metric"] == "cost_total_24m"].set_index("label")
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for label in served:
-        row: list[str | tuple[str, str]] = [
+        row: list[Cell] = [
             label,
             _money(tot["mean"].get(label, math.nan)),
             _range_text("cost_per_job_24m", c["mean"].get(label, math.nan),
@@ -630,7 +631,7 @@ def _checks(d: _Data) -> list[Block]:
         "direction (the patterns of MODEL.md §6). A FAIL either has an interval that "
         "includes 0 (not enough evidence) or one on the wrong side (the model contradicts "
         "the pattern).")]
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for _, r in res.iterrows():
         scale = float(r["scale"])
         what = r["metric"] if r["baseline_metric"] == r["metric"] and scale == 1 else (
@@ -681,7 +682,7 @@ def _discovery(d: _Data) -> list[Block]:
     targets = [m for m in metrics if d.outcomes[m] != "info"] or metrics
     trajectories: dict[str, pd.DataFrame] = {}
     chosen: dict[str, int] = {}
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for m in targets:
         above = d.outcomes[m] != "minimize"
         try:
@@ -732,7 +733,7 @@ def _levels(d: _Data) -> list[Block]:
     metrics = [m for m in metrics if m in d.joined.columns]
     summ = summarise(d.joined, metrics, by="label")
     n = d.joined.groupby("label").size()
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for label in d.lay.all:
         sub = summ[summ["label"] == label].set_index("metric")
         rows.append([label, str(int(n.get(label, 0)))]
@@ -800,7 +801,7 @@ def _assumptions(d: _Data) -> list[Block]:
         "full resolved base scenario, with the source of every value, is in the sweep's "
         f"`manifest.json` (`scenario`); `pathways-sim scenarios show {d.exp.get('base')}` "
         "prints it."))
-    base_rows: list[list[str | tuple[str, str]]] = []
+    base_rows: list[list[Cell]] = []
     flat_values, flat_sources = _flatten(sc.get("params", {})), _flatten(sc.get("sources", {}))
     for path, setter in _flatten(sc.get("set_by", {})).items():
         if setter != "default":
@@ -837,7 +838,7 @@ def _assumptions(d: _Data) -> list[Block]:
             groups.setdefault(key, [])
             if label not in groups[key]:
                 groups[key].append(label)
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     every = set(d.lay.all)
     for (path, shown, src), labels in sorted(groups.items()):
         where = "every design point" if set(labels) >= every else _names(labels, 4)
@@ -865,7 +866,7 @@ def _settings(d: _Data) -> list[Block]:
     libs = ", ".join(f"{k} {v}" for k, v in (m.get("libraries") or {}).items())
     sha = m.get("git_sha") or "unknown"
     dirty = " (with uncommitted changes)" if m.get("git_dirty") else ""
-    rows: list[list[str | tuple[str, str]]] = [
+    rows: list[list[Cell]] = [
         ["Experiment", f"{exp.get('name')} ({exp.get('file')})"],
         ["Design", design.get("type", "") + (f", {design['samples']} samples"
                                              if design.get("samples") else "")],
@@ -900,7 +901,7 @@ def _failures(d: _Data) -> list[Block]:
     if err.empty:
         return []
     design = d.sweep.design.set_index("run_id")
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for _, r in err.iterrows():
         run = design.loc[int(r["run_id"])]
         rows.append([str(int(r["run_id"])), d.lay.label.get(int(run["point_id"]), "?"),

@@ -38,13 +38,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pathways_sim.sweep.store import atomic_write_bytes
-
 __all__ = [
     "CSS",
     "Block",
     "BulletList",
     "Callout",
+    "Cell",
     "Code",
     "Document",
     "Figure",
@@ -412,6 +411,10 @@ def write_document(doc: Document, folder: Path | str, stem: str = "report",
     Returns:
         The files written: the Markdown file, the HTML file, then the figures.
     """
+    # The store's writer is the project's one atomic write; imported here so that building
+    # and rendering a document does not load the sweep package.
+    from pathways_sim.sweep.store import atomic_write_bytes
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     figures: list[Path] = []
