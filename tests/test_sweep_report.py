@@ -26,6 +26,7 @@ from scipy import stats
 from pathways_sim.cli import main
 from pathways_sim.report import brief as brief_module
 from pathways_sim.report.brief import write_report
+from pathways_sim.report.document import Document, render_markdown
 from pathways_sim.report.sweep_plots import format_diff, format_level
 from pathways_sim.sweep import InProcessExecutor, load_experiment, run_sweep
 from pathways_sim.sweep.analysis import (
@@ -322,8 +323,7 @@ def test_degenerate_inputs_give_a_not_enough_variation_reason():
     assert not discovery_applies(sx[["demand"]].assign(fixed=1.0))[0]
 
 
-def test_report_discovery_section_for_a_small_sweep(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch):
+def test_report_discovery_section_for_a_small_sweep(monkeypatch: pytest.MonkeyPatch):
     # 24 option points x 2 replicates of a latin-hypercube-like sweep: found work is high
     # where labour demand is high; the cost does not vary (not enough variation)
     rng = np.random.default_rng(3)
@@ -342,8 +342,7 @@ def test_report_discovery_section_for_a_small_sweep(tmp_path: Path,
     data = brief_module._Data(
         None, {"levers": {"scenario": []}, "uncertainties": {"jobs.labour_demand": {}}},
         {"found_work_24m": "maximize", "cost_per_job_24m": "minimize"}, joined, None, None)
-    brief = brief_module.Brief("t", brief_module._discovery(data))
-    md = brief_module.render_markdown(brief, tmp_path)
+    md = render_markdown(Document("t", brief_module._discovery(data)))
     assert "## Scenario discovery" in md and "24 option points" in md and "EMA Workbench" in md
     assert "Not scored: Cost per job (24 months): not enough variation" in md
     assert len(figures) == 2  # feature scores and the PRIM trajectory

@@ -15,14 +15,15 @@
    ABC-SMC: tolerance (epsilon) schedule, acceptance rate and effective sample
    size by generation.
 
-Figures follow the house style of :mod:`pathways_sim.report.plots`
-(Okabe-Ito colours, Agg canvas, no pyplot).
+The report is laid out once as a :class:`~pathways_sim.report.document.Document`
+and rendered by the document model the sweep brief shares (same escaping, CSS
+and figure handling). Figures follow the house style of
+:mod:`pathways_sim.report.plots` (Okabe-Ito colours, Agg canvas, no pyplot).
 """
 
 from __future__ import annotations
 
-import base64
-import html
+import io
 import math
 from pathlib import Path
 
@@ -33,6 +34,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from pathways_sim.calibration.results import CalibrationResult
+from pathways_sim.report.document import (
+    Block,
+    Document,
+    Heading,
+    Paragraph,
+    Table,
+    write_document,
+)
+from pathways_sim.report.document import Figure as RFigure
 from pathways_sim.report.plots import OKABE_ITO
 from pathways_sim.scenario import ScenarioError, load_scenario
 
@@ -57,7 +67,13 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _plot_fit(fit: pd.DataFrame, path: Path) -> Path:
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _plot_fit(fit: pd.DataFrame) -> bytes:
     fig = _figure(9.5, 0.48 * len(fit) + 1.6)
     ax = fig.add_subplot()
     y = np.arange(len(fit))[::-1]
@@ -79,11 +95,10 @@ def _plot_fit(fit: pd.DataFrame, path: Path) -> Path:
     ax.grid(axis="x", alpha=0.3, which="both")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=9)
     ax.set_title("Each target: observed against simulated", fontsize=13)
-    fig.savefig(path)
-    return path
+    return _png(fig)
 
 
-def _plot_parameters(result: CalibrationResult, path: Path) -> Path:
+def _plot_parameters(result: CalibrationResult) -> bytes:
     n = len(result.priors)
     cols = 3
     rows = math.ceil(n / cols)
@@ -116,11 +131,10 @@ def _plot_parameters(result: CalibrationResult, path: Path) -> Path:
     axes[0].legend(fontsize=8, loc="upper right")
     fig.suptitle("Prior (shaded band: probability per bin) to posterior, per parameter",
                  fontsize=13)
-    fig.savefig(path)
-    return path
+    return _png(fig)
 
 
-def _plot_convergence(result: CalibrationResult, path: Path) -> Path:
+def _plot_convergence(result: CalibrationResult) -> bytes:
     if result.method == "optuna":
         fig = _figure(9, 3.6)
         ax = fig.add_subplot()
@@ -152,8 +166,7 @@ def _plot_convergence(result: CalibrationResult, path: Path) -> Path:
             ax.set_xlabel("Generation")
             ax.grid(alpha=0.3)
         fig.suptitle("ABC-SMC convergence", fontsize=13)
-    fig.savefig(path)
-    return path
+    return _png(fig)
 
 
 def _set_by(scenario: str) -> dict[str, str]:
@@ -246,24 +259,11 @@ def _fit_rows(result: CalibrationResult) -> list[list[str]]:
 
 FIT_HEADER = ["target", "role", "likelihood", "observed k/n = share (exact 90% CI)",
               "simulated median", "90% PPI", "inside", "deviance"]
+FIT_ALIGN = ("left", "left", "left", "left", "right", "left", "left", "right")
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c).replace('**', '')}</td>" for c in r) + "</tr>"
-        for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _sections(result: CalibrationResult) -> list[tuple[str, str, list[str], list[list[str]]]]:
-    """(title, text, table header, table rows) of the report's sections."""
+def _document(result: CalibrationResult) -> Document:
+    """The report as a document: intro, then fit, prior to posterior and convergence."""
     d = result.diagnostics
     cfg = result.config
     fit_rows = result.fit[result.fit["role"] == "fit"] if result.fit is not None else None
@@ -277,94 +277,79 @@ def _sections(result: CalibrationResult) -> list[tuple[str, str, list[str], list
              f"`{str(cfg.get('targets_sha256'))[:16]}…`. Point negative log-likelihood "
              f"{result.point_nll:.1f}. Fit {d.get('fit_seconds', float('nan')):.0f} s, "
              f"posterior predictive {d.get('predictive_seconds', float('nan')):.0f} s.")
-    pred = cfg.get("predictive", {})
-    fit_text = (f"{inside} of {nfit} fit targets lie inside their 90% posterior predictive "
-                f"interval (PPI: {pred.get('draws')} posterior draws, each simulated with its "
-                "own seed and passed through the target's observation model). ")
-    if result.method == "optuna":
-        fit_text += ("Optuna gives a point estimate, so the PPI holds simulation and sampling "
-                     "noise but not parameter uncertainty. ")
-    misses = explain_misses(result)
-    if misses:
-        fit_text += "Targets outside their PPI, and why: " + " ".join(
-            f"**{t}**: {why}." for t, why in misses.items())
-    sections = [("Calibration report: " + result.name, intro, [], [])]
+    blocks: list[Block] = [Paragraph(intro)]
     if result.fit is not None:
-        sections.append(("Observed against simulated", fit_text, FIT_HEADER,
-                         _fit_rows(result)))
+        pred = cfg.get("predictive", {})
+        fit_text = (f"{inside} of {nfit} fit targets lie inside their 90% posterior predictive "
+                    f"interval (PPI: {pred.get('draws')} posterior draws, each simulated with "
+                    "its own seed and passed through the target's observation model). ")
+        if result.method == "optuna":
+            fit_text += ("Optuna gives a point estimate, so the PPI holds simulation and "
+                         "sampling noise but not parameter uncertainty. ")
+        misses = explain_misses(result)
+        if misses:
+            fit_text += "Targets outside their PPI, and why: " + " ".join(
+                f"**{t}**: {why}." for t, why in misses.items())
+        blocks += [Heading("Observed against simulated"), Paragraph(fit_text),
+                   RFigure("figures/fit.png", _plot_fit(result.fit),
+                           "Each target: observed share with its exact 90% interval against "
+                           "the simulated median and 90% posterior predictive interval"),
+                   Table(FIT_HEADER, _fit_rows(result), align=FIT_ALIGN)]
     summ = result.summary()
     prow = [[r.parameter, r.prior, f"{r.low:g}-{r.high:g}", f"{r.default:g}", f"{r.point:.4g}",
              f"{r.median:.4g}", f"{r.lo90:.4g}-{r.hi90:.4g}"] for r in summ.itertuples()]
-    sections.append(("Prior to posterior", "Each parameter's prior range, the registry default, "
-                     "the point estimate and the posterior median and 90% interval (for "
-                     "Optuna the posterior is the point).",
-                     ["parameter", "prior", "range", "default", "point", "posterior median",
-                      "90% interval"], prow))
+    blocks += [
+        Heading("Prior to posterior"),
+        Paragraph("Each parameter's prior range, the registry default, the point estimate and "
+                  "the posterior median and 90% interval (for Optuna the posterior is the "
+                  "point)."),
+        RFigure("figures/parameters.png", _plot_parameters(result),
+                "Prior and posterior of each parameter, with the point estimate and the "
+                "registry default"),
+        Table(["parameter", "prior", "range", "default", "point", "posterior median",
+               "90% interval"], prow,
+              align=("left", "left", "left", "right", "right", "right", "left")),
+        Heading("Convergence"),
+    ]
     if result.method == "optuna":
         conv = (f"{d.get('trials')} trials ({d.get('sampler')}); best trial "
                 f"{d.get('best_trial')} with NLL {d.get('best_nll', float('nan')):.1f}"
                 + (f"; resumed after {d.get('resumed_from')} trials"
                    if d.get("resumed_from") else "") + ".")
-        crow: list[list[str]] = []
-        chead: list[str] = []
+        blocks += [Paragraph(conv),
+                   RFigure("figures/convergence.png", _plot_convergence(result),
+                           "Optuna history: negative log-likelihood of each trial and the "
+                           "best so far")]
     else:
         conv = (f"{d.get('algorithm')}. Population {d.get('population')}, tolerance quantile "
                 f"{d.get('quantile')}, {d.get('simulated')} parameter sets simulated (budget "
                 f"{d.get('budget')}); stopped by: {d.get('stopped')}. Point: {d.get('point')}.")
-        chead = ["generation", "epsilon", "accepted", "proposed", "acceptance rate", "ESS",
-                 "best distance", "seconds"]
         crow = [[str(g["generation"]), f"{g['epsilon']:.1f}", str(g["accepted"]),
                  str(g["proposed"]), f"{g['acceptance_rate']:.2f}", f"{g['ess']:.1f}",
                  f"{g['min_distance']:.1f}", f"{g['seconds']:.0f}"]
                 for g in d.get("generations", [])]
-    sections.append(("Convergence", conv, chead, crow))
-    return sections
-
-
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
-        "th{background:#f2f2f2}img{max-width:100%}")
+        blocks += [Paragraph(conv),
+                   RFigure("figures/convergence.png", _plot_convergence(result),
+                           "ABC-SMC convergence: tolerance, acceptance rate and effective "
+                           "sample size by generation")]
+        if crow:
+            blocks.append(Table(["generation", "epsilon", "accepted", "proposed",
+                                 "acceptance rate", "ESS", "best distance", "seconds"], crow,
+                                align=("right",) * 8))
+    return Document("Calibration report: " + result.name, tuple(blocks))
 
 
 def write_report(result: CalibrationResult, folder: Path) -> list[Path]:
     """Write ``report.md``, ``report.html`` and the figures into a results folder.
+
+    The report is a :class:`~pathways_sim.report.document.Document`, rendered by
+    the document model every report shares (the sweep brief too).
 
     Args:
         result: The calibration (with its fit table).
         folder: The results folder.
 
     Returns:
-        The files written.
+        The files written: ``report.md``, ``report.html``, then the figures.
     """
-    figs = folder / "figures"
-    figs.mkdir(parents=True, exist_ok=True)
-    figures = {}
-    if result.fit is not None:
-        figures["Observed against simulated"] = _plot_fit(result.fit, figs / "fit.png")
-    figures["Prior to posterior"] = _plot_parameters(result, figs / "parameters.png")
-    figures["Convergence"] = _plot_convergence(result, figs / "convergence.png")
-    md: list[str] = []
-    body: list[str] = []
-    for i, (title, text, header, rows) in enumerate(_sections(result)):
-        md += [("# " if i == 0 else "## ") + title, "", text, ""]
-        tag = "h1" if i == 0 else "h2"
-        esc = html.escape(text)
-        parts = esc.split("**")
-        esc = "".join(f"<b>{p}</b>" if k % 2 else p for k, p in enumerate(parts))
-        body += [f"<{tag}>{html.escape(title)}</{tag}>", f"<p>{esc}</p>"]
-        if title in figures:
-            png = figures[title]
-            md += [f"![{title}](figures/{png.name})", ""]
-            data = base64.b64encode(png.read_bytes()).decode("ascii")
-            body.append(f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">')
-        if rows:
-            md += [_md_table(header, rows), ""]
-            body.append(_html_table(header, rows))
-    md_path, html_path = folder / "report.md", folder / "report.html"
-    md_path.write_text("\n".join(md), encoding="utf-8")
-    html_path.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Calibration report: "
-        f"{html.escape(result.name)}</title><style>{_CSS}</style></head><body>"
-        + "\n".join(body) + "</body></html>\n", encoding="utf-8")
-    return [md_path, html_path, *figures.values()]
+    return write_document(_document(result), folder)

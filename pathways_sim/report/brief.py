@@ -7,8 +7,9 @@
   styles inline, no external asset: it opens offline and can be e-mailed);
 * ``report.md``: the same text in Markdown, its figures as PNG files beside it.
 
-The brief is built once as a list of blocks (headings, paragraphs, tables,
-figures, banners) and rendered twice, so the two files always say the same.
+The brief is built once as a :class:`~pathways_sim.report.document.Document`
+(headings, paragraphs, tables, figures, banners) and rendered twice by the
+document model every report shares, so the two files always say the same.
 Its sections:
 
 1. **In brief**: what is clearly better or worse than the baseline, checks, costs.
@@ -37,19 +38,29 @@ lays them out.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pathways_sim.report.document import (
+    Block,
+    BulletList,
+    Callout,
+    Cell,
+    Code,
+    Document,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    write_document,
+)
 from pathways_sim.report.sweep_plots import (
     cost_figure,
     equity_figure,
@@ -94,85 +105,6 @@ _PCT = int(round(LEVEL * 100))
 _DIRECTION_WORDS = {"maximize": "higher is better", "minimize": "lower is better",
                     "info": "for information"}
 _VERDICT_CLASS = {"better": "better", "worse": "worse", "higher": "info", "lower": "info"}
-
-# --------------------------------------------------------------------------- blocks
-
-
-@dataclass
-class Heading:
-    """A section heading."""
-
-    text: str
-    level: int = 2
-
-
-@dataclass
-class Para:
-    """A paragraph; ``**bold**`` and ```code``` are rendered in both formats."""
-
-    text: str
-
-
-@dataclass
-class Bullets:
-    """A bulleted list (same inline markup as :class:`Para`)."""
-
-    items: list[str]
-
-
-@dataclass
-class Banner:
-    """A highlighted box: ``warning`` or ``note``."""
-
-    text: str
-    kind: str = "warning"
-
-
-@dataclass
-class Table:
-    """A table; a cell is text, or ``(text, css class)`` for a coloured HTML cell."""
-
-    header: list[str]
-    rows: list[list[str | tuple[str, str]]]
-    caption: str | None = None
-
-
-@dataclass
-class Figure:
-    """A figure rendered to PNG bytes; ``name`` is its file stem for Markdown."""
-
-    name: str
-    png: bytes
-    alt: str
-
-
-@dataclass
-class Code:
-    """Preformatted text (tracebacks, commands), optionally folded in HTML."""
-
-    text: str
-    summary: str | None = None
-
-
-Block = Heading | Para | Bullets | Banner | Table | Figure | Code
-
-
-@dataclass
-class Brief:
-    """A report as blocks, ready to render.
-
-    Attributes:
-        title: Page title.
-        blocks: The content, in order.
-    """
-
-    title: str
-    blocks: list[Block] = field(default_factory=list)
-
-    def add(self, *blocks: Block) -> None:
-        """Append blocks."""
-        self.blocks.extend(blocks)
-
 
 # --------------------------------------------------------------------------- labels
 
@@ -398,7 +330,7 @@ class _Data:
 
     def fig(self, stem: str, figure: Any, alt: str) -> Figure:
         self.figures += 1
-        return Figure(f"fig{self.figures:02d}-{stem}", figure_png(figure), alt)
+        return Figure(f"fig{self.figures:02d}-{stem}.png", figure_png(figure), alt)
 
 
 def _banners(d: _Data) -> list[Block]:
@@ -409,7 +341,7 @@ def _banners(d: _Data) -> list[Block]:
     failed = len(sw.errors)
     writer = sw.writer
     if writer is not None:
-        out.append(Banner(
+        out.append(Callout(
             f"**A sweep is still writing to this folder** (pid {writer.get('pid', '?')}, started "
             f"{writer.get('started_utc', '?')}): this report shows the runs recorded so far."))
     if not sw.complete:
@@ -418,7 +350,7 @@ def _banners(d: _Data) -> list[Block]:
                 + ", ".join(f"`{p.relative_to(sw.path).as_posix()}`" for p in damaged[:4])
                 + (", …" if len(damaged) > 4 else "") + "), their runs left out"
                 ) if damaged else ""
-        out.append(Banner(
+        out.append(Callout(
             f"**Incomplete sweep**: {done} of {total} runs are recorded{lost}. The numbers below "
             "use only the finished runs, and a comparison leaves out a replicate whose partner "
             "run is missing. Finish it with `pathways-sim sweep "
@@ -426,7 +358,7 @@ def _banners(d: _Data) -> list[Block]:
             f"{' (it reruns the damaged parts)' if damaged else ''}, then write the "
             "report again."))
     if failed:
-        out.append(Banner(f"**{failed} run(s) failed** and are left out of every number; see "
+        out.append(Callout(f"**{failed} run(s) failed** and are left out of every number; see "
                           "[Failed runs](#failed-runs)."))
     return out
 
@@ -466,23 +398,23 @@ def _headline(d: _Data) -> list[Block]:
     out: list[Block] = [Heading("Headline: each option against the baseline")]
     metrics = list(d.outcomes)
     if d.diffs.empty:
-        out.append(Para("The experiment has no baseline (or no finished pair), so options "
+        out.append(Paragraph("The experiment has no baseline (or no finished pair), so options "
                         "cannot be compared with one; see [Outcome levels](#outcome-levels)."))
         return out
     pooled = (" Options are grouped by " + ", ".join(f"`{g}`" for g in d.lay.grouped_by)
               + ": each row pools the pairs of every design point in the group (the "
               "interval is then of the mean effect over the sampled points)."
               if d.lay.pooled else "")
-    out.append(Para(
+    out.append(Paragraph(
         f"Each cell: the mean of the paired differences option − baseline over replicates "
         f"run with the same seeds, and its {_PCT}% confidence interval in brackets; the "
         "arrow is the direction of the change, the word and colour say whether that is "
         f"better or worse for the outcome (when the interval excludes 0).{pooled}"))
     header = ["Option"] + [f"{metric_label(m)} ({_DIRECTION_WORDS.get(d.outcomes[m], '')})"
                            for m in metrics]
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     base = summarise(d.joined[d.joined["role"] == "baseline"], metrics, by="role")
-    brow: list[str | tuple[str, str]] = ["Baseline level (mean, 90% of runs)"]
+    brow: list[Cell] = ["Baseline level (mean, 90% of runs)"]
     for m in metrics:
         r = base[base["metric"] == m]
         brow.append(("—" if r.empty else _range_text(m, *r[["mean", "lo", "hi"]].iloc[0]),
@@ -494,7 +426,7 @@ def _headline(d: _Data) -> list[Block]:
             rows.append([label] + [("no finished pair", "unclear")] * len(metrics))
             continue
         same = bool(sub["identical"].all())
-        row: list[str | tuple[str, str]] = [label + (" (same runs as the baseline)"
+        row: list[Cell] = [label + (" (same runs as the baseline)"
                                                      if same else "")]
         for m in metrics:
             if m not in sub.index:
@@ -526,7 +458,7 @@ def _fans(d: _Data) -> list[Block]:
     label_of = pd.Series(d.lay.label)
     runs = d.sweep.design.set_index("run_id")["point_id"].map(label_of)
     weekly = weekly.assign(label=weekly["run_id"].map(runs))
-    out: list[Block] = [Heading("Over time"), Para(
+    out: list[Block] = [Heading("Over time"), Paragraph(
         "Clients in each state at the end of every week (every client referred in the run, "
         "not only the outcome cohort). Line: median of the runs; dark band: the middle 50%; "
         "light band: the middle 90%; dashed: the baseline's median. No service is shown for "
@@ -548,12 +480,12 @@ def _funnel(d: _Data) -> list[Block]:
     summ = summarise(d.joined, stages, by="label")
     fig = funnel_figure(summ, d.lay.all, stages, baselines=d.lay.baselines,
                         counterfactuals=d.lay.counterfactuals)
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for label in d.lay.all:
         sub = summ[summ["label"] == label].set_index("metric")
         rows.append([label] + [_range_text(m, *_stats(sub, m))
                                for m in stages])
-    return [Heading("Pathway funnel"), Para(
+    return [Heading("Pathway funnel"), Paragraph(
         "Share of the outcome cohort reaching each stage of the pathway (mean and 90% of "
         "runs). Stages are not nested: a client can find work without a stepping stone."),
         d.fig("funnel", fig, "Pathway funnel by design point"),
@@ -564,7 +496,7 @@ def _equity(d: _Data) -> list[Block]:
     metrics = [m for m in EQUITY_METRICS if m in d.joined.columns]
     summ = summarise(d.joined, metrics, by="label")
     fig = equity_figure(summ, d.lay.all)
-    out: list[Block] = [Heading("Equity: clients near to and far from work"), Para(
+    out: list[Block] = [Heading("Equity: clients near to and far from work"), Paragraph(
         "The cohort split into thirds by distance from the labour market at referral. The "
         "**creaming index** (`support_ratio_near_far`) is Link Worker sessions per client of "
         "the closest third over the furthest third: above 1, support is skewed towards "
@@ -574,10 +506,10 @@ def _equity(d: _Data) -> list[Block]:
         eq = paired_differences(d.joined, metrics, {"found_work_24m_far": "maximize",
                                                     "found_work_24m_near": "maximize"},
                                 by="label")
-        rows: list[list[str | tuple[str, str]]] = []
+        rows: list[list[Cell]] = []
         for label in d.lay.options:
             sub = eq[eq["label"] == label].set_index("metric")
-            row: list[str | tuple[str, str]] = [label]
+            row: list[Cell] = [label]
             for m in metrics:
                 if m not in sub.index:
                     row.append("–")
@@ -614,7 +546,7 @@ def _costs(d: _Data) -> list[Block]:
         for col in ("per_additional", "per_additional_lo", "per_additional_hi", "estimable"):
             table[col] = table["label"].map(a[col])
     fig = cost_figure(table, served, level=LEVEL)
-    out.append(Para(
+    out.append(Paragraph(
         "**Cost** is the cost of the cohort's support within 24 months: Link Worker sessions "
         "× cost per session + activity place-weeks × cost per place-week + results payments "
         "(`cost_total_24m`). **Cost per job** divides it by the clients who found work within "
@@ -627,9 +559,9 @@ def _costs(d: _Data) -> list[Block]:
         "table says so."))
     out.append(d.fig("costs", fig, "Cost per job and per additional job"))
     tot = cpj[cpj["metric"] == "cost_total_24m"].set_index("label")
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for label in served:
-        row: list[str | tuple[str, str]] = [
+        row: list[Cell] = [
             label,
             _money(tot["mean"].get(label, math.nan)),
             _range_text("cost_per_job_24m", c["mean"].get(label, math.nan),
@@ -664,12 +596,12 @@ def _costs(d: _Data) -> list[Block]:
              "runs" for label in served
              if label in runs.index and label in c.index and int(c["n"][label]) < runs[label]]
     if short:
-        out.append(Para("Cost per job is undefined in a run where no cohort member found work "
+        out.append(Paragraph("Cost per job is undefined in a run where no cohort member found work "
                         "within 24 months; its range is over the other runs. " + "; ".join(short)
                         + "."))
     cost_params = _cost_params(d.sweep)
     if cost_params:
-        out.append(Para("Unit costs used (base scenario): " + "; ".join(cost_params) + "."))
+        out.append(Paragraph("Unit costs used (base scenario): " + "; ".join(cost_params) + "."))
     return out
 
 
@@ -691,7 +623,7 @@ def _checks(d: _Data) -> list[Block]:
         return []
     res = d.checks()
     passed = int((res["result"] == "PASS").sum())
-    out: list[Block] = [Heading("Pattern checks"), Para(
+    out: list[Block] = [Heading("Pattern checks"), Paragraph(
         f"**{passed} of {len(res)} checks pass.** Each check compares two design points run "
         "with the same seeds: per replicate, difference = option's metric − scale × "
         "baseline's metric; it **passes** when the "
@@ -699,7 +631,7 @@ def _checks(d: _Data) -> list[Block]:
         "direction (the patterns of MODEL.md §6). A FAIL either has an interval that "
         "includes 0 (not enough evidence) or one on the wrong side (the model contradicts "
         "the pattern).")]
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for _, r in res.iterrows():
         scale = float(r["scale"])
         what = r["metric"] if r["baseline_metric"] == r["metric"] and scale == 1 else (
@@ -729,11 +661,11 @@ def _discovery(d: _Data) -> list[Block]:
     x, y = point_table(d.joined, inputs, metrics)
     ok, why = discovery_applies(x)
     if not ok:
-        out.append(Para(f"Left out: {why}."))
+        out.append(Paragraph(f"Left out: {why}."))
         return out
     x = x[varying_inputs(x)]
     scores, skipped = feature_score_table(x, y)
-    out.append(Para(
+    out.append(Paragraph(
         f"Over the {len(x)} option points (each outcome averaged over its replicates), with "
         "the EMA Workbench: which inputs drive each outcome (feature scores: each input's "
         "share of what an extra-trees model of the outcome learns from the inputs, summing to "
@@ -741,7 +673,7 @@ def _discovery(d: _Data) -> list[Block]:
         "boxes: the ranges to keep, with the share of the best points they cover and how "
         "pure they are)."))
     if skipped:
-        out.append(Para("Not scored: " + "; ".join(
+        out.append(Paragraph("Not scored: " + "; ".join(
             f"{metric_label(m)}: {why}" for m, why in skipped.items()) + "."))
     if scores.notna().any().any():
         out.append(d.fig("feature-scores", feature_score_figure(scores.dropna(axis=1,
@@ -750,7 +682,7 @@ def _discovery(d: _Data) -> list[Block]:
     targets = [m for m in metrics if d.outcomes[m] != "info"] or metrics
     trajectories: dict[str, pd.DataFrame] = {}
     chosen: dict[str, int] = {}
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for m in targets:
         above = d.outcomes[m] != "minimize"
         try:
@@ -779,6 +711,7 @@ def _discovery(d: _Data) -> list[Block]:
                          "PRIM peeling trajectories"))
     out.append(Table(["Cases of interest (best fifth)", "Points", "Coverage", "Density",
                       "Box (quasi-p-value of each restriction)"], rows,
+                     align=("left", "right", "right", "right", "left"),
                      caption="Coverage: share of the cases of interest inside the box; density: "
                      "share of the box's points that are cases of interest. A quasi-p-value "
                      "(of the lower and upper limit when both are restricted) above 0.05 means "
@@ -800,16 +733,16 @@ def _levels(d: _Data) -> list[Block]:
     metrics = [m for m in metrics if m in d.joined.columns]
     summ = summarise(d.joined, metrics, by="label")
     n = d.joined.groupby("label").size()
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for label in d.lay.all:
         sub = summ[summ["label"] == label].set_index("metric")
         rows.append([label, str(int(n.get(label, 0)))]
                     + [_range_text(m, *_stats(sub, m)) for m in metrics])
-    return [Heading("Outcome levels"), Para(
+    return [Heading("Outcome levels"), Paragraph(
         "Mean of the runs of each design point and, in brackets, the range of the middle 90% "
         "of runs (5th to 95th percentile): how much single runs vary, not how sure we are of "
         "the mean."), Table(["Design point", "Runs"] + [metric_label(m) for m in metrics],
-                            rows)]
+                            rows, align=("left", "right") + ("left",) * len(metrics))]
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -862,13 +795,13 @@ def _assumptions(d: _Data) -> list[Block]:
     sc = sw.manifest.get("scenario", {})
     out: list[Block] = [Heading("Assumptions and sources")]
     chain = ", ".join(Path(c).name for c in sc.get("chain", []))
-    out.append(Para(
+    out.append(Paragraph(
         f"Every design point starts from the base scenario **{sc.get('name', d.exp.get('base'))}**"
         + (f" (files {chain})" if chain else "") + " and changes the parameters below. The "
         "full resolved base scenario, with the source of every value, is in the sweep's "
         f"`manifest.json` (`scenario`); `pathways-sim scenarios show {d.exp.get('base')}` "
         "prints it."))
-    base_rows: list[list[str | tuple[str, str]]] = []
+    base_rows: list[list[Cell]] = []
     flat_values, flat_sources = _flatten(sc.get("params", {})), _flatten(sc.get("sources", {}))
     for path, setter in _flatten(sc.get("set_by", {})).items():
         if setter != "default":
@@ -905,7 +838,7 @@ def _assumptions(d: _Data) -> list[Block]:
             groups.setdefault(key, [])
             if label not in groups[key]:
                 groups[key].append(label)
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     every = set(d.lay.all)
     for (path, shown, src), labels in sorted(groups.items()):
         where = "every design point" if set(labels) >= every else _names(labels, 4)
@@ -915,10 +848,10 @@ def _assumptions(d: _Data) -> list[Block]:
                          caption="Parameters that differ from the base scenario, with the "
                          "source of each value."))
     else:
-        out.append(Para("No design point changes any parameter of the base scenario."))
+        out.append(Paragraph("No design point changes any parameter of the base scenario."))
     cost = _cost_params(sw)
     if cost:
-        out.append(Para("Costs per unit: " + "; ".join(cost) + "."))
+        out.append(Paragraph("Costs per unit: " + "; ".join(cost) + "."))
     return out
 
 
@@ -933,7 +866,7 @@ def _settings(d: _Data) -> list[Block]:
     libs = ", ".join(f"{k} {v}" for k, v in (m.get("libraries") or {}).items())
     sha = m.get("git_sha") or "unknown"
     dirty = " (with uncommitted changes)" if m.get("git_dirty") else ""
-    rows: list[list[str | tuple[str, str]]] = [
+    rows: list[list[Cell]] = [
         ["Experiment", f"{exp.get('name')} ({exp.get('file')})"],
         ["Design", design.get("type", "") + (f", {design['samples']} samples"
                                              if design.get("samples") else "")],
@@ -957,7 +890,7 @@ def _settings(d: _Data) -> list[Block]:
     for i, s in enumerate(sessions, 1):
         rows.append([f"Session {i}", f"`{' '.join(s.get('command', []))}` on "
                      f"{s.get('executor')}, {s.get('runs', '?')} runs"])
-    return [Heading("Run settings"), Para(
+    return [Heading("Run settings"), Paragraph(
         "Everything needed to run the sweep again: replicate r of every design point uses "
         "seed r of the list below (common random numbers)."),
         Table(["Setting", "Value"], rows)]
@@ -968,16 +901,17 @@ def _failures(d: _Data) -> list[Block]:
     if err.empty:
         return []
     design = d.sweep.design.set_index("run_id")
-    rows: list[list[str | tuple[str, str]]] = []
+    rows: list[list[Cell]] = []
     for _, r in err.iterrows():
         run = design.loc[int(r["run_id"])]
         rows.append([str(int(r["run_id"])), d.lay.label.get(int(run["point_id"]), "?"),
                      str(int(run["replicate"])), str(int(run["seed"])),
                      str(r["error"]).splitlines()[0] if str(r["error"]) else ""])
-    out: list[Block] = [Heading("Failed runs"), Para(
+    out: list[Block] = [Heading("Failed runs"), Paragraph(
         f"{len(err)} run(s) raised an error and are left out; their partners' replicates are "
         "left out of the paired comparisons."),
-        Table(["Run", "Design point", "Replicate", "Seed", "Error"], rows)]
+        Table(["Run", "Design point", "Replicate", "Seed", "Error"], rows,
+              align=("right", "left", "right", "right", "left"))]
     seen: set[str] = set()
     for _, r in err.iterrows():
         key = str(r["error"])
@@ -1017,10 +951,10 @@ def _in_brief(d: _Data, caveats: Sequence[str]) -> list[Block]:
     items += [f"**Caveat**: {c}" for c in caveats]
     out: list[Block] = [Heading("In brief")]
     if desc:
-        out.append(Para(str(desc)))
+        out.append(Paragraph(str(desc)))
     if items:
-        out.append(Bullets(items))
-    out.append(Banner(
+        out.append(BulletList(items))
+    out.append(Callout(
         "**How to read the comparisons.** Every design point runs replicate r with the same "
         "seed, so the option and the baseline meet the same clients and the same random "
         "draws: the paired difference of replicate r isolates the effect of the option. "
@@ -1031,14 +965,14 @@ def _in_brief(d: _Data, caveats: Sequence[str]) -> list[Block]:
     return out
 
 
-def build_brief(sweep: Sweep) -> Brief:
-    """Lay out the brief of a sweep as blocks (figures already rendered to PNG).
+def build_brief(sweep: Sweep) -> Document:
+    """Lay out the brief of a sweep as a document (figures already rendered to PNG).
 
     Args:
         sweep: A sweep's results (complete or not).
 
     Returns:
-        The brief, ready for :func:`render_html` and :func:`render_markdown`.
+        The brief, ready for :func:`~pathways_sim.report.document.write_document`.
     """
     exp = sweep.experiment
     outcomes = dict(exp.get("outcomes", {}))
@@ -1048,164 +982,23 @@ def build_brief(sweep: Sweep) -> Brief:
     diffs = paired_differences(joined, list(outcomes), outcomes, "baseline", by="label")
     d = _Data(sweep, exp, outcomes, joined, lay, diffs)
     title = exp.get("title") or f"Sweep {exp.get('name')}"
-    brief = Brief(str(title))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    brief.add(Para(f"Experiment `{exp.get('name')}` · results in `{sweep.path}` · "
-                   f"report written {generated} by pathways-sim "
-                   f"{sweep.manifest.get('package_version') or ''}".rstrip()))
-    brief.add(*_banners(d))
+    meta = (f"Experiment `{exp.get('name')}` · results in `{sweep.path}` · "
+            f"report written {generated} by pathways-sim "
+            f"{sweep.manifest.get('package_version') or ''}").rstrip()
+    blocks: list[Block] = [*_banners(d)]
     if joined.empty:
-        brief.add(Banner("No run has finished: there is nothing to report yet."))
-        brief.add(*_settings(d), *_failures(d))
-        return brief
+        blocks.append(Callout("No run has finished: there is nothing to report yet."))
+        blocks += [*_settings(d), *_failures(d)]
+        return Document(str(title), tuple(blocks), meta=meta)
     sections = [
         _in_brief(d, _caveats(d)), _headline(d), _forest(d), _fans(d), _funnel(d),
         _equity(d), _costs(d), _checks(d), _discovery(d), _levels(d), _assumptions(d),
         _settings(d), _failures(d),
     ]
-    for blocks in sections:
-        brief.add(*blocks)
-    return brief
-
-
-# --------------------------------------------------------------------------- rendering
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-max-width:1180px;margin:2em auto;padding:0 1.2em;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:2px solid #0072B2;
-padding-bottom:.2em}h3{margin-top:1.4em}
-table{border-collapse:collapse;margin:1em 0;font-size:.88em;width:100%}
-caption{caption-side:bottom;text-align:left;color:#444;font-size:.9em;padding-top:.3em}
-th,td{border:1px solid #c8c8c8;padding:.35em .5em;vertical-align:top;text-align:left}
-th{background:#eef3f8}
-td.better{background:#d3efe3}td.worse{background:#fadccb}td.info{background:#dce9f6}
-td.unclear{background:#f3f3f3;color:#444}td.pass{background:#d3efe3;font-weight:600}
-td.fail{background:#fadccb;font-weight:600}td.level{background:#fafafa}
-.banner{border-left:6px solid #E69F00;background:#fff4dc;padding:.7em 1em;margin:1em 0}
-.banner.note{border-color:#56B4E9;background:#eaf5fc}
-img{max-width:100%;height:auto;display:block;margin:1em 0}
-code{background:#f2f2f2;padding:0 .2em;border-radius:3px;font-size:.92em}
-pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}
-.meta{color:#555;font-size:.9em}nav{font-size:.9em}nav a{margin-right:.8em}
-"""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _inline_html(text: str) -> str:
-    out = html.escape(text, quote=False)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"\[([^\]]+)\]\((#[-a-z0-9]+)\)", r'<a href="\2">\1</a>', out)
-
-
-def render_html(brief: Brief) -> str:
-    """The brief as one self-contained HTML page (figures as base64 PNG, inline CSS).
-
-    Args:
-        brief: The brief.
-
-    Returns:
-        The page.
-    """
-    heads = [b for b in brief.blocks if isinstance(b, Heading) and b.level == 2]
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{html.escape(brief.title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(brief.title)}</h1>"]
-    first_para = True
-    nav_done = False
-    for b in brief.blocks:
-        if isinstance(b, Heading):
-            if not nav_done and heads:
-                parts.append("<nav>" + "".join(
-                    f'<a href="#{_slug(h.text)}">{html.escape(h.text)}</a>' for h in heads)
-                    + "</nav>")
-                nav_done = True
-            parts.append(f'<h{b.level} id="{_slug(b.text)}">{html.escape(b.text)}</h{b.level}>')
-        elif isinstance(b, Para):
-            cls = ' class="meta"' if first_para else ""
-            first_para = False
-            parts.append(f"<p{cls}>{_inline_html(b.text)}</p>")
-        elif isinstance(b, Bullets):
-            parts.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in b.items)
-                         + "</ul>")
-        elif isinstance(b, Banner):
-            parts.append(f'<div class="banner {b.kind}">{_inline_html(b.text)}</div>')
-        elif isinstance(b, Table):
-            rows = ["<table>"]
-            if b.caption:
-                rows.append(f"<caption>{_inline_html(b.caption)}</caption>")
-            rows.append("<thead><tr>" + "".join(f"<th>{_inline_html(h)}</th>"
-                                                 for h in b.header) + "</tr></thead><tbody>")
-            for row in b.rows:
-                cells = []
-                for c in row:
-                    text, cls = (c if isinstance(c, tuple) else (c, ""))
-                    attr = f' class="{cls}"' if cls else ""
-                    cells.append(f"<td{attr}>{_inline_html(text)}</td>")
-                rows.append("<tr>" + "".join(cells) + "</tr>")
-            rows.append("</tbody></table>")
-            parts.append("".join(rows))
-        elif isinstance(b, Figure):
-            data = base64.b64encode(b.png).decode("ascii")
-            parts.append(f'<img src="data:image/png;base64,{data}" '
-                         f'alt="{html.escape(b.alt)}">')
-        elif isinstance(b, Code):
-            body = f"<pre>{html.escape(b.text)}</pre>"
-            if b.summary:
-                body = (f"<details><summary>{html.escape(b.summary)}</summary>{body}"
-                        "</details>")
-            parts.append(body)
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
-
-
-def render_markdown(brief: Brief, out_dir: Path) -> str:
-    """The brief as Markdown; writes each figure as a PNG file in ``out_dir``.
-
-    Args:
-        brief: The brief.
-        out_dir: Folder of the Markdown file (figures are written there).
-
-    Returns:
-        The Markdown text.
-    """
-    lines = [f"# {brief.title}", ""]
-    for b in brief.blocks:
-        if isinstance(b, Heading):
-            lines += ["#" * b.level + " " + b.text, ""]
-        elif isinstance(b, Para):
-            lines += [b.text, ""]
-        elif isinstance(b, Bullets):
-            lines += [f"- {i}" for i in b.items] + [""]
-        elif isinstance(b, Banner):
-            prefix = "⚠ " if b.kind == "warning" else ""
-            lines += [f"> {prefix}{b.text}", ""]
-        elif isinstance(b, Table):
-            lines.append("| " + " | ".join(_md_cell(h) for h in b.header) + " |")
-            lines.append("|" + "---|" * len(b.header))
-            for row in b.rows:
-                cells = [_md_cell(c[0] if isinstance(c, tuple) else c) for c in row]
-                lines.append("| " + " | ".join(cells) + " |")
-            lines.append("")
-            if b.caption:
-                lines += [f"*{b.caption}*", ""]
-        elif isinstance(b, Figure):
-            (out_dir / f"{b.name}.png").write_bytes(b.png)
-            lines += [f"![{b.alt}]({b.name}.png)", ""]
-        elif isinstance(b, Code):
-            if b.summary:
-                lines += [f"**{b.summary}**", ""]
-            lines += ["```", b.text, "```", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    for section in sections:
+        blocks += section
+    return Document(str(title), tuple(blocks), meta=meta)
 
 
 def write_report(sweep_dir: Path | str, out_dir: Path | str | None = None) -> tuple[Path, Path]:
@@ -1227,9 +1020,5 @@ def write_report(sweep_dir: Path | str, out_dir: Path | str | None = None) -> tu
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("fig[0-9][0-9]-*.png"):
         old.unlink()  # figures of an earlier report of this folder
-    brief = build_brief(sweep)
-    html_path, md_path = out / "report.html", out / "report.md"
-    html_path.write_text(render_html(brief), encoding="utf-8")
-    md_path.write_text(render_markdown(brief, out), encoding="utf-8")
+    md_path, html_path, *_ = write_document(build_brief(sweep), out)
     return html_path, md_path
-
