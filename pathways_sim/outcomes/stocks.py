@@ -1,7 +1,8 @@
 """Stocks and flows rebuilt from the event log: who is where each week, and the funnel.
 
 A stock is the number of clients in a state at the end of a week, rebuilt
-from the events that open and close the state (see :data:`STATES`). A client
+from the events that open and close the state (see :data:`STATES`; the
+states are the stages of :mod:`pathways_sim.stages` that have a stock). A client
 is in a state at the end of week ``w`` if the opening event happened in a
 week ``<= w`` and the closing event (if any) in a week ``> w``. Every client
 leaves every state when their follow-up ends (``referral week +
@@ -17,20 +18,13 @@ import pandas as pd
 from pathways_sim.model.events import ACTIVITY_CODES, Ev
 from pathways_sim.outcomes.cohorts import Cohort, members
 from pathways_sim.outcomes.log import check_log, spells
+from pathways_sim.stages import STAGES
 
 _STEPPING = (ACTIVITY_CODES["volunteering"], ACTIVITY_CODES["training"])
 
-#: Stock name -> (opening events, closing events), in words.
-STATES: dict[str, tuple[str, str]] = {
-    "waiting": ("REFERRED (not rejected), RE_REFERRED value 0",
-                "ASSIGNED, DECLINED, DISENGAGED value 0"),
-    "with_link_worker": ("ASSIGNED", "DISCHARGED, DISENGAGED value 1"),
-    "in_activity": ("ACTIVITY_START", "ACTIVITY_END, ACTIVITY_DROPOUT value >= 0"),
-    "stepping_stone": ("ACTIVITY_START of volunteering or training",
-                       "ACTIVITY_END, ACTIVITY_DROPOUT value >= 0"),
-    "work_support": ("DIRECT_START", "DIRECT_END"),
-    "in_work": ("EMPLOYED_AT_REFERRAL, JOB_START", "JOB_END"),
-}
+#: Stock name -> (opening events, closing events), in words: the stages of
+#: :data:`pathways_sim.stages.STAGES` that have a weekly stock, in stage order.
+STATES: dict[str, tuple[str, str]] = {st.name: st.stock for st in STAGES if st.stock is not None}
 
 #: Funnel stages, in order (labels of :func:`funnel`'s index).
 FUNNEL_STAGES = ("referred", "accepted", "assigned a Link Worker", "took up an activity",
@@ -48,8 +42,13 @@ def _referral_week(log: pd.DataFrame, attrs: pd.DataFrame | None) -> pd.Series:
                       index=log["client"].to_numpy()[ref]).groupby(level=0).min())
 
 
-def _count(sp: pd.DataFrame, ref: pd.Series, run_weeks: int, follow_up_weeks: int) -> np.ndarray:
-    """Spells in progress at the end of each week 0..run_weeks-1."""
+def _in_view(sp: pd.DataFrame, ref: pd.Series, run_weeks: int,
+             follow_up_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last week each spell counts in, within the run and follow-up.
+
+    Returns ``(start, stop)`` of the spells that count in at least one week of
+    0..run_weeks-1: a spell counts at the end of week ``w`` when ``start <= w < stop``.
+    """
     start = sp["start"].to_numpy().astype(np.int64)
     end = sp["end"].to_numpy()
     r = ref.reindex(sp["client"].to_numpy()).to_numpy(dtype=np.float64)
@@ -57,33 +56,31 @@ def _count(sp: pd.DataFrame, ref: pd.Series, run_weeks: int, follow_up_weeks: in
     stop = np.minimum(np.where(np.isnan(end), np.inf, end), follow_end)
     stop = np.minimum(stop, run_weeks).astype(np.int64)
     ok = (start < stop) & (start < run_weeks)
-    start = np.maximum(start[ok], 0)
+    return np.maximum(start[ok], 0), stop[ok]
+
+
+def _count(sp: pd.DataFrame, ref: pd.Series, run_weeks: int, follow_up_weeks: int) -> np.ndarray:
+    """Spells in progress at the end of each week 0..run_weeks-1."""
+    start, stop = _in_view(sp, ref, run_weeks, follow_up_weeks)
     diff = np.bincount(start, minlength=run_weeks + 1)[: run_weeks + 1].astype(np.int64)
-    diff -= np.bincount(stop[ok], minlength=run_weeks + 1)[: run_weeks + 1]
+    diff -= np.bincount(stop, minlength=run_weeks + 1)[: run_weeks + 1]
     return np.cumsum(diff)[:run_weeks]
 
 
-def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
-                  attrs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Clients in each state at the end of each week (see :data:`STATES`).
+def stage_spells(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The spells of each state of :data:`STATES`, from the events that open and close it.
 
     Args:
         log: The event log.
-        run_weeks: Weeks simulated (the index runs 0..run_weeks-1).
-        follow_up_weeks: Weeks each client is followed after referral.
-        attrs: The client attribute table; its ``referral_week`` sets when follow-up
-            ends. Optional: without it the REFERRED events do.
 
     Returns:
-        A DataFrame indexed by ``week`` with int columns waiting, with_link_worker,
-        in_activity, stepping_stone, work_support and in_work. A client can be in
-        several states at once (e.g. with a Link Worker and in an activity).
+        State name -> :func:`~pathways_sim.outcomes.log.spells` of that state (open
+        spells have ``end`` NaN; follow-up end is not applied here).
     """
     check_log(log)
     ev = log["event"].to_numpy()
     value = log["value"].to_numpy()
     client = log["client"].to_numpy()
-    ref = _referral_week(log, attrs)
 
     def is_(e: Ev) -> np.ndarray:
         return ev == int(e)
@@ -105,6 +102,28 @@ def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
         "in_work": spells(log, is_(Ev.EMPLOYED_AT_REFERRAL) | is_(Ev.JOB_START),
                           is_(Ev.JOB_END)),
     }
+    return pairs
+
+
+def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
+                  attrs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Clients in each state at the end of each week (see :data:`STATES`).
+
+    Args:
+        log: The event log.
+        run_weeks: Weeks simulated (the index runs 0..run_weeks-1).
+        follow_up_weeks: Weeks each client is followed after referral.
+        attrs: The client attribute table; its ``referral_week`` sets when follow-up
+            ends. Optional: without it the REFERRED events do.
+
+    Returns:
+        A DataFrame indexed by ``week`` with one int column per state of :data:`STATES`
+        (waiting, with_link_worker, in_activity, stepping_stone, work_support and
+        in_work). A client can be in several states at once (e.g. with a Link Worker
+        and in an activity).
+    """
+    pairs = stage_spells(log)
+    ref = _referral_week(log, attrs)
     out = pd.DataFrame({name: _count(sp, ref, run_weeks, follow_up_weeks)
                         for name, sp in pairs.items()},
                        index=pd.RangeIndex(run_weeks, name="week"))
