@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pathways_sim.outcomes import STATES, weekly_stocks
+import pytest
+
+from pathways_sim.outcomes import STATES, stage_spells, weekly_stocks
 from pathways_sim.stages import LANE_NAMES, LANES, STAGE_CODE, STAGE_NAMES, STAGES, STOCKS
 from pathways_sim.sweep.store import WEEKLY_SCHEMA
 from tests.helpers import run_model
@@ -22,6 +24,15 @@ def test_weekly_stock_columns_keep_their_names():
              "in_work"]
     assert list(STOCKS) == list(STATES) == names
     assert WEEKLY_SCHEMA.names == ["run_id", "week", *names]
+
+
+def test_every_stage_with_a_stock_is_rebuilt_from_the_log():
+    m = run_model("medium", {"run.scale": 0.25}, weeks=8)
+    log = m.log.frame()
+    assert list(stage_spells(log)) == list(STOCKS)
+    assert list(weekly_stocks(log, 8, 104).columns) == list(STOCKS)
+    with pytest.raises(KeyError, match="no stock for stage 'exited'"):
+        stage_spells(log, ("exited",))
 
 
 def test_lanes_are_the_stages_after_new_referrals():

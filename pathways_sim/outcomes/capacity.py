@@ -36,7 +36,7 @@ def waiting_list(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
         list) and ``median_wait`` (float: median weeks waited so far by the clients on
         the list; 0 when it is empty).
     """
-    sp = stage_spells(log)["waiting"]
+    sp = stage_spells(log, ("waiting",))["waiting"]
     ref = _referral_week(log, attrs)
     start, stop = _in_view(sp, ref, run_weeks, follow_up_weeks)
     # on[w, j]: clients on the list at the end of week w who joined in week j (j <= w).
@@ -80,7 +80,7 @@ def link_worker_utilisation(log: pd.DataFrame, places: np.ndarray, follow_up_wee
     """
     places = np.asarray(places, dtype=np.float64)
     weeks = len(places)
-    sp = stage_spells(log)["with_link_worker"]
+    sp = stage_spells(log, ("with_link_worker",))["with_link_worker"]
     supported = _count(sp, _referral_week(log, attrs), weeks, follow_up_weeks)
     safe = np.where(places > 0, places, 1.0)
     util = np.where(places > 0, supported / safe, 0.0)

@@ -36,10 +36,28 @@ def _referral_week(log: pd.DataFrame, attrs: pd.DataFrame | None) -> pd.Series:
     """Referral week per client: ``attrs.referral_week`` if given, else the REFERRED event."""
     if attrs is not None and "referral_week" in attrs.columns:
         return attrs.set_index("client")["referral_week"].astype(np.int64)
-    ev = log["event"].to_numpy()
-    ref = ev == int(Ev.REFERRED)
-    return (pd.Series(log["week"].to_numpy()[ref].astype(np.int64),
-                      index=log["client"].to_numpy()[ref]).groupby(level=0).min())
+    ref = log["event"].to_numpy() == int(Ev.REFERRED)
+    client = log["client"].to_numpy()[ref].astype(np.int64)
+    week = log["week"].to_numpy()[ref].astype(np.int64)
+    order = np.lexsort((week, client))  # each client's earliest REFERRED first
+    client, week = client[order], week[order]
+    first = np.ones(len(client), dtype=bool)
+    first[1:] = client[1:] != client[:-1]
+    return pd.Series(week[first], index=client[first])
+
+
+def _lookup(ref: pd.Series, clients: np.ndarray) -> np.ndarray:
+    """``ref`` at each of ``clients`` as floats, NaN where a client is not in it."""
+    keys, values = ref.index.to_numpy(), ref.to_numpy(dtype=np.float64)
+    if not ref.index.is_monotonic_increasing:
+        order = np.argsort(keys, kind="stable")
+        keys, values = keys[order], values[order]
+    out = np.full(len(clients), np.nan)
+    if len(keys):
+        pos = np.minimum(np.searchsorted(keys, clients), len(keys) - 1)
+        hit = keys[pos] == clients
+        out[hit] = values[pos[hit]]
+    return out
 
 
 def _in_view(sp: pd.DataFrame, ref: pd.Series, run_weeks: int,
@@ -51,7 +69,7 @@ def _in_view(sp: pd.DataFrame, ref: pd.Series, run_weeks: int,
     """
     start = sp["start"].to_numpy().astype(np.int64)
     end = sp["end"].to_numpy()
-    r = ref.reindex(sp["client"].to_numpy()).to_numpy(dtype=np.float64)
+    r = _lookup(ref, sp["client"].to_numpy())
     follow_end = np.where(np.isnan(r), np.inf, r + follow_up_weeks)
     stop = np.minimum(np.where(np.isnan(end), np.inf, end), follow_end)
     stop = np.minimum(stop, run_weeks).astype(np.int64)
@@ -67,11 +85,13 @@ def _count(sp: pd.DataFrame, ref: pd.Series, run_weeks: int, follow_up_weeks: in
     return np.cumsum(diff)[:run_weeks]
 
 
-def stage_spells(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def stage_spells(log: pd.DataFrame,
+                 names: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
     """The spells of each state of :data:`STATES`, from the events that open and close it.
 
     Args:
         log: The event log.
+        names: The states wanted (default: all of :data:`STATES`, in order).
 
     Returns:
         State name -> :func:`~pathways_sim.outcomes.log.spells` of that state (open
@@ -85,24 +105,32 @@ def stage_spells(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
     def is_(e: Ev) -> np.ndarray:
         return ev == int(e)
 
-    rejected = np.isin(client, client[is_(Ev.REJECTED)])
-    act_end = is_(Ev.ACTIVITY_END) | (is_(Ev.ACTIVITY_DROPOUT) & (value >= 0))
-    activity = spells(log, is_(Ev.ACTIVITY_START), act_end)
-    stepping = activity[activity["value"].isin(_STEPPING)]
-    pairs = {
-        "waiting": spells(log, (is_(Ev.REFERRED) & ~rejected)
-                          | (is_(Ev.RE_REFERRED) & (value == 0)),
-                          is_(Ev.ASSIGNED) | is_(Ev.DECLINED)
-                          | (is_(Ev.DISENGAGED) & (value == 0))),
-        "with_link_worker": spells(log, is_(Ev.ASSIGNED),
-                                   is_(Ev.DISCHARGED) | (is_(Ev.DISENGAGED) & (value == 1))),
-        "in_activity": activity,
-        "stepping_stone": stepping,
-        "work_support": spells(log, is_(Ev.DIRECT_START), is_(Ev.DIRECT_END)),
-        "in_work": spells(log, is_(Ev.EMPLOYED_AT_REFERRAL) | is_(Ev.JOB_START),
-                          is_(Ev.JOB_END)),
-    }
-    return pairs
+    def opened_closed(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that open and close state ``name`` (see :data:`STATES`)."""
+        if name == "waiting":
+            rejected = np.isin(client, client[is_(Ev.REJECTED)])
+            return ((is_(Ev.REFERRED) & ~rejected) | (is_(Ev.RE_REFERRED) & (value == 0)),
+                    is_(Ev.ASSIGNED) | is_(Ev.DECLINED) | (is_(Ev.DISENGAGED) & (value == 0)))
+        if name == "with_link_worker":
+            return is_(Ev.ASSIGNED), is_(Ev.DISCHARGED) | (is_(Ev.DISENGAGED) & (value == 1))
+        if name in ("in_activity", "stepping_stone"):
+            return (is_(Ev.ACTIVITY_START),
+                    is_(Ev.ACTIVITY_END) | (is_(Ev.ACTIVITY_DROPOUT) & (value >= 0)))
+        if name == "work_support":
+            return is_(Ev.DIRECT_START), is_(Ev.DIRECT_END)
+        if name == "in_work":
+            return is_(Ev.EMPLOYED_AT_REFERRAL) | is_(Ev.JOB_START), is_(Ev.JOB_END)
+        raise KeyError(f"no stock for stage {name!r}; stocks: {', '.join(STATES)}")
+
+    out: dict[str, pd.DataFrame] = {}
+    for name in STATES if names is None else names:
+        if name == "stepping_stone":  # the activity spells of volunteering and training
+            act = out.get("in_activity")
+            act = spells(log, *opened_closed(name)) if act is None else act
+            out[name] = act[act["value"].isin(_STEPPING)]
+        else:
+            out[name] = spells(log, *opened_closed(name))
+    return out
 
 
 def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
