@@ -81,7 +81,7 @@ class Trace:
         self._rows: list[tuple[np.ndarray, ...]] = []
         self._log_pos = 0
         self._payments = 0.0
-        self._from_log: pd.DataFrame | None = None
+        self._from_log: dict[str, np.ndarray] | None = None
 
     def record(self, model) -> None:
         """Record the week the model has just simulated (call after each step)."""
@@ -115,31 +115,34 @@ class Trace:
             for name, c, t in zip(("week", "client", "event", "value"), cols, types, strict=True)
         })
 
-    def from_log(self) -> pd.DataFrame:
-        """The series of :data:`FROM_LOG` by week (weeks recorded), from the outcome functions."""
+    def from_log(self) -> dict[str, np.ndarray]:
+        """The series of :data:`FROM_LOG` (weeks recorded), from the outcome functions."""
         if self._from_log is None:
             n, log, fu = self.n, self.outcome_log(), self._follow_up_weeks
             if n == 0:
-                self._from_log = pd.DataFrame({name: np.empty(0) for name in FROM_LOG},
-                                              index=pd.RangeIndex(0, name="week"))
+                self._from_log = {name: np.empty(0) for name in FROM_LOG}
             else:
+                cum = cumulative_outcomes(log, n)
                 waits = waiting_list(log, n, fu)
-                self._from_log = pd.concat([
-                    cumulative_outcomes(log, n),
-                    waits["waiting"].rename("waiting_list"),
-                    waits["median_wait"],
-                    link_worker_utilisation(log, self._places[:n], fu),
-                ], axis=1)[list(FROM_LOG)]
+                self._from_log = {
+                    **{name: cum[name].to_numpy(dtype=np.float64) for name in OUTCOMES},
+                    "waiting_list": waits["waiting"].to_numpy(dtype=np.float64),
+                    "median_wait": waits["median_wait"].to_numpy(dtype=np.float64),
+                    "utilisation": link_worker_utilisation(log, self._places[:n], fu)
+                    .to_numpy(dtype=np.float64),
+                }
         return self._from_log
 
     def outcomes(self) -> pd.DataFrame:
         """Cumulative first job, volunteering and training starts by week (recorded weeks)."""
-        return self.from_log()[list(OUTCOMES)]
+        data = self.from_log()
+        return pd.DataFrame({name: data[name] for name in OUTCOMES},
+                            index=pd.RangeIndex(self.n, name="week"))
 
     def series(self, name: str) -> np.ndarray:
         """One series over the weeks recorded so far."""
         if name in FROM_LOG:
-            return self.from_log()[name].to_numpy(dtype=np.float64)
+            return self.from_log()[name]
         return self.data[name][: self.n]
 
     def frame(self) -> pd.DataFrame:
