@@ -192,6 +192,27 @@ def cumulative_outcomes(log: pd.DataFrame, run_weeks: int) -> pd.DataFrame:
     return pd.DataFrame(cols, index=pd.RangeIndex(run_weeks, name="week"))
 
 
+def cumulative_payments(log: pd.DataFrame, run_weeks: int) -> pd.Series:
+    """Results payments made so far, at the end of each week (every client, not a cohort).
+
+    Args:
+        log: The event log.
+        run_weeks: Weeks simulated (the index runs 0..run_weeks-1).
+
+    Returns:
+        A float Series (GBP) indexed by ``week``, named ``payments``: the sum of the
+        PAYMENT events' values in that week and before.
+    """
+    check_log(log)
+    paid = log["event"].to_numpy() == int(Ev.PAYMENT)
+    week = log["week"].to_numpy()[paid].astype(np.int64)
+    value = log["value"].to_numpy()[paid].astype(np.float64)
+    ok = (week >= 0) & (week < run_weeks)
+    by_week = np.bincount(week[ok], weights=value[ok], minlength=run_weeks)[:run_weeks]
+    return pd.Series(np.cumsum(by_week), index=pd.RangeIndex(run_weeks, name="week"),
+                     name="payments")
+
+
 def funnel(log: pd.DataFrame, cohort: Cohort | np.ndarray) -> pd.Series:
     """Clients reaching each stage of the pathway (:data:`FUNNEL_STAGES`, in order).
 

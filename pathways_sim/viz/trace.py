@@ -10,7 +10,8 @@ those rows: cumulative first job, volunteering and training starts
 (:func:`~pathways_sim.outcomes.cumulative_outcomes`), the waiting list and
 weeks waited so far (:func:`~pathways_sim.outcomes.waiting_list`), the share
 of funded places in use (:func:`~pathways_sim.outcomes.link_worker_utilisation`)
-and results payments (the PAYMENT events). The workshop computes none itself.
+and results payments so far (:func:`~pathways_sim.outcomes.cumulative_payments`).
+The workshop computes none itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import pandas as pd
 
 from pathways_sim.model.clients import REJECTED
 from pathways_sim.model.events import Ev
-from pathways_sim.outcomes import cumulative_outcomes, link_worker_utilisation, waiting_list
+from pathways_sim.outcomes import (
+    cumulative_outcomes,
+    cumulative_payments,
+    link_worker_utilisation,
+    waiting_list,
+)
 from pathways_sim.stages import LANE_NAMES
 
 #: Series of a trace, in chart order, with what each is.
@@ -38,12 +44,12 @@ SERIES = {
 }
 OUTCOMES = ("first_job_start", "first_volunteering", "first_training")
 #: Series computed by the outcome functions from the kept log rows (not recorded).
-FROM_LOG = (*OUTCOMES, "waiting_list", "median_wait", "utilisation")
-#: Events the outcome functions of :data:`FROM_LOG` read: job and activity starts, and
-#: those that open and close the waiting and with-a-Link-Worker spells.
+FROM_LOG = (*OUTCOMES, "waiting_list", "median_wait", "utilisation", "payments")
+#: Events the outcome functions of :data:`FROM_LOG` read: job and activity starts,
+#: payments, and those that open and close the waiting and with-a-Link-Worker spells.
 _KEEP = tuple(int(e) for e in (
-    Ev.JOB_START, Ev.ACTIVITY_START, Ev.REFERRED, Ev.REJECTED, Ev.RE_REFERRED, Ev.ASSIGNED,
-    Ev.DECLINED, Ev.DISENGAGED, Ev.DISCHARGED))
+    Ev.JOB_START, Ev.ACTIVITY_START, Ev.PAYMENT, Ev.REFERRED, Ev.REJECTED, Ev.RE_REFERRED,
+    Ev.ASSIGNED, Ev.DECLINED, Ev.DISENGAGED, Ev.DISCHARGED))
 
 
 def lane_codes(model, idx: np.ndarray) -> np.ndarray:
@@ -80,7 +86,6 @@ class Trace:
         self._follow_up_weeks = 0
         self._rows: list[tuple[np.ndarray, ...]] = []
         self._log_pos = 0
-        self._payments = 0.0
         self._from_log: dict[str, np.ndarray] | None = None
 
     def record(self, model) -> None:
@@ -97,8 +102,6 @@ class Trace:
         self.data["posts"][w] = model.active_link_workers
         week, client, event, value = model.log.since(self._log_pos)
         self._log_pos += len(week)
-        self._payments += float(value[event == int(Ev.PAYMENT)].sum(dtype=np.float64))
-        self.data["payments"][w] = self._payments
         keep = np.isin(event, _KEEP)
         if keep.any():
             self._rows.append((week[keep].copy(), client[keep].copy(), event[keep].copy(),
@@ -130,6 +133,7 @@ class Trace:
                     "median_wait": waits["median_wait"].to_numpy(dtype=np.float64),
                     "utilisation": link_worker_utilisation(log, self._places[:n], fu)
                     .to_numpy(dtype=np.float64),
+                    "payments": cumulative_payments(log, n).to_numpy(dtype=np.float64),
                 }
         return self._from_log
 

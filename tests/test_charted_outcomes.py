@@ -1,5 +1,5 @@
-"""The waiting list, weeks waited and places in use: outcome functions of the event log,
-and the workshop's charts showing exactly them."""
+"""What the workshop charts (waiting list, weeks waited, places in use, payments so far):
+outcome functions of the event log, and the workshop's charts showing exactly them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import pytest
 from pathways_sim.model.clients import SUPPORTED, WAITING
 from pathways_sim.model.events import Ev
 from pathways_sim.model.model import PathwaysModel
-from pathways_sim.outcomes import link_worker_utilisation, waiting_list, weekly_stocks
+from pathways_sim.outcomes import (
+    cumulative_payments,
+    link_worker_utilisation,
+    waiting_list,
+    weekly_stocks,
+)
 from tests.helpers import scenario
 
 FU, RUN = 6, 8
@@ -63,6 +68,13 @@ def test_utilisation_is_clients_supported_over_funded_places(log):
     # its follow-up ends in week 6. No funded place: 0, not a division by zero.
     assert util.tolist() == [0, 1.0, 0.5, 0.5, 0, 0.25, 0, 0]
     assert len(link_worker_utilisation(log, places[:3], FU)) == 3
+
+
+def test_payments_so_far_add_up_each_weeks_payment_events():
+    log = make_log([(1, 0, Ev.PAYMENT, 500.0), (1, 1, Ev.PAYMENT, 250.5), (1, 1, Ev.JOB_START, 0),
+                    (4, 0, Ev.PAYMENT, 1000.0), (9, 2, Ev.PAYMENT, 7.0)])  # week 9: after the run
+    paid = cumulative_payments(log, RUN)
+    assert paid.tolist() == [0, 750.5, 750.5, 750.5, 1750.5, 1750.5, 1750.5, 1750.5]
 
 
 def test_workshop_charts_the_same_numbers_as_the_models_own_state():
