@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathways_sim.model.clients import DOMAINS, REJECTED, STAGES, SUPPORTED, WAITING, Client
+from pathways_sim.model.clients import DOMAINS, REJECTED, SUPPORTED, WAITING, Client
 from pathways_sim.model.events import SOURCE_CODES, Ev
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.model.provider import PROFILES
@@ -24,6 +24,7 @@ from pathways_sim.model.rng import Streams
 from pathways_sim.outcomes import spells
 from pathways_sim.scenario import ScenarioError
 from pathways_sim.scenario.registry import ACTIVITIES, SOURCES
+from pathways_sim.stages import STAGE_NAMES
 from tests.helpers import (
     ADVISER,
     IPS,
@@ -705,7 +706,7 @@ def test_client_agents_report_their_own_row_of_the_state_arrays():
         assert c.distance == pytest.approx(float(s.dist[i]))
         assert list(c.barriers.values()) == pytest.approx(s.B[i].tolist())
         assert c.work_goal == bool(s.goal[i]) and c.in_work == bool(s.in_work[i])
-        assert c.stage == STAGES[codes[i - W.start]]
+        assert c.stage == STAGE_NAMES[codes[i - W.start]]
         if s.status[i] == SUPPORTED:
             assert c.link_worker is m.link_workers[s.lw[i]]
         else:

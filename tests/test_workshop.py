@@ -121,7 +121,7 @@ def test_lanes_are_the_models_stages_plus_new_referrals():
     counts = model.stage_counts()
     lanes = {lane: trace.series(f"lane_{lane}")[-1] for lane in LANES}
     assert lanes["referred"] + lanes["waiting"] == counts["waiting"]
-    for stage in ("with_link_worker", "in_activity", "stepping_stone", "job_search", "in_work",
+    for stage in ("with_link_worker", "in_activity", "stepping_stone", "work_support", "in_work",
                   "sustained", "exited"):
         assert lanes[stage] == counts[stage]
     idx = clients_in_view(model)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
+from pathways_sim.stages import STAGE_NAMES
+
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel
 
@@ -42,10 +44,6 @@ EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED = 0, 1, 2, 3
 EMPLOYMENT_STATUS = ("employed_at_risk", "unemployed", "inactive", "retired")
 REASONS = ("physical_health", "mental_health", "isolation", "welfare_financial", "lifestyle",
            "training", "employment")
-
-#: Pathway-board stages (derived from state; used by the live view).
-STAGES = ("waiting", "with_link_worker", "in_activity", "stepping_stone", "job_search",
-          "in_work", "sustained", "exited")
 
 NO_WEEK = -(10**6)
 
@@ -166,5 +164,5 @@ class Client(Agent):
 
     @property
     def stage(self) -> str:
-        """The client's lane on the pathway board."""
-        return STAGES[int(self.model.stage_codes(np.array([self.index]))[0])]
+        """The client's stage (a name of :data:`pathways_sim.stages.STAGES`)."""
+        return STAGE_NAMES[int(self.model.stage_codes(np.array([self.index]))[0])]

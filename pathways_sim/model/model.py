@@ -77,6 +77,7 @@ from pathways_sim.model.provider import VCSProvider, profile_matrix
 from pathways_sim.model.referral import ReferralSchedule, ReferralSource
 from pathways_sim.model.rng import Streams
 from pathways_sim.scenario.registry import ACTIVITIES, SOURCES
+from pathways_sim.stages import STAGE_CODE, STAGE_NAMES, SUSTAINED_WEEKS
 
 _ASP, _MENTAL, _ISO, _SKILLS = D["aspiration"], D["mental"], D["isolation"], D["skills"]
 _VOL, _TRAIN, _EMP_ADVICE = (ACTIVITY_CODES[a] for a in ("volunteering", "training",
@@ -766,29 +767,28 @@ class PathwaysModel(Model):
 
     # ------------------------------------------------------------------ views
     def stage_codes(self, idx: np.ndarray) -> np.ndarray:
-        """Pathway-board lane of clients ``idx`` (indices into :data:`clients.STAGES`)."""
-        s, t = self.clients, self.week
-        code = np.full(len(idx), 7, dtype=np.int8)  # exited
+        """Stage of clients ``idx``: codes of :data:`pathways_sim.stages.STAGES`."""
+        s, t, c = self.clients, self.week, STAGE_CODE
+        code = np.full(len(idx), c["exited"], dtype=np.int8)
         st = s.status[idx]
-        code[st == WAITING] = 0
-        code[st == SUPPORTED] = 1
+        code[st == WAITING] = c["waiting"]
+        code[st == SUPPORTED] = c["with_link_worker"]
         act = s.act[idx]
-        code[act >= 0] = 2
-        code[(act == _VOL) | (act == _TRAIN)] = 3
-        code[s.direct[idx] >= 0] = 4
+        code[act >= 0] = c["in_activity"]
+        code[(act == _VOL) | (act == _TRAIN)] = c["stepping_stone"]
+        code[s.direct[idx] >= 0] = c["work_support"]
         work = s.in_work[idx]
-        code[work] = 5
-        code[work & (s.job_start[idx] > NO_WEEK) & (t - s.job_start[idx] >= 26)] = 6
+        code[work] = c["in_work"]
+        code[work & (s.job_start[idx] > NO_WEEK)
+             & (t - s.job_start[idx] >= SUSTAINED_WEEKS)] = c["sustained"]
         return code
 
     def stage_counts(self) -> dict[str, int]:
-        """Clients in each board lane now (clients still followed, rejected excluded)."""
-        from pathways_sim.model.clients import STAGES
-
+        """Clients in each stage now (clients still followed, rejected excluded)."""
         W = self.window
         idx = self._where(self.clients.status[W] != REJECTED)
-        counts = np.bincount(self.stage_codes(idx), minlength=len(STAGES))
-        return dict(zip(STAGES, (int(c) for c in counts), strict=True))
+        counts = np.bincount(self.stage_codes(idx), minlength=len(STAGE_NAMES))
+        return dict(zip(STAGE_NAMES, (int(c) for c in counts), strict=True))
 
     def client_attributes(self):
         """One row per client with attributes fixed at referral (joined to log outcomes)."""

@@ -16,8 +16,12 @@ Typical use::
                               cost_per_session=model.p.funding.cost_per_session,
                               cost_per_place_week=model.p.funding.cost_per_place_week)
     stocks = weekly_stocks(log, r.weeks, r.follow_up_weeks, attrs)
+
+The stages behind the stocks (and the workshop's lanes) are defined once, in
+:mod:`pathways_sim.stages`.
 """
 
+from pathways_sim.outcomes.capacity import link_worker_utilisation, waiting_list
 from pathways_sim.outcomes.cohorts import Cohort, default_cohort, members
 from pathways_sim.outcomes.log import (
     EVENT_CODE,
@@ -40,7 +44,9 @@ from pathways_sim.outcomes.stocks import (
     FUNNEL_STAGES,
     STATES,
     cumulative_outcomes,
+    cumulative_payments,
     funnel,
+    stage_spells,
     weekly_stocks,
 )
 
@@ -54,16 +60,20 @@ __all__ = [
     "Cohort",
     "compute_metrics",
     "cumulative_outcomes",
+    "cumulative_payments",
     "default_cohort",
     "event_label",
     "event_mask",
     "first_event_week",
     "funnel",
     "label_log",
+    "link_worker_utilisation",
     "members",
     "metric_table",
     "months_to_weeks",
     "referral_weeks",
     "spells",
+    "stage_spells",
+    "waiting_list",
     "weekly_stocks",
 ]

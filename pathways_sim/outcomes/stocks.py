@@ -1,7 +1,8 @@
 """Stocks and flows rebuilt from the event log: who is where each week, and the funnel.
 
 A stock is the number of clients in a state at the end of a week, rebuilt
-from the events that open and close the state (see :data:`STATES`). A client
+from the events that open and close the state (see :data:`STATES`; the
+states are the stages of :mod:`pathways_sim.stages` that have a stock). A client
 is in a state at the end of week ``w`` if the opening event happened in a
 week ``<= w`` and the closing event (if any) in a week ``> w``. Every client
 leaves every state when their follow-up ends (``referral week +
@@ -17,20 +18,13 @@ import pandas as pd
 from pathways_sim.model.events import ACTIVITY_CODES, Ev
 from pathways_sim.outcomes.cohorts import Cohort, members
 from pathways_sim.outcomes.log import check_log, spells
+from pathways_sim.stages import STAGES
 
 _STEPPING = (ACTIVITY_CODES["volunteering"], ACTIVITY_CODES["training"])
 
-#: Stock name -> (opening events, closing events), in words.
-STATES: dict[str, tuple[str, str]] = {
-    "waiting": ("REFERRED (not rejected), RE_REFERRED value 0",
-                "ASSIGNED, DECLINED, DISENGAGED value 0"),
-    "with_link_worker": ("ASSIGNED", "DISCHARGED, DISENGAGED value 1"),
-    "in_activity": ("ACTIVITY_START", "ACTIVITY_END, ACTIVITY_DROPOUT value >= 0"),
-    "stepping_stone": ("ACTIVITY_START of volunteering or training",
-                       "ACTIVITY_END, ACTIVITY_DROPOUT value >= 0"),
-    "work_support": ("DIRECT_START", "DIRECT_END"),
-    "in_work": ("EMPLOYED_AT_REFERRAL, JOB_START", "JOB_END"),
-}
+#: Stock name -> (opening events, closing events), in words: the stages of
+#: :data:`pathways_sim.stages.STAGES` that have a weekly stock, in stage order.
+STATES: dict[str, tuple[str, str]] = {st.name: st.stock for st in STAGES if st.stock is not None}
 
 #: Funnel stages, in order (labels of :func:`funnel`'s index).
 FUNNEL_STAGES = ("referred", "accepted", "assigned a Link Worker", "took up an activity",
@@ -42,25 +36,101 @@ def _referral_week(log: pd.DataFrame, attrs: pd.DataFrame | None) -> pd.Series:
     """Referral week per client: ``attrs.referral_week`` if given, else the REFERRED event."""
     if attrs is not None and "referral_week" in attrs.columns:
         return attrs.set_index("client")["referral_week"].astype(np.int64)
-    ev = log["event"].to_numpy()
-    ref = ev == int(Ev.REFERRED)
-    return (pd.Series(log["week"].to_numpy()[ref].astype(np.int64),
-                      index=log["client"].to_numpy()[ref]).groupby(level=0).min())
+    ref = log["event"].to_numpy() == int(Ev.REFERRED)
+    client = log["client"].to_numpy()[ref].astype(np.int64)
+    week = log["week"].to_numpy()[ref].astype(np.int64)
+    order = np.lexsort((week, client))  # each client's earliest REFERRED first
+    client, week = client[order], week[order]
+    first = np.ones(len(client), dtype=bool)
+    first[1:] = client[1:] != client[:-1]
+    return pd.Series(week[first], index=client[first])
 
 
-def _count(sp: pd.DataFrame, ref: pd.Series, run_weeks: int, follow_up_weeks: int) -> np.ndarray:
-    """Spells in progress at the end of each week 0..run_weeks-1."""
+def _lookup(ref: pd.Series, clients: np.ndarray) -> np.ndarray:
+    """``ref`` at each of ``clients`` as floats, NaN where a client is not in it."""
+    keys, values = ref.index.to_numpy(), ref.to_numpy(dtype=np.float64)
+    if not ref.index.is_monotonic_increasing:
+        order = np.argsort(keys, kind="stable")
+        keys, values = keys[order], values[order]
+    out = np.full(len(clients), np.nan)
+    if len(keys):
+        pos = np.minimum(np.searchsorted(keys, clients), len(keys) - 1)
+        hit = keys[pos] == clients
+        out[hit] = values[pos[hit]]
+    return out
+
+
+def _in_view(sp: pd.DataFrame, ref: pd.Series, run_weeks: int,
+             follow_up_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last week each spell counts in, within the run and follow-up.
+
+    Returns ``(start, stop)`` of the spells that count in at least one week of
+    0..run_weeks-1: a spell counts at the end of week ``w`` when ``start <= w < stop``.
+    """
     start = sp["start"].to_numpy().astype(np.int64)
     end = sp["end"].to_numpy()
-    r = ref.reindex(sp["client"].to_numpy()).to_numpy(dtype=np.float64)
+    r = _lookup(ref, sp["client"].to_numpy())
     follow_end = np.where(np.isnan(r), np.inf, r + follow_up_weeks)
     stop = np.minimum(np.where(np.isnan(end), np.inf, end), follow_end)
     stop = np.minimum(stop, run_weeks).astype(np.int64)
     ok = (start < stop) & (start < run_weeks)
-    start = np.maximum(start[ok], 0)
+    return np.maximum(start[ok], 0), stop[ok]
+
+
+def _count(sp: pd.DataFrame, ref: pd.Series, run_weeks: int, follow_up_weeks: int) -> np.ndarray:
+    """Spells in progress at the end of each week 0..run_weeks-1."""
+    start, stop = _in_view(sp, ref, run_weeks, follow_up_weeks)
     diff = np.bincount(start, minlength=run_weeks + 1)[: run_weeks + 1].astype(np.int64)
-    diff -= np.bincount(stop[ok], minlength=run_weeks + 1)[: run_weeks + 1]
+    diff -= np.bincount(stop, minlength=run_weeks + 1)[: run_weeks + 1]
     return np.cumsum(diff)[:run_weeks]
+
+
+def stage_spells(log: pd.DataFrame,
+                 names: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """The spells of each state of :data:`STATES`, from the events that open and close it.
+
+    Args:
+        log: The event log.
+        names: The states wanted (default: all of :data:`STATES`, in order).
+
+    Returns:
+        State name -> :func:`~pathways_sim.outcomes.log.spells` of that state (open
+        spells have ``end`` NaN; follow-up end is not applied here).
+    """
+    check_log(log)
+    ev = log["event"].to_numpy()
+    value = log["value"].to_numpy()
+    client = log["client"].to_numpy()
+
+    def is_(e: Ev) -> np.ndarray:
+        return ev == int(e)
+
+    def opened_closed(name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that open and close state ``name`` (see :data:`STATES`)."""
+        if name == "waiting":
+            rejected = np.isin(client, client[is_(Ev.REJECTED)])
+            return ((is_(Ev.REFERRED) & ~rejected) | (is_(Ev.RE_REFERRED) & (value == 0)),
+                    is_(Ev.ASSIGNED) | is_(Ev.DECLINED) | (is_(Ev.DISENGAGED) & (value == 0)))
+        if name == "with_link_worker":
+            return is_(Ev.ASSIGNED), is_(Ev.DISCHARGED) | (is_(Ev.DISENGAGED) & (value == 1))
+        if name in ("in_activity", "stepping_stone"):
+            return (is_(Ev.ACTIVITY_START),
+                    is_(Ev.ACTIVITY_END) | (is_(Ev.ACTIVITY_DROPOUT) & (value >= 0)))
+        if name == "work_support":
+            return is_(Ev.DIRECT_START), is_(Ev.DIRECT_END)
+        if name == "in_work":
+            return is_(Ev.EMPLOYED_AT_REFERRAL) | is_(Ev.JOB_START), is_(Ev.JOB_END)
+        raise KeyError(f"no stock for stage {name!r}; stocks: {', '.join(STATES)}")
+
+    out: dict[str, pd.DataFrame] = {}
+    for name in STATES if names is None else names:
+        if name == "stepping_stone":  # the activity spells of volunteering and training
+            act = out.get("in_activity")
+            act = spells(log, *opened_closed(name)) if act is None else act
+            out[name] = act[act["value"].isin(_STEPPING)]
+        else:
+            out[name] = spells(log, *opened_closed(name))
+    return out
 
 
 def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
@@ -75,36 +145,13 @@ def weekly_stocks(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int,
             ends. Optional: without it the REFERRED events do.
 
     Returns:
-        A DataFrame indexed by ``week`` with int columns waiting, with_link_worker,
-        in_activity, stepping_stone, work_support and in_work. A client can be in
-        several states at once (e.g. with a Link Worker and in an activity).
+        A DataFrame indexed by ``week`` with one int column per state of :data:`STATES`
+        (waiting, with_link_worker, in_activity, stepping_stone, work_support and
+        in_work). A client can be in several states at once (e.g. with a Link Worker
+        and in an activity).
     """
-    check_log(log)
-    ev = log["event"].to_numpy()
-    value = log["value"].to_numpy()
-    client = log["client"].to_numpy()
+    pairs = stage_spells(log)
     ref = _referral_week(log, attrs)
-
-    def is_(e: Ev) -> np.ndarray:
-        return ev == int(e)
-
-    rejected = np.isin(client, client[is_(Ev.REJECTED)])
-    act_end = is_(Ev.ACTIVITY_END) | (is_(Ev.ACTIVITY_DROPOUT) & (value >= 0))
-    activity = spells(log, is_(Ev.ACTIVITY_START), act_end)
-    stepping = activity[activity["value"].isin(_STEPPING)]
-    pairs = {
-        "waiting": spells(log, (is_(Ev.REFERRED) & ~rejected)
-                          | (is_(Ev.RE_REFERRED) & (value == 0)),
-                          is_(Ev.ASSIGNED) | is_(Ev.DECLINED)
-                          | (is_(Ev.DISENGAGED) & (value == 0))),
-        "with_link_worker": spells(log, is_(Ev.ASSIGNED),
-                                   is_(Ev.DISCHARGED) | (is_(Ev.DISENGAGED) & (value == 1))),
-        "in_activity": activity,
-        "stepping_stone": stepping,
-        "work_support": spells(log, is_(Ev.DIRECT_START), is_(Ev.DIRECT_END)),
-        "in_work": spells(log, is_(Ev.EMPLOYED_AT_REFERRAL) | is_(Ev.JOB_START),
-                          is_(Ev.JOB_END)),
-    }
     out = pd.DataFrame({name: _count(sp, ref, run_weeks, follow_up_weeks)
                         for name, sp in pairs.items()},
                        index=pd.RangeIndex(run_weeks, name="week"))
@@ -143,6 +190,27 @@ def cumulative_outcomes(log: pd.DataFrame, run_weeks: int) -> pd.DataFrame:
         first = first[(first >= 0) & (first < run_weeks)]
         cols[name] = np.cumsum(np.bincount(first, minlength=run_weeks)[:run_weeks])
     return pd.DataFrame(cols, index=pd.RangeIndex(run_weeks, name="week"))
+
+
+def cumulative_payments(log: pd.DataFrame, run_weeks: int) -> pd.Series:
+    """Results payments made so far, at the end of each week (every client, not a cohort).
+
+    Args:
+        log: The event log.
+        run_weeks: Weeks simulated (the index runs 0..run_weeks-1).
+
+    Returns:
+        A float Series (GBP) indexed by ``week``, named ``payments``: the sum of the
+        PAYMENT events' values in that week and before.
+    """
+    check_log(log)
+    paid = log["event"].to_numpy() == int(Ev.PAYMENT)
+    week = log["week"].to_numpy()[paid].astype(np.int64)
+    value = log["value"].to_numpy()[paid].astype(np.float64)
+    ok = (week >= 0) & (week < run_weeks)
+    by_week = np.bincount(week[ok], weights=value[ok], minlength=run_weeks)[:run_weeks]
+    return pd.Series(np.cumsum(by_week), index=pd.RangeIndex(run_weeks, name="week"),
+                     name="payments")
 
 
 def funnel(log: pd.DataFrame, cohort: Cohort | np.ndarray) -> pd.Series:

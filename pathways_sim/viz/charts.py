@@ -48,7 +48,7 @@ class Panel:
 PANELS: tuple[Panel, ...] = (
     Panel("stocks", "Where clients are (people)", {
         "lane_with_link_worker": "with a Link Worker", "lane_in_activity": "in activities",
-        "lane_stepping_stone": "volunteer / training", "lane_job_search": "job search",
+        "lane_stepping_stone": "volunteer / training", "lane_work_support": "job search",
         "lane_in_work": "in work"}, headroom=1.75),
     Panel("outcomes", "Outcomes so far (people)", {
         "first_job_start": "found work", "first_volunteering": "volunteering",
@@ -65,7 +65,7 @@ _COLOUR_OF = {
     "lane_with_link_worker": SERIES_COLOURS["with_link_worker"],
     "lane_in_activity": SERIES_COLOURS["in_activity"],
     "lane_stepping_stone": SERIES_COLOURS["stepping_stone"],
-    "lane_job_search": SERIES_COLOURS["job_search"],
+    "lane_work_support": SERIES_COLOURS["work_support"],
     "lane_in_work": SERIES_COLOURS["in_work"],
     "first_job_start": SERIES_COLOURS["first_job_start"],
     "first_volunteering": SERIES_COLOURS["first_volunteering"],

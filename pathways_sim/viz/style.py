@@ -12,37 +12,27 @@ from __future__ import annotations
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pathways_sim import stages
 from pathways_sim.report.plots import OKABE_ITO
 
-#: Lanes of the pathway board, left to right (the model's stages plus "referred":
-#: clients referred in the week just simulated, still waiting).
-LANES = ("referred", "waiting", "with_link_worker", "in_activity", "stepping_stone",
-         "job_search", "in_work", "sustained", "exited")
+#: Lanes of the pathway board, left to right: "referred" (waiting clients referred in
+#: the week just simulated), then the stages of :data:`pathways_sim.stages.STAGES`.
+LANES = stages.LANE_NAMES
 
-#: Lane titles as a room reads them (two short lines each).
-LANE_TITLES = {
-    "referred": "Referred\nthis week",
-    "waiting": "Waiting",
-    "with_link_worker": "With a\nLink Worker",
-    "in_activity": "In\nactivities",
-    "stepping_stone": "Volunteer\n/ training",
-    "job_search": "Job search\nsupport",
-    "in_work": "In work",
-    "sustained": "Sustained\n26 wks +",
-    "exited": "Exited",
-}
+#: Lane titles as a room reads them (the stages' labels: two short lines each).
+LANE_TITLES = {lane.name: lane.label for lane in stages.LANES}
 
 #: Dot colour map and the distance range it spans.
 DOT_CMAP = "cividis_r"  # reversed: close to work is bright yellow, far is dark blue
 DIST_RANGE = (0.1, 0.85)
 
-#: Line colours of chart series (Okabe-Ito).
+#: Line colours of chart series (Okabe-Ito), keyed by stage name for the stages.
 SERIES_COLOURS = {
     "waiting": OKABE_ITO[4],
     "with_link_worker": OKABE_ITO[3],
     "in_activity": OKABE_ITO[1],
     "stepping_stone": OKABE_ITO[2],
-    "job_search": OKABE_ITO[5],
+    "work_support": OKABE_ITO[5],
     "in_work": OKABE_ITO[0],
     "sustained": OKABE_ITO[7],
     "first_job_start": OKABE_ITO[0],
