@@ -5,6 +5,9 @@
   line naming the file and what to do, exit 2, and leave the folder as it
   was: never an Optuna or JSON traceback, never a trial appended to a broken
   file.
+* ``validate`` holds the folder's lock while it runs and writes: a
+  ``calibrate --resume`` meanwhile is refused naming the validate process, and
+  a ``validate`` while another process holds the folder is refused (exit 1).
 
 Each test works on a copy of one tiny finished fit (one target, one prior,
 two trials of a 39-week service), so every case runs in about a second.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -24,7 +28,7 @@ import pytest
 
 from pathways_sim.calibration.optuna_fit import JOURNAL
 from pathways_sim.cli import main
-from pathways_sim.integrity import LOCK_NAME
+from pathways_sim.integrity import LOCK_NAME, lock_holder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -171,3 +175,68 @@ def test_a_damaged_journal_through_the_real_command_line(problem: dict[str, Path
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"error: {fit / JOURNAL}: is damaged")
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- validate's lock
+
+HOLD = """\
+import sys, time
+from pathways_sim.integrity import lock_folder
+with lock_folder(sys.argv[1], ["pathways-sim", "calibrate", "--resume"]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def validate_argv(problem: dict[str, Path], fit: Path) -> list[str]:
+    return ["validate", "--calibrated", str(fit), "--config", str(problem["config"]),
+            "--no-patterns", "--draws", "2", "--workers", "1", "--quiet"]
+
+
+def test_validate_is_refused_while_another_process_writes_the_folder(
+        problem: dict[str, Path], fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(fit)], stdout=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        capsys.readouterr()
+        assert main(validate_argv(problem, fit)) == 1
+        err = one_error_line(capsys)
+        assert f"pid {holder.pid}" in err and "pathways-sim calibrate --resume" in err
+        assert "in use by another pathways-sim process" in err
+        assert not (fit / "validation.json").exists()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
+
+
+def test_validate_holds_the_lock_so_a_calibrate_meanwhile_is_refused(
+        problem: dict[str, Path], fit: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pathways_sim.calibration import validate as validation
+
+    journal = (fit / JOURNAL).read_bytes()
+    seen: dict[str, object] = {}
+    real = validation.validate_targets
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        # While validate runs: who holds the folder, and what a calibrate --resume gets.
+        seen["holder"] = lock_holder(fit)
+        seen["calibrate"] = calibrate(problem, fit, "--resume", "--budget", "4")
+        seen["err"] = capsys.readouterr().err
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validation, "validate_targets", meanwhile)
+    assert main(validate_argv(problem, fit)) == 0
+    holder = seen["holder"]
+    assert isinstance(holder, dict) and holder["pid"] == os.getpid()
+    assert holder["command"][:2] == ["pathways-sim", "validate"]
+    assert seen["calibrate"] == 1
+    err = str(seen["err"])
+    assert "in use by another pathways-sim process" in err and "pathways-sim validate" in err
+    assert (fit / JOURNAL).read_bytes() == journal  # the refused calibrate wrote nothing
+    assert (fit / "validation.json").is_file() and not (fit / LOCK_NAME).exists()
+    # The lock is released: a calibrate --resume now runs.
+    assert calibrate(problem, fit, "--resume", "--budget", "3") == 0
