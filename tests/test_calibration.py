@@ -59,7 +59,7 @@ def test_bad_target_rows_are_reported_with_file_row_and_column(tmp_path: Path, r
                  + row + "\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=problem) as err:
         load_targets(f)
-    assert "row 2" in str(err.value)
+    assert "line 2 (x), column " in str(err.value)
 
 
 def test_priors_map_the_unit_cube_to_their_ranges_and_back() -> None:

@@ -428,6 +428,7 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     """``pathways-sim validate``: target coverage and pattern checks under a calibration."""
     from pathways_sim.calibration.config import load_config
     from pathways_sim.calibration.validate import validate
+    from pathways_sim.integrity import lock_folder
 
     result = _calibration(args.calibrated)
     if args.config is not None:
@@ -445,15 +446,19 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     _check_folder(out, resume=True)
     _check_json(args)
     executor = _Counted(_executor(args), "validate", enabled=not args.quiet)
-    report, err = _run(validate, config, result, executor, draws=args.draws,
-                       patterns=patterns, pattern_replicates=args.pattern_replicates)
-    if err:
-        return _fail(err)
-    assert report is not None
-    report.write(out)
+    # One writer at a time: the folder's lock from before the runs until the files are
+    # written, so a calibrate --resume cannot rewrite the calibration meanwhile (it is
+    # refused, naming this process), and validate is refused while a calibrate writes.
+    with lock_folder(out, [PROG, *argv]):
+        report, err = _run(validate, config, result, executor, draws=args.draws,
+                           patterns=patterns, pattern_replicates=args.pattern_replicates)
+        if err:
+            return _fail(err)
+        assert report is not None
+        report.write(out)
+        summary = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     if args.json is not None:
-        write_json(json.loads((out / "validation.json").read_text(encoding="utf-8")),
-                   args.json, stdout)
+        write_json(summary, args.json, stdout)
         if json_to_stdout(args):
             return EXIT_OK
     print(report.markdown(), file=stdout)

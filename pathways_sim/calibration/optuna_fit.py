@@ -23,9 +23,11 @@ Typical use::
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from pathways_sim.calibration.objective import Evaluation, Problem
 from pathways_sim.scenario import ScenarioError
 from pathways_sim.sweep.executors import Executor
 
-__all__ = ["JOURNAL", "STUDY", "OptunaFit", "open_study", "run_optuna"]
+__all__ = ["JOURNAL", "STUDY", "OptunaFit", "check_journal", "open_study", "run_optuna"]
 
 JOURNAL = "optuna.journal"
 """File name of the study's journal in the results folder."""
@@ -115,8 +117,8 @@ def open_study(path: Path, fingerprint: str, seed: int, startup_trials: int,
         The ``optuna.Study``.
 
     Raises:
-        ScenarioError: The study exists without ``resume``, or was made for a
-            different problem.
+        ScenarioError: The study exists without ``resume``, was made for a
+            different problem, or its journal is damaged (:func:`check_journal`).
     """
     import optuna
     from optuna.storages import JournalStorage
@@ -131,18 +133,24 @@ def open_study(path: Path, fingerprint: str, seed: int, startup_trials: int,
         raise ScenarioError(str(path.parent), None, "no Optuna study to resume",
                             "a results folder of an earlier 'calibrate --method optuna'")
     path.parent.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(path)))
-    done = 0
     if resume:
-        old = optuna.load_study(study_name=STUDY, storage=storage)
-        if old.user_attrs.get("fingerprint") != fingerprint:
-            raise ScenarioError(str(path.parent), None, "the study was made for other targets, "
-                                "priors, seeds or replicates", "--overwrite to start again")
-        done = len(old.trials)
-    study = optuna.create_study(study_name=STUDY, storage=storage,
-                                sampler=make_sampler(sampler, int(seed) + done, startup_trials,
-                                                     popsize),
-                                direction="minimize", load_if_exists=resume)
+        check_journal(path)
+    attrs: dict[str, Any] = {}
+    done = 0
+    with _replaying(path, resume):
+        storage = JournalStorage(JournalFileBackend(str(path)))
+    if resume:
+        with _replaying(path, resume, missing=True):
+            old = optuna.load_study(study_name=STUDY, storage=storage)
+            attrs, done = old.user_attrs, len(old.trials)
+    if resume and attrs.get("fingerprint") != fingerprint:
+        raise ScenarioError(str(path.parent), None, "the study was made for other targets, "
+                            "priors, seeds or replicates", "--overwrite to start again")
+    with _replaying(path, resume):
+        study = optuna.create_study(study_name=STUDY, storage=storage,
+                                    sampler=make_sampler(sampler, int(seed) + done,
+                                                         startup_trials, popsize),
+                                    direction="minimize", load_if_exists=resume)
     if not resume:
         study.set_user_attr("fingerprint", fingerprint)
     # Trials an interruption left running can never finish: mark them failed.
@@ -151,6 +159,70 @@ def open_study(path: Path, fingerprint: str, seed: int, startup_trials: int,
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
     return study
+
+
+def _journal_fix(path: Path) -> str:
+    return (f"pathways-sim calibrate --overwrite to start the fit again, or restore {path.name} "
+            "from a backup and run --resume again")
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a damaged study journal before Optuna replays it.
+
+    Optuna skips an incomplete last line without a word (a write in
+    progress, for its concurrent writers), and the next trial it appends
+    would then join that line into one broken entry; a corrupt line in the
+    middle stops its replay with a ``JSONDecodeError``. A resumed fit holds
+    its folder's lock, so no write is in progress: every line must be a
+    complete journal entry (a JSON object with an ``op_code``).
+
+    Raises:
+        ScenarioError: The journal is empty, cut short, or holds a line
+            that is not a journal entry; the message names the file and says
+            what to do (exit 2 from the command line).
+    """
+    fix = _journal_fix(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(str(path), None, f"cannot be read ({exc.strerror or exc})",
+                            fix) from None
+    if not data.strip():
+        raise ScenarioError(str(path), None, "is damaged: the Optuna study journal is empty",
+                            fix)
+    lines = data.split(b"\n")
+    if lines[-1]:
+        raise ScenarioError(str(path), None, f"is damaged: its last line (line {len(lines)}) "
+                            "is incomplete, the file was cut short", fix + ", or delete that "
+                            "line to continue from the trials before it")
+    for number, line in enumerate(lines[:-1], start=1):
+        try:
+            entry = json.loads(line)
+        except ValueError:  # not JSON, or not UTF-8
+            entry = None
+        if not isinstance(entry, dict) or not isinstance(entry.get("op_code"), int):
+            raise ScenarioError(str(path), None, f"is damaged: line {number} is not an Optuna "
+                                "journal entry", fix)
+
+
+@contextmanager
+def _replaying(path: Path, resume: bool, missing: bool = False) -> Iterator[None]:
+    """Turn a failure of Optuna's replay of a resumed journal into a clear ScenarioError.
+
+    With ``missing``, a ``KeyError`` (Optuna's "no such study") says the
+    journal holds no study to resume.
+    """
+    try:
+        yield
+    except ScenarioError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError) as exc:
+        if not resume:
+            raise
+        what = (f"is damaged: it holds no study named {STUDY!r} to resume"
+                if missing and isinstance(exc, KeyError) else
+                f"is damaged: Optuna cannot replay it ({type(exc).__name__})")
+        raise ScenarioError(str(path), None, what, _journal_fix(path)) from None
 
 
 def _record(trial: Any, ev: Evaluation, seconds: float) -> None:

@@ -17,18 +17,19 @@ Typical use::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from pathways_sim.scenario import ScenarioError
+from pathways_sim.scenario.errors import PriorsError, ScenarioError, clip, did_you_mean
+from pathways_sim.scenario.inputs import CsvRow, FileKind, cell_number, number, read_csv_rows
 from pathways_sim.scenario.registry import REGISTRY
 
-__all__ = ["SHAPES", "Prior", "load_priors", "priors_from_records", "to_unit", "from_unit"]
+__all__ = ["COLUMNS", "PRIORS", "SHAPES", "Prior", "load_priors", "priors_from_records",
+           "to_unit", "from_unit"]
 
 SHAPES = ("uniform", "log-uniform")
 """Prior shapes."""
@@ -96,77 +97,138 @@ def from_unit(priors: Sequence[Prior], u: Iterable[float]) -> dict[str, float]:
     return {p.parameter: float(p.from_unit(x)) for p, x in zip(priors, u, strict=True)}
 
 
-def _check(prior: Prior, where: str) -> Prior:
-    param = REGISTRY.get(prior.parameter)
+FLOAT_PARAMETERS = tuple(path for path, p in REGISTRY.items() if p.kind == "float")
+"""Registry paths a prior may move (float parameters)."""
+
+COLUMNS = ("parameter", "low", "high", "prior", "default", "informed_by", "source")
+"""Columns of a priors table (``parameter``, ``low`` and ``high`` required)."""
+
+PRIORS = FileKind("priors table", PriorsError, COLUMNS, ("parameter", "low", "high"),
+                  format="CSV")
+"""Priors tables (``calibration/priors.csv``), read by :mod:`pathways_sim.scenario.inputs`."""
+
+_PARAMETER = "a float parameter of the registry (docs/scenarios.md)"
+
+Fail = Callable[[str, str, str], ScenarioError]
+"""``fail(column, problem, allowed)``: the error to raise for a problem in a row."""
+
+
+def _prior(parameter: str, low: float, high: float, shape: str, default: float | None,
+           informed_by: str, source: str, fail: Fail) -> Prior:
+    """A checked prior from finite numbers (a registry default when ``default`` is None)."""
+    param = REGISTRY.get(parameter)
+    if not parameter:
+        raise fail("parameter", "is empty", _PARAMETER)
     if param is None:
-        raise ScenarioError(where, "parameter", f"unknown parameter {prior.parameter!r}",
-                            "a path of the parameter registry (docs/scenarios.md)")
+        raise fail("parameter", f"unknown parameter {clip(parameter)!r}"
+                   f"{did_you_mean(parameter, FLOAT_PARAMETERS)}", _PARAMETER)
     if param.kind != "float":
-        raise ScenarioError(where, "parameter", f"{prior.parameter} is a {param.kind}, not a "
-                            "number the calibration can move", "a float parameter")
-    if prior.prior not in SHAPES:
-        raise ScenarioError(where, "prior", f"unknown prior shape {prior.prior!r}",
-                            "one of " + ", ".join(SHAPES))
-    if not prior.low < prior.high:
-        raise ScenarioError(where, "low", f"low {prior.low} not below high {prior.high}",
-                            "low < high")
-    if prior.log and prior.low <= 0:
-        raise ScenarioError(where, "low", "a log-uniform prior needs low > 0", "low > 0")
+        raise fail("parameter", f"{parameter} is not a float parameter (its kind is "
+                   f"{param.kind}): the calibration cannot move it", _PARAMETER)
+    if shape not in SHAPES:
+        raise fail("prior", f"unknown prior shape {clip(shape)!r}{did_you_mean(shape, SHAPES)}",
+                   "one of " + ", ".join(SHAPES) + " (blank: uniform)")
+    if not low < high:
+        raise fail("low", f"low {low:g} not below high {high:g}", "low < high")
+    if shape == "log-uniform" and low <= 0:
+        raise fail("low", "a log-uniform prior needs low > 0", "low > 0")
     lo = -math.inf if param.low is None else param.low
     hi = math.inf if param.high is None else param.high
-    if prior.low < lo or prior.high > hi:
-        raise ScenarioError(where, "low", f"range [{prior.low}, {prior.high}] leaves the "
-                            f"registry's allowed range", param.allowed())
-    return prior
+    if low < lo or high > hi:
+        raise fail("low" if low < lo else "high", f"range [{low:g}, {high:g}] leaves the "
+                   f"registry's allowed range of {parameter}", param.allowed())
+    if default is None:
+        default = float(param.default)
+    elif not lo <= default <= hi:
+        raise fail("default", f"default {default:g} is outside the registry's allowed range "
+                   f"of {parameter}", param.allowed())
+    return Prior(parameter, low, high, shape, default, informed_by, source)
+
+
+def _value(raw: object, at: str, column: str) -> float:
+    """A record's number: a number, or text read as a CSV cell."""
+    if isinstance(raw, str):
+        return cell_number(raw.strip(), PRIORS, at, column)
+    return number(raw, PRIORS, at, column)
 
 
 def priors_from_records(records: Iterable[Mapping[str, Any]], where: str) -> list[Prior]:
-    """Priors from dict rows (a CSV's rows or a config's ``extra_priors``), checked.
+    """Priors from dict rows (a config's ``extra_priors``), checked.
 
     Args:
-        records: Rows with parameter, low, high, prior and optional default,
-            informed_by, source.
+        records: Rows with parameter, low, high and optional prior, default,
+            informed_by, source (numbers, or text holding a number).
         where: The file, for error messages.
 
     Returns:
         The priors, in order.
 
     Raises:
-        ScenarioError: An unknown or non-numeric parameter, a bad range or
-            shape, a range outside the registry's, or a repeated parameter.
+        PriorsError: A missing, non-numeric or non-finite value, an unknown or
+            non-numeric parameter, a bad range or shape, a range outside the
+            registry's, or a repeated parameter; the error's ``key`` is the
+            column (``low``), so a caller can name it in its own file.
     """
     out: list[Prior] = []
     for i, row in enumerate(records):
-        at = f"{where}: prior {i + 1} ({row.get('parameter')})"
-        try:
-            low, high = float(row["low"]), float(row["high"])
-            param = REGISTRY.get(str(row["parameter"]))
-            default = row.get("default")
-            default = float(default) if default not in (None, "") else (
-                float(param.default) if param is not None else math.nan)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ScenarioError(at, None, f"bad prior row: {exc}", "parameter, low, high, prior "
-                                "(numbers for low, high, default)") from None
-        prior = Prior(str(row["parameter"]), low, high, str(row.get("prior", "uniform")),
-                      default, str(row.get("informed_by", "") or ""),
-                      str(row.get("source", "") or ""))
-        out.append(_check(prior, at))
+        at = f"{where}: prior {i + 1} ({clip(str(row.get('parameter')), 40)})"
+
+        def fail(column: str, problem: str, allowed: str, at: str = at) -> ScenarioError:
+            return PRIORS.fail(at, column, problem, allowed)
+
+        for column in ("parameter", "low", "high"):
+            if row.get(column) is None:
+                raise fail(column, "missing", "parameter, low and high in every prior")
+        default = row.get("default")
+        out.append(_prior(
+            str(row["parameter"]).strip(), _value(row["low"], at, "low"),
+            _value(row["high"], at, "high"), str(row.get("prior") or "uniform").strip(),
+            None if default is None or default == "" else _value(default, at, "default"),
+            str(row.get("informed_by") or ""), str(row.get("source") or ""), fail))
     names = [p.parameter for p in out]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        raise ScenarioError(where, "parameter", f"repeated parameters {dup}", "each once")
+        raise PriorsError(where, "parameter", f"repeated parameters {dup}", "each once")
     return out
 
 
 def load_priors(path: str | Path) -> list[Prior]:
     """Read and check a priors table (``calibration/priors.csv``).
 
+    The table is read strictly (:func:`~pathways_sim.scenario.inputs.read_csv_rows`):
+    columns ``parameter``, ``low``, ``high`` (required), ``prior`` (blank:
+    ``uniform``), ``default`` (blank: the registry's), ``informed_by`` and
+    ``source``; no other column, each once; finite numbers in plain decimal
+    notation; each parameter once; at least one row.
+
     Raises:
-        ScenarioError: A missing file or any problem :func:`priors_from_records` finds.
+        PriorsError: A missing, empty, binary or malformed file, or any problem
+            in a row, naming the file, the line, the column, the problem and
+            what is allowed (a ``ScenarioError``: exit 2 from the command line).
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(str(path), None, "priors file not found",
-                            "a CSV like calibration/priors.csv")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return priors_from_records(df.to_dict("records"), str(path))
+    rows = read_csv_rows(path, PRIORS)
+    if not rows:
+        raise PRIORS.fail(path, None, "no priors (the table has a header and no rows)",
+                          "at least one row: a parameter with its low and high")
+    out: list[Prior] = []
+    first: dict[str, int] = {}
+    for row in rows:
+        cells = row.cells
+
+        def fail(column: str, problem: str, allowed: str, row: CsvRow = row) -> ScenarioError:
+            return PRIORS.fail(path, row.key(column), problem, allowed)
+
+        name = cells["parameter"]
+        if name in first:
+            raise fail("parameter", f"{clip(name)} has a prior already (line {first[name]})",
+                       "each parameter once")
+        first[name] = row.line
+        out.append(_prior(
+            name, cell_number(cells["low"], PRIORS, path, row.key("low")),
+            cell_number(cells["high"], PRIORS, path, row.key("high")),
+            cells["prior"] or "uniform",
+            cell_number(cells["default"], PRIORS, path, row.key("default"))
+            if cells["default"] else None,
+            cells["informed_by"], cells["source"], fail))
+    return out

@@ -18,19 +18,29 @@ Typical use::
 from __future__ import annotations
 
 import hashlib
-import math
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
 from scipy import stats
 
 from pathways_sim.outcomes.observables import COHORTS, OBSERVABLES
-from pathways_sim.scenario import ScenarioError
+from pathways_sim.scenario.errors import ScenarioError, TargetsError, clip
+from pathways_sim.scenario.inputs import (
+    CsvRow,
+    FileKind,
+    cell_integer,
+    cell_number,
+    locate,
+    one_of,
+    read_csv_rows,
+)
 
 __all__ = [
+    "COLUMNS",
     "LIKELIHOODS",
     "ROLES",
+    "TARGETS",
     "Target",
     "clopper_pearson",
     "file_hash",
@@ -45,6 +55,10 @@ ROLES = ("fit", "validate")
 
 COLUMNS = ("id", "scenario", "cohort", "observable", "window_months", "k", "n", "n_max",
            "likelihood", "role", "source")
+"""Columns of a targets table (all required but ``source``)."""
+
+TARGETS = FileKind("targets table", TargetsError, COLUMNS, COLUMNS[:-1], format="CSV")
+"""Targets tables (``calibration/targets.csv``), read by :mod:`pathways_sim.scenario.inputs`."""
 
 
 @dataclass(frozen=True)
@@ -126,23 +140,26 @@ def file_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _blank(x: object) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or str(x).strip() == ""
+MAX_COUNT = 1_000_000_000
+"""Largest ``k``, ``n`` or ``n_max`` (a billion: more people than any service reports on)."""
 
+MAX_WINDOW_MONTHS = 120.0
+"""Longest window: ``run.follow_up_weeks`` is at most 520 weeks (120 months)."""
 
-def _int(value: object, where: str, column: str) -> int:
-    try:
-        f = float(str(value))
-    except ValueError:
-        raise ScenarioError(where, column, f"not a number: {value!r}", "a whole number") from None
-    if not f.is_integer() or f < 0:
-        raise ScenarioError(where, column, f"not a whole number >= 0: {value!r}",
-                            "a whole number") from None
-    return int(f)
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_ALLOWED_ID = ("letters, digits, '_', '-' and '.', starting with a letter or digit, at most "
+               "100 characters, each id once (ids name columns of the fit's tables)")
 
 
 def load_targets(path: str | Path, roles: tuple[str, ...] | None = None) -> list[Target]:
     """Read and check a targets table.
+
+    The table is read strictly (:func:`~pathways_sim.scenario.inputs.read_csv_rows`:
+    known columns, each once, every row complete, no repeated row) and every
+    cell is checked: a unique id, a scenario that exists, a known cohort,
+    observable, likelihood and role, a window from 0 to 120 months (blank:
+    the whole follow-up), whole counts with ``0 <= k <= n``, ``n >= 1`` and
+    ``n_max >= n`` given exactly for ``binomial_uncertain_n`` targets.
 
     Args:
         path: A CSV with the columns of ``calibration/targets.csv``.
@@ -152,51 +169,72 @@ def load_targets(path: str | Path, roles: tuple[str, ...] | None = None) -> list
         The targets, in file order.
 
     Raises:
-        ScenarioError: A missing file or column, a repeated id, an unknown
-            observable, cohort, likelihood or role, or counts that do not add up;
-            the message names the file, the row and the column.
+        TargetsError: A missing, empty, binary or malformed file, or any problem
+            in a row, naming the file, the line, the column, the problem and
+            what is allowed (a ``ScenarioError``: exit 2 from the command line).
     """
+    from pathways_sim.scenario.loader import SCENARIO, default_scenarios_dir
+
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(str(path), None, "targets file not found", "a CSV like "
-                            "calibration/targets.csv")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in COLUMNS if c not in df.columns and c != "source"]
-    if missing:
-        raise ScenarioError(str(path), None, f"missing columns {missing}",
-                            "columns " + ", ".join(COLUMNS))
+    rows = read_csv_rows(path, TARGETS)
+    if not rows:
+        raise TARGETS.fail(path, None, "no targets (the table has a header and no rows)",
+                           "at least one row: a reported count k of n")
     out: list[Target] = []
-    seen: set[str] = set()
-    for i, row in enumerate(df.to_dict("records")):
-        where = f"{path}: row {i + 2} ({row['id']})"
-        if row["id"] in seen or not row["id"]:
-            raise ScenarioError(where, "id", "empty or repeated id", "unique ids")
-        seen.add(row["id"])
-        if row["observable"] not in OBSERVABLES:
-            raise ScenarioError(where, "observable", f"unknown observable {row['observable']!r}",
-                                "one of " + ", ".join(sorted(OBSERVABLES)))
-        if row["cohort"] not in COHORTS:
-            raise ScenarioError(where, "cohort", f"unknown cohort {row['cohort']!r}",
-                                "one of " + ", ".join(COHORTS))
-        if row["likelihood"] not in LIKELIHOODS:
-            raise ScenarioError(where, "likelihood", f"unknown likelihood {row['likelihood']!r}",
-                                "one of " + ", ".join(LIKELIHOODS))
-        if row["role"] not in ROLES:
-            raise ScenarioError(where, "role", f"unknown role {row['role']!r}",
-                                "one of " + ", ".join(ROLES))
-        k, n = _int(row["k"], where, "k"), _int(row["n"], where, "n")
-        n_max = None if _blank(row["n_max"]) else _int(row["n_max"], where, "n_max")
-        if n < 1 or k > n:
-            raise ScenarioError(where, "k", f"k={k} out of n={n}", "0 <= k <= n, n >= 1")
-        if (row["likelihood"] == "binomial_uncertain_n") != (n_max is not None):
-            raise ScenarioError(where, "n_max", "n_max is given exactly for "
-                                "binomial_uncertain_n targets", "n_max >= n with "
-                                "binomial_uncertain_n, blank otherwise")
-        if n_max is not None and n_max < n:
-            raise ScenarioError(where, "n_max", f"n_max={n_max} below n={n}", "n_max >= n")
-        window = None if _blank(row["window_months"]) else float(row["window_months"])
-        target = Target(row["id"], row["scenario"], row["cohort"], row["observable"], window,
-                        k, n, n_max, row["likelihood"], row["role"], row.get("source", ""))
+    first: dict[str, int] = {}
+    scenarios = default_scenarios_dir()
+    for row in rows:
+        c = row.cells
+
+        def key(column: str, row: CsvRow = row) -> str:
+            return row.key(column)
+
+        if not _ID.match(c["id"]):
+            problem = "is empty" if not c["id"] else f"not a valid id: {clip(c['id'])!r}"
+            raise TARGETS.fail(path, key("id"), problem, _ALLOWED_ID)
+        if c["id"] in first:
+            raise TARGETS.fail(path, key("id"), f"repeated id {c['id']!r} (first at line "
+                               f"{first[c['id']]})", _ALLOWED_ID)
+        first[c["id"]] = row.line
+        if not c["scenario"]:
+            raise TARGETS.fail(path, key("scenario"), "is empty",
+                               "a scenario name in scenarios/ or a path to a scenario file")
+        try:
+            locate(c["scenario"], scenarios, SCENARIO)
+        except ScenarioError as exc:
+            shown = clip(c["scenario"])
+            problem = exc.problem if shown in exc.problem else f"{shown!r}: {exc.problem}"
+            raise TARGETS.fail(path, key("scenario"), problem, exc.allowed) from None
+        one_of(c["cohort"], COHORTS, TARGETS, path, key("cohort"), "cohort")
+        one_of(c["observable"], sorted(OBSERVABLES), TARGETS, path, key("observable"),
+               "observable")
+        one_of(c["likelihood"], LIKELIHOODS, TARGETS, path, key("likelihood"), "likelihood")
+        one_of(c["role"], ROLES, TARGETS, path, key("role"), "role")
+        window = None if not c["window_months"] else cell_number(
+            c["window_months"], TARGETS, path, key("window_months"), low=0.0,
+            high=MAX_WINDOW_MONTHS, why="months from referral; blank for the whole follow-up, "
+            "which is at most 520 weeks")
+        why = "a count of people or goals"
+        k = cell_integer(c["k"], TARGETS, path, key("k"), low=0, high=MAX_COUNT, why=why)
+        n = cell_integer(c["n"], TARGETS, path, key("n"), low=1, high=MAX_COUNT, why=why)
+        if k > n:
+            raise TARGETS.fail(path, key("k"), f"k={k} out of n={n}: k is more than n",
+                               "0 <= k <= n")
+        uncertain = c["likelihood"] == "binomial_uncertain_n"
+        n_max = None
+        if c["n_max"]:
+            if not uncertain:
+                raise TARGETS.fail(path, key("n_max"), "n_max is given exactly for "
+                                   "binomial_uncertain_n targets, and this one is "
+                                   f"{c['likelihood']}", "blank")
+            n_max = cell_integer(c["n_max"], TARGETS, path, key("n_max"), low=n,
+                                 high=MAX_COUNT, why=why)
+        elif uncertain:
+            raise TARGETS.fail(path, key("n_max"), "n_max is given exactly for "
+                               "binomial_uncertain_n targets, and it is blank",
+                               f"a whole number from n ({n}) up: the upper end of n")
+        target = Target(c["id"], c["scenario"], c["cohort"], c["observable"], window,
+                        k, n, n_max, c["likelihood"], c["role"], c["source"])
         if roles is None or target.role in roles:
             out.append(target)
     return out

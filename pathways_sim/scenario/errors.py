@@ -4,8 +4,10 @@
 prints it as ``error: <message>`` and exits with code 2. Each kind of input
 file has its own subclass, so a caller can tell which kind of file was wrong:
 :class:`ScenarioError` itself for scenario files and overrides,
-:class:`ExperimentError` for experiment files and :class:`CalibrationConfigError`
-for calibration configurations (all read by :mod:`pathways_sim.inputs`).
+:class:`ExperimentError` for experiment files, :class:`CalibrationConfigError`
+for calibration configurations, and its subclasses :class:`PriorsError` and
+:class:`TargetsError` for the calibration's CSV tables (all read by
+:mod:`pathways_sim.scenario.inputs`).
 
 Every message names the file, the key path as written in the file, the problem
 and what would have been allowed, so an analyst can fix the file without
@@ -114,6 +116,14 @@ class ExperimentError(ScenarioError):
 
 class CalibrationConfigError(ScenarioError):
     """A calibration configuration that cannot be used (exit 2 from the command line)."""
+
+
+class PriorsError(CalibrationConfigError):
+    """A priors table (``calibration/priors.csv``) that cannot be used (exit 2)."""
+
+
+class TargetsError(CalibrationConfigError):
+    """A targets table (``calibration/targets.csv``) that cannot be used (exit 2)."""
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

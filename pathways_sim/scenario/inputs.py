@@ -23,6 +23,13 @@ its top-level keys) and read the same way:
 4. **Check the top level** (:func:`read_mapping`): a mapping, only known keys
    (with a "did you mean"), the required ones present.
 
+CSV tables (the calibration's ``targets.csv`` and ``priors.csv``) are read by
+the same :func:`read_text`, then :func:`read_csv_rows` checks the header (known
+columns, each once, the required ones present) and each row (as many cells as
+the header, no exact duplicate), and :func:`cell_number` and
+:func:`cell_integer` read a cell as strictly as the YAML parser reads a number
+(no ``inf``, ``nan``, ``1_000`` or numbers too large for a float).
+
 Every problem raises the kind's error type, a subclass of
 :class:`~pathways_sim.scenario.errors.ScenarioError` (the command line's exit 2),
 naming the file, the dotted key path (``params.link_workers.caseload``,
@@ -35,6 +42,8 @@ and say why a bound exists when it is a size limit rather than a meaning.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 import re
@@ -58,8 +67,12 @@ from pathways_sim.scenario.errors import ScenarioError, clip, did_you_mean
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_CSV_ROWS",
     "MAX_INT",
+    "CsvRow",
     "FileKind",
+    "cell_integer",
+    "cell_number",
     "file_problem",
     "integer",
     "is_file",
@@ -68,6 +81,7 @@ __all__ = [
     "names_in",
     "number",
     "parse_yaml",
+    "read_csv_rows",
     "read_mapping",
     "read_text",
     "read_yaml",
@@ -85,6 +99,9 @@ MAX_DEPTH = 20
 MAX_INT = 2**63 - 1
 """Largest integer magnitude accepted (64-bit, what numpy and the results files store)."""
 
+MAX_CSV_ROWS = 10_000
+"""Most rows of a CSV table (the shipped targets and priors tables have 13 and 14)."""
+
 _TAG = "tag:yaml.org,2002:"
 
 
@@ -97,17 +114,23 @@ class FileKind:
         error: The error type raised for it (a ``ScenarioError`` subclass).
         keys: Top-level keys allowed, in the order the docs list them.
         required: Top-level keys that must be present.
+        format: ``"YAML"`` (keys of a mapping) or ``"CSV"`` (``keys`` are the
+            columns of a table, read by :func:`read_csv_rows`).
     """
 
     noun: str
     error: type[ScenarioError]
     keys: tuple[str, ...]
     required: tuple[str, ...] = ()
+    format: str = "YAML"
 
     @property
     def allowed_top(self) -> str:
         """What the top level may hold, in words."""
-        text = "a mapping with keys " + ", ".join(self.keys)
+        if self.format == "CSV":
+            text = "a CSV table with a header naming its columns: " + ", ".join(self.keys)
+        else:
+            text = "a mapping with keys " + ", ".join(self.keys)
         if len(self.required) == 1:
             text += f" ({self.required[0]} required)"
         elif self.required:
@@ -220,7 +243,7 @@ def read_text(path: Path, kind: FileKind) -> str:
         ScenarioError: The kind's error: missing, a folder, too large, empty,
             binary or not UTF-8.
     """
-    allowed = f"a UTF-8 YAML text file of at most {MAX_FILE_BYTES:,} bytes"
+    allowed = f"a UTF-8 {kind.format} text file of at most {MAX_FILE_BYTES:,} bytes"
     problem = file_problem(path)
     if problem is not None:
         problem = f"{kind.noun} {problem}" if problem.startswith("file") else problem
@@ -233,9 +256,10 @@ def read_text(path: Path, kind: FileKind) -> str:
                         allowed) from None
     if len(data) > MAX_FILE_BYTES:
         raise kind.fail(path, None, f"file is too large (more than {MAX_FILE_BYTES:,} bytes; "
-                        f"{kind.noun} files are short YAML texts)", allowed)
+                        f"{kind.noun} files are short {kind.format} texts)", allowed)
     if b"\0" in data:
-        raise kind.fail(path, None, "binary file (it contains NUL bytes), not YAML text", allowed)
+        raise kind.fail(path, None, f"binary file (it contains NUL bytes), not {kind.format} "
+                        "text", allowed)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -512,13 +536,17 @@ def show(value: object) -> str:
     return f"{clip(repr(value))} ({type(value).__name__})"
 
 
+def _bound(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:,g}"  # integers in full: 1,000,000,000
+
+
 def _bounds_text(what: str, low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
-        return f"{what} from {low:,g} to {high:,g}"
+        return f"{what} from {_bound(low)} to {_bound(high)}"
     if low is not None:
-        return f"{what} of at least {low:,g}"
+        return f"{what} of at least {_bound(low)}"
     if high is not None:
-        return f"{what} of at most {high:,g}"
+        return f"{what} of at most {_bound(high)}"
     return what
 
 
@@ -578,16 +606,7 @@ def number(value: object, kind: FileKind, file: Path | str, key: str, *,
     Raises:
         ScenarioError: The kind's error: not a number, not finite, or out of bounds.
     """
-    if low is not None and high is not None and not above and not below:
-        allowed = f"a number from {low:g} to {high:g}"
-    else:
-        lo = "" if low is None else f"{'above' if above else 'of at least'} {low:g}"
-        hi = "" if high is None else f"{'below' if below else 'of at most'} {high:g}"
-        if lo and hi:
-            hi = hi.removeprefix("of ")
-        allowed = "a number" + (" " if lo or hi else "") + " and ".join(p for p in (lo, hi) if p)
-    if why:
-        allowed += f" ({why})"
+    allowed = _number_allowed(low, high, above, below, why)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise kind.fail(file, key, f"wrong type: expected a number, got {show(value)}", allowed)
     x = float(value)
@@ -598,6 +617,22 @@ def number(value: object, kind: FileKind, file: Path | str, key: str, *,
     if high is not None and (x > high or (below and x == high)):
         raise kind.fail(file, key, f"value {value!r} is out of range", allowed)
     return x
+
+
+def _number_allowed(low: float | None, high: float | None, above: bool, below: bool,
+                    why: str | None) -> str:
+    """What :func:`number` accepts, in words."""
+    if low is not None and high is not None and not above and not below:
+        allowed = f"a number from {low:g} to {high:g}"
+    else:
+        lo = "" if low is None else f"{'above' if above else 'of at least'} {low:g}"
+        hi = "" if high is None else f"{'below' if below else 'of at most'} {high:g}"
+        if lo and hi:
+            hi = hi.removeprefix("of ")
+        allowed = "a number" + (" " if lo or hi else "") + " and ".join(p for p in (lo, hi) if p)
+    if why:
+        allowed += f" ({why})"
+    return allowed
 
 
 def text(value: object, kind: FileKind, file: Path | str, key: str,
@@ -625,3 +660,184 @@ def one_of(value: object, choices: Iterable[str], kind: FileKind, file: Path | s
         raise kind.fail(file, key, f"unknown {what} {shown!r}{did_you_mean(shown, options)}",
                         ", ".join(options))
     return value
+
+
+# --------------------------------------------------------------------------- CSV tables
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One row of a CSV table read by :func:`read_csv_rows`.
+
+    Attributes:
+        line: The line of the file the row starts on (the header is line 1
+            unless blank lines come before it).
+        cells: Column name -> the cell's text, stripped of surrounding spaces;
+            every column of the kind is present (``""`` when the file has no
+            such column or the cell is blank).
+        label: The row's first cell (its id or parameter), to name it in messages.
+    """
+
+    line: int
+    cells: dict[str, str]
+    label: str = ""
+
+    def key(self, column: str | None = None) -> str:
+        """``line 3 (label), column low``: where a problem is, for an error's key."""
+        where = f"line {self.line}"
+        if self.label:  # short, so that the key fits in a message
+            label = self.label if len(self.label) <= 30 else self.label[:27] + "..."
+            where += f" ({label})"
+        return where if column is None else f"{where}, column {column}"
+
+
+def _blank(row: list[str]) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def read_csv_rows(path: Path, kind: FileKind, *, max_rows: int = MAX_CSV_ROWS) -> list[CsvRow]:
+    """Read a CSV table strictly (``kind.format`` is ``"CSV"``, ``kind.keys`` its columns).
+
+    The file is read by :func:`read_text` (size, binary, UTF-8, empty), then
+    parsed with Python's ``csv`` module in strict mode (a stray quote is an
+    error). Rows whose cells are all blank are skipped. The first row is the
+    header: each name once, every name a column of ``kind.keys``, every
+    column of ``kind.required`` present. Every other row must have as many
+    cells as the header, and must not repeat an earlier row exactly.
+
+    Args:
+        path: The file.
+        kind: The kind of table.
+        max_rows: Most rows (not counting the header).
+
+    Returns:
+        The rows, in file order (possibly none: the caller says whether a
+        table without rows is allowed).
+
+    Raises:
+        ScenarioError: The kind's error, naming the file, the line and the
+            column: any problem of :func:`read_text`, invalid CSV, an unknown,
+            repeated or missing column, a row with too few or too many cells,
+            a repeated row, too many rows.
+    """
+    text = read_text(path, kind)
+    allowed = kind.allowed_top
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[CsvRow] = []
+    first_seen: dict[tuple[str, ...], int] = {}
+    while True:
+        line = reader.line_num + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problem = (f"a cell is longer than {csv.field_size_limit():,} characters"
+                       if "field limit" in str(exc) else
+                       f"not valid CSV: {clip(str(exc), 120)} (quote a cell that holds commas, "
+                       "quotes or line breaks, and double the quotes inside it)")
+            raise kind.fail(path, f"line {reader.line_num or line}", problem, allowed) from None
+        if _blank(raw):
+            continue
+        if header is None:
+            header, header_line = _check_header(raw, path, kind, line, allowed), line
+            continue
+        if len(raw) != len(header):
+            raise kind.fail(path, f"line {line}", f"the row has {len(raw)} cells and the header "
+                            f"(line {header_line}) {len(header)} columns", allowed)
+        cells = tuple(cell.strip() for cell in raw)
+        if cells in first_seen:
+            raise kind.fail(path, f"line {line}", f"repeats line {first_seen[cells]} exactly "
+                            "(a duplicate row)", "each row once")
+        first_seen[cells] = line
+        if len(rows) >= max_rows:
+            raise kind.fail(path, f"line {line}", f"more than {max_rows:,} rows",
+                            f"at most {max_rows:,} rows")
+        named = dict.fromkeys(kind.keys, "")
+        named.update(zip(header, cells, strict=True))
+        rows.append(CsvRow(line, named, named[kind.keys[0]]))
+    if header is None:
+        raise kind.fail(path, None, "file is empty (no header)", allowed)
+    return rows
+
+
+def _check_header(raw: list[str], path: Path, kind: FileKind, line: int,
+                  allowed: str) -> list[str]:
+    """The header's column names, checked (see :func:`read_csv_rows`)."""
+    names = [name.strip() for name in raw]
+    key = f"line {line} (the header)"
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if not name:
+            raise kind.fail(path, key, f"column {i} has no name", allowed)
+        if name in seen:
+            raise kind.fail(path, key, f"column {clip(name)!r} appears twice (columns "
+                            f"{seen[name]} and {i})", allowed)
+        seen[name] = i
+        if name not in kind.keys:
+            raise kind.fail(path, key, f"unknown column {clip(name)!r}"
+                            f"{did_you_mean(name, kind.keys)}", allowed)
+    missing = [name for name in kind.required if name not in seen]
+    if missing:
+        raise kind.fail(path, key, "missing column" + ("s " if len(missing) > 1 else " ")
+                        + ", ".join(repr(m) for m in missing), allowed)
+    return names
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_WHOLE = re.compile(r"^\+?[0-9]+$")
+_NOT_FINITE = ("inf", "infinity", "nan", ".inf", ".nan")
+
+
+def _not_a_number(cell: str, expected: str) -> str:
+    """Why ``cell`` is not a number, in words."""
+    if not cell:
+        return f"is empty (expected {expected})"
+    if cell.lower().lstrip("+-") in _NOT_FINITE:
+        return f"{clip(cell)!r} is not a finite number"
+    return f"not {expected}: {clip(cell)!r}"
+
+
+def cell_number(cell: str, kind: FileKind, file: Path | str, key: str, *,
+                low: float | None = None, high: float | None = None, above: bool = False,
+                below: bool = False, why: str | None = None) -> float:
+    """A CSV cell read as a finite number, then checked like :func:`number`.
+
+    Only plain decimal notation is a number (``0.5``, ``-3``, ``1e-3``):
+    ``inf``, ``nan``, ``1_000``, ``0x1F`` and an empty cell are errors, and so
+    is a number too large for a float (``1e400``).
+
+    Raises:
+        ScenarioError: The kind's error: not a number, not finite, or out of bounds.
+    """
+    allowed = _number_allowed(low, high, above, below, why)
+    if not _DECIMAL.match(cell):
+        raise kind.fail(file, key, _not_a_number(cell, "a number"),
+                        f"{allowed}, written like 0.25, -3 or 1e-3")
+    x = float(cell)
+    if not math.isfinite(x):
+        raise kind.fail(file, key, f"number {clip(cell)} is too large for a float", allowed)
+    return number(x, kind, file, key, low=low, high=high, above=above, below=below, why=why)
+
+
+def cell_integer(cell: str, kind: FileKind, file: Path | str, key: str, *,
+                 low: int | None = None, high: int | None = None,
+                 why: str | None = None) -> int:
+    """A CSV cell read as a whole number (digits only), then checked like :func:`integer`.
+
+    Raises:
+        ScenarioError: The kind's error: not a whole number, or out of bounds.
+    """
+    allowed = _bounds_text("a whole number", low, high)
+    if cell.startswith("-") and _WHOLE.match(cell[1:]) and low is not None and low >= 0:
+        raise kind.fail(file, key, f"value {clip(cell)} is negative", allowed)
+    if not _WHOLE.match(cell.removeprefix("-")):
+        problem = _not_a_number(cell, "a whole number")
+        if _DECIMAL.match(cell):
+            problem += " (write it without a decimal point or exponent)"
+        raise kind.fail(file, key, problem, allowed)
+    if len(cell.lstrip("+-")) > 30:
+        raise kind.fail(file, key, f"value {clip(cell)} is too large", allowed)
+    return integer(int(cell), kind, file, key, low=low, high=high, why=why)
