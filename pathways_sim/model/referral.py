@@ -1,21 +1,38 @@
-"""Referral sources and the clients they refer (client mix and barrier profiles)."""
+"""Referral: the sources, the clients they refer (client mix, barriers) and eligibility.
+
+The process :class:`Referral` adds each week's referrals to the client arrays (phase
+``refer``): every referral of the run is drawn up front by :class:`ReferralSchedule`
+(referrals do not depend on model state); eligibility rules reject some; the rest join
+the Link Worker waiting list, and those whose aspiration barrier is already low state a
+work goal.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import poisson
 
 from pathways_sim.model.clients import (
+    DISTANCE_WEIGHTS,
     EMPLOYED_AT_RISK,
     INACTIVE,
+    REJECTED,
     RETIRED,
     UNEMPLOYED,
+    WAITING,
     D,
+    wellbeing,
 )
-from pathways_sim.model.events import SOURCE_CODES
+from pathways_sim.model.events import SOURCE_CODES, Ev
+from pathways_sim.model.process import Process
 from pathways_sim.model.rng import Streams
+from pathways_sim.scenario.registry import SOURCES
+
+if TYPE_CHECKING:
+    from pathways_sim.model.model import PathwaysModel
 
 _COLUMNS = 16  # uniform draws per referred client (fixed: keeps CRN across scenarios)
 
@@ -33,13 +50,11 @@ class ReferralSource:
         name: Source name (a key of SOURCE_CODES).
         per_year: Expected referrals a year (after scaling).
         shift: Added to every barrier of its referrals (negative: closer to work).
-        referred: Clients referred so far (their order of arrival keys their draws).
     """
 
     name: str
     per_year: float
     shift: float
-    referred: int = 0
 
     @property
     def code(self) -> int:
@@ -115,8 +130,6 @@ class ReferralSchedule:
                            for w in range(weeks)], dtype=np.int64).reshape(weeks, len(sources))
         pops = [draw_population(p, streams, src, 0, int(counts[:, j].sum()))
                 for j, src in enumerate(sources)]
-        for j, src in enumerate(sources):
-            src.referred = int(counts[:, j].sum())
         # Order rows by (week, source): row r of source j in week w.
         week_of = [np.repeat(np.arange(weeks), counts[:, j]) for j in range(len(sources))]
         src_of = [np.full(len(w), j) for j, w in enumerate(week_of)]
@@ -146,3 +159,68 @@ def _reason(B: np.ndarray, emp: np.ndarray, wa: np.ndarray, source: str, noise: 
         wants_work |= wa
     reason[wants_work] = 6
     return reason
+
+
+_ASP = D["aspiration"]
+
+
+class Referral(Process):
+    """Referral and eligibility (phase ``refer``).
+
+    State: the referral sources and the schedule of every referral of the run. Streams:
+    ``referrals`` (weekly counts) and ``population.<source>`` (client attributes), drawn up
+    front by :class:`ReferralSchedule`.
+    """
+
+    SECTIONS = ("referrals", "jcp", "run", "clients", "dynamics", "eligibility", "funding")
+    STREAMS = ("referrals", *(f"population.{s}" for s in (*SOURCES, "jcp")))
+
+    def __init__(self, model: PathwaysModel) -> None:
+        super().__init__(model)
+        p, scale = self.p, self.p.run.scale
+        shares = np.array([getattr(p.referrals, f"share_{s}") for s in SOURCES])
+        shares = shares / shares.sum() if shares.sum() > 0 else shares
+        shifts = {s: getattr(p.referrals, f"shift_{s}", 0.0) for s in SOURCES}
+        shifts["gp"] = 0.0
+        self.sources = [ReferralSource(s, p.referrals.per_year * scale * w, shifts[s])
+                        for s, w in zip(SOURCES, shares, strict=True)]
+        jcp = model.work_support.jobcentre
+        self.sources.append(ReferralSource("jcp", jcp.referrals_per_year, p.jcp.shift))
+        self.schedule = ReferralSchedule(p, model.streams, self.sources, p.run.weeks)
+
+    def step(self, t: int) -> None:
+        """Add week ``t``'s referrals: attributes, readings at referral, eligibility, goals."""
+        new = self.schedule.week(t)
+        if new is None:
+            return
+        m, p = self.model, self.p
+        s, log = m.clients, m.log
+        rows = s.extend(len(new["age"]))
+        for key, col in new.items():
+            getattr(s, key)[rows] = col
+        s.B0[rows] = new["B"]
+        s.ref_week[rows] = t
+        s.wait_since[rows] = t
+        idx = np.arange(rows.start, rows.stop, dtype=np.int32)
+        B = new["B"]
+        dist = B @ DISTANCE_WEIGHTS
+        s.dist[rows] = dist
+        s.dist0[rows] = dist
+        s.far[rows] = dist >= p.funding.far_distance
+        log.add(Ev.REFERRED, t, idx, new["source"])
+        log.add(Ev.READING, t, idx, dist)
+        log.add(Ev.WELLBEING, t, idx, wellbeing(B))
+        e = p.eligibility
+        age, wa = new["age"], new["working_age"]
+        reject = ((age < e.min_age) | (age > e.max_age) | (dist > e.max_distance)
+                  | (e.working_age_only & ~wa) | (e.exclude_psychosis & new["psychosis"]))
+        s.status[rows] = np.where(reject, REJECTED, WAITING)
+        log.add(Ev.REJECTED, t, idx[reject])
+        kept = idx[~reject]
+        log.add_barriers(t, kept, s.B[kept])
+        employed = (new["emp_status"] == EMPLOYED_AT_RISK) & ~reject
+        s.in_work[rows] = employed
+        log.add(Ev.EMPLOYED_AT_REFERRAL, t, idx[employed])
+        goal = ~reject & wa & ~employed & (B[:, _ASP] < p.dynamics.goal_threshold)
+        s.goal[rows] = goal
+        log.add(Ev.WORK_GOAL, t, idx[goal], B[goal, _ASP])
