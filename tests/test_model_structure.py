@@ -103,3 +103,45 @@ def test_a_providers_places_and_a_link_workers_training_live_in_one_place():
     assert lw.referral_propensity() == pytest.approx((0.25 + 0.9) * 2.0)
     lw.active = False
     assert m.active_link_workers == len(m.link_workers) - 1
+
+
+#: The only numbers the model's modules may hold: identities, sentinels, array sizes, units,
+#: definitions (the sustainment milestones, the 26-week reading) and, marked "pending", the
+#: assumption tables that still wait to move into the registry (docs/odd.md lists them). Every
+#: other behavioural number is a registry parameter, read through a process's ``self.p``.
+_EVERYWHERE = {0, 1, -1}  # (0.0 and 1.0 are equal to 0 and 1 in a set)
+ALLOWED_CONSTANTS: dict[str, set[float]] = {
+    "link_worker": {8, 52.0, 12.0, 2, 0.01},  # draws per Link Worker, weeks/month, rank, floor
+    "provider": {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8},  # pending: the PROFILES table
+    "dynamics": {0.01},  # barrier floor
+    "jobs": {13, 26, 52},  # sustainment milestones (events and prices are named by them)
+    "exits": set(),
+    "funder": {52.0},  # weeks a year
+    "jobcentre": {3, 4},  # number of work-support codes (+1 for "none")
+    "followup": {26},  # the Wellbeing Star reading interval (outcomes are read at it)
+    "model": {2, 3, 4, 5, 6, 7, 26, 52, 1024, 4096, 1.1, 40},  # lanes, sizes, weeks/year
+    "process": set(),
+    "params": set(),
+    "referral": {16, 3, 4, 5, 6, 7, 8, 15, 2, 52.0, 1e-09, 0.01, 0.99,  # sizes, bounds, units
+                 # pending: the client-mix assumptions (docs/odd.md, "Hard-coded constants")
+                 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 0.98, 9.0, 18.0,
+                 100.0},
+}
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED_CONSTANTS))
+def test_no_model_module_holds_a_bare_behavioural_constant(module):
+    import ast
+
+    path = Path(__file__).resolve().parents[1] / "pathways_sim" / "model" / f"{module}.py"
+    found = {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and type(node.value) in (int, float)}
+    bare = found - _EVERYWHERE - ALLOWED_CONSTANTS[module]
+    assert not bare, (f"{module}.py holds {sorted(bare)}: make each a registry parameter "
+                      "(pathways_sim/scenario/registry.py) or, if structural, allow it here")
+
+
+def test_every_model_module_is_checked_for_constants():
+    folder = Path(__file__).resolve().parents[1] / "pathways_sim" / "model"
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "clients", "events", "rng"}
+    assert modules == set(ALLOWED_CONSTANTS)

@@ -37,11 +37,13 @@ class Dynamics(Process):
         Bw += gap
         grow = m.followed(engaged & s.working_age[W] & ~s.in_work[W])
         if len(grow):
-            # A supporting Link Worker's work awareness; 0.3 for clients in an activity alone.
-            aware = np.full(len(grow), 0.3, dtype=np.float32)
+            # A supporting Link Worker's work awareness; dynamics.activity_awareness for
+            # clients in an activity alone.
+            aware = np.full(len(grow), p.dynamics.activity_awareness, dtype=np.float32)
             sup = s.status[grow] == SUPPORTED
             aware[sup] = m.link_work.awareness()[s.lw[grow[sup]]]
-            fall = p.dynamics.goal_growth * (1.0 - s.B[grow, _MENTAL]) * (0.3 + aware)
+            fall = (p.dynamics.goal_growth * (1.0 - s.B[grow, _MENTAL])
+                    * (p.dynamics.awareness_base + aware))
             s.B[grow, _ASP] = np.maximum(0.01, s.B[grow, _ASP] - fall)
         asp = s.B[W, _ASP]
         thr = p.dynamics.goal_threshold
@@ -49,12 +51,13 @@ class Dynamics(Process):
                               & (status != REJECTED) & (asp < thr))
         s.goal[new_goal] = True
         log.add(Ev.WORK_GOAL, t, new_goal, s.B[new_goal, _ASP])
-        lapsed = m.followed(s.goal[W] & (asp > thr + 0.15))
+        lapsed = m.followed(s.goal[W] & (asp > thr + p.dynamics.goal_lapse_margin))
         s.goal[lapsed] = False
         log.add(Ev.GOAL_LAPSED, t, lapsed, s.B[lapsed, _ASP])
         dist = s.B[W] @ DISTANCE_WEIGHTS
         s.dist[W] = dist
-        moved = m.followed(~s.travelled[W] & (s.dist0[W] - dist >= 0.1) & (status != REJECTED))
+        moved = m.followed(~s.travelled[W] & (s.dist0[W] - dist >= p.dynamics.travelled_distance)
+                           & (status != REJECTED))
         s.travelled[moved] = True
         log.add(Ev.DISTANCE_TRAVELLED, t, moved, s.dist0[moved] - s.dist[moved])
         m.funder.pay("distance", moved, t)

@@ -31,7 +31,7 @@ class Exits(Process):
             weeks = t - s.support_start[sup]
             done = (weeks >= p.link_workers.max_support_weeks) | (
                 (s.dist[sup] < p.service.discharge_distance) & (s.act[sup] < 0)
-                & (s.queue[sup] < 0) & (weeks >= 4))
+                & (s.queue[sup] < 0) & (weeks >= p.service.min_weeks_before_discharge))
             out = sup[done]
             s.status[out] = OUT
             log.add(Ev.DISCHARGED, t, out, weeks[done])

@@ -28,11 +28,16 @@ PAYS_FOR: dict[str, tuple[str, ...]] = {
     "pbr_stepping_stones": ("stepping_stone", "distance"),
 }
 
-#: How much each regime rewards closeness to work, hence creaming and parking.
-#: Job regimes reward it fully; stepping-stone payments only a little (assumption:
-#: volunteering and training are within reach of most clients).
-JOB_FOCUS = {"block": 0.0, "pbr_job": 1.0, "pbr_job_sustainment": 1.0,
-             "pbr_stepping_stones": 0.25}
+
+def job_focus(regime: str, incentives) -> float:
+    """How much a regime rewards closeness to work, hence creaming and parking.
+
+    Job regimes reward it fully and a block grant not at all (by definition);
+    stepping-stone payments by ``incentives.stepping_stone_focus``.
+    """
+    if regime == "pbr_stepping_stones":
+        return incentives.stepping_stone_focus
+    return 0.0 if regime == "block" else 1.0
 
 
 class Funder(Agent):
@@ -70,8 +75,9 @@ class Funder(Agent):
     @property
     def incentive(self) -> float:
         """Strength 0-1 of the pull towards clients close to work (drives creaming and parking)."""
-        at_risk = min(1.0, 2.0 * self.share_at_risk)
-        return self.p.incentives.response * at_risk * JOB_FOCUS[self.regime]
+        inc = self.p.incentives
+        at_risk = min(1.0, inc.at_risk_gain * self.share_at_risk)
+        return inc.response * at_risk * job_focus(self.regime, inc)
 
     def pay(self, outcome: str, clients: np.ndarray, week: int) -> None:
         """Pay for ``outcome`` for each client if the regime pays for it; log PAYMENT events."""
@@ -96,7 +102,8 @@ class Funder(Agent):
         if self.capacity_responds and self.regime != "block":
             annualised = income * 52.0 / weeks
             posts_after = int(np.clip(round(annualised / self.cost_per_link_worker), 0,
-                                      3 * max(1, self.initial_posts)))
+                                      self.p.funding.max_posts_multiple
+                                      * max(1, self.initial_posts)))
             team.set_posts(posts_after)
         self.ledger.append({
             "period_end_week": m.week, "weeks": weeks, "guaranteed": guaranteed,

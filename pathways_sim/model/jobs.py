@@ -54,7 +54,8 @@ class Jobs(Process):
             support = np.where(ws.in_work_support[s.direct[working]], 1.0,
                                np.where(s.status[working] == SUPPORTED,
                                         p.link_workers.follow_up, 0.0))
-            h = j.loss_per_week * (0.5 + s.dist[working]) * (1.0 - j.in_work_support * support)
+            h = (j.loss_per_week * (j.loss_distance_base + s.dist[working])
+                 * (1.0 - j.in_work_support * support))
             lost = working[self.draw("job.loss", t, working) < h]
             started = s.job_start[lost]
             log.add(Ev.JOB_END, t, lost, np.where(started > NO_WEEK, t - started, -1))

@@ -40,7 +40,6 @@ _ASP, _MENTAL, _ISO, _SKILLS = D["aspiration"], D["mental"], D["isolation"], D["
 _VOL, _TRAIN, _EMP_ADVICE = (ACTIVITY_CODES[a] for a in ("volunteering", "training",
                                                           "employment_advice"))
 _WEEKS_PER_MONTH = 52.0 / 12.0
-_ANXIOUS = 0.6  # confidence barrier above which a client counts as anxious (Box H)
 _KNOWLEDGE_ROW = 8  # draws reserved per Link Worker in the knowledge stream (>= activities)
 
 
@@ -54,9 +53,13 @@ def _rank01(x: np.ndarray) -> np.ndarray:
     return ranks / (len(x) - 1)
 
 
-def referral_propensity(work_awareness, iag_level):
-    """Relative readiness to refer a client to work-focused support (awareness and IAG)."""
-    return (0.25 + work_awareness) * (1.0 + 0.25 * iag_level)
+def referral_propensity(lwp, work_awareness, iag_level):
+    """Relative readiness to refer a client to work-focused support (awareness and IAG).
+
+    ``lwp``: the ``link_workers`` parameters (``propensity_base``, ``propensity_per_iag``).
+    """
+    return ((lwp.propensity_base + work_awareness)
+            * (1.0 + lwp.propensity_per_iag * iag_level))
 
 
 class LinkWorker(Agent):
@@ -125,7 +128,8 @@ class LinkWorker(Agent):
 
     def referral_propensity(self) -> float:
         """Relative readiness to refer a client to work-focused support (awareness and IAG)."""
-        return referral_propensity(self.work_awareness, self.iag_level)
+        return referral_propensity(self._team.p.link_workers, self.work_awareness,
+                                   self.iag_level)
 
 
 class LinkWork(Process):
@@ -213,6 +217,11 @@ class LinkWork(Process):
         """Work awareness of each Link Worker (float32, for the client arrays)."""
         return self.work_awareness.astype(np.float32)
 
+    def far_score(self, dist: np.ndarray) -> np.ndarray:
+        """How far from work a Link Worker judges a client (0 close - 1 far: parked fully)."""
+        inc = self.p.incentives
+        return np.clip((dist - inc.parking_distance) / inc.parking_span, 0.0, 1.0)
+
     def colocation_factor(self, sign: float) -> float:
         lw = self.p.link_workers
         return 1.0 + sign * lw.colocation_effect if lw.colocated else 1.0
@@ -224,7 +233,7 @@ class LinkWork(Process):
         park = p.incentives.parking * self.model.funder.incentive
         if park == 0:
             return np.full(len(idx), rate, dtype=np.float32)
-        return rate * (1.0 - park * _far_score(self.model.clients.dist[idx]))
+        return rate * (1.0 - park * self.far_score(self.model.clients.dist[idx]))
 
     # ------------------------------------------------------------------ phase: triage
     def triage(self, t: int) -> None:
@@ -300,9 +309,10 @@ class LinkWork(Process):
         lw = s.lw[sess]
         log.add(Ev.SESSION, t, sess, lw)
         lwp = p.link_workers
-        gain = lwp.session_effect * (0.5 + 0.5 * lwp.coproduction)
+        w = lwp.session_coproduction_weight
+        gain = lwp.session_effect * ((1.0 - w) + w * lwp.coproduction)
         s.B[sess, _MENTAL] = np.maximum(0.01, s.B[sess, _MENTAL] - gain)
-        s.B[sess, _ISO] = np.maximum(0.01, s.B[sess, _ISO] - 0.5 * gain)
+        s.B[sess, _ISO] = np.maximum(0.01, s.B[sess, _ISO] - lwp.session_isolation_share * gain)
         self.offer_activities(t, sess)
         self.refer_to_work_support(t, sess)
         self.discourage(t, sess)
@@ -343,12 +353,12 @@ class LinkWork(Process):
         lwp = p.link_workers
         prob = np.full(len(cand), p.service.uptake_base * (1.0 + lwp.follow_up)
                        * self.colocation_factor(1.0), dtype=np.float32)
-        anxious = s.B[cand, _MENTAL] > _ANXIOUS
+        anxious = s.B[cand, _MENTAL] > lwp.anxious_barrier
         accompanied = anxious & (self.draw("accompaniment", t, cand) < lwp.accompaniment)
-        prob[anxious] *= 0.5
-        prob[accompanied] *= 3.0
+        prob[anxious] *= lwp.anxious_uptake_factor
+        prob[accompanied] *= lwp.accompanied_uptake_factor
         log.add(Ev.ACCOMPANIED, t, cand[accompanied], best[accompanied])
-        take = self.draw("uptake", t, cand) < np.minimum(prob, 0.95)
+        take = self.draw("uptake", t, cand) < np.minimum(prob, p.service.uptake_cap)
         cand, best = cand[take], best[take]
         s.queue[cand] = best
         s.queue_since[cand] = t
@@ -361,7 +371,8 @@ class LinkWork(Process):
         cand = sess[s.goal[sess] & (s.direct[sess] < 0) & ~s.in_work[sess]]
         if len(cand) == 0:
             return
-        propensity = referral_propensity(self.work_awareness, self.iag_level).astype(np.float32)
+        propensity = referral_propensity(p.link_workers, self.work_awareness,
+                                         self.iag_level).astype(np.float32)
         prob = p.direct.referral_per_session * propensity[s.lw[cand]]
         ready = s.dist[cand] < p.direct.readiness_distance
         jcp_prob = np.minimum(1.0, prob * m.work_support.jobcentre.referral_boost)
@@ -374,19 +385,17 @@ class LinkWork(Process):
         """Link Workers with low work awareness discourage 'overly ambitious' goals."""
         m, p = self.model, self.p
         s = m.clients
-        cand = sess[s.goal[sess] & (s.dist[sess] > 0.5) & ~s.in_work[sess]]
+        lwp = p.link_workers
+        cand = sess[s.goal[sess] & (s.dist[sess] > lwp.discourage_distance) & ~s.in_work[sess]]
         if len(cand) == 0:
             return
         lw = s.lw[cand]
         aware = self.awareness()[lw]
-        h = p.link_workers.discourage_per_session * np.clip(1.0 - aware / 0.6, 0, 1)
+        h = lwp.discourage_per_session * np.clip(1.0 - aware / lwp.discourage_awareness, 0, 1)
         hit = self.draw("discourage", t, cand) < h
         cand = cand[hit]
         s.goal[cand] = False
-        s.B[cand, _ASP] = np.maximum(s.B[cand, _ASP], p.dynamics.goal_threshold + 0.2)
+        s.B[cand, _ASP] = np.maximum(s.B[cand, _ASP],
+                                     p.dynamics.goal_threshold + lwp.discourage_setback)
         m.log.add(Ev.GOAL_DISCOURAGED, t, cand, lw[hit])
 
-
-def _far_score(dist: np.ndarray) -> np.ndarray:
-    """How far from work a Link Worker judges a client (0 close - 1 far)."""
-    return np.clip((dist - 0.45) / 0.3, 0.0, 1.0)

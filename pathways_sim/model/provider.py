@@ -113,7 +113,7 @@ class VCSProvider(Agent):
             m.funder.pay("stepping_stone", first, t)
         return start
 
-    def commission(self, extra_share: float = 0.1) -> int:
+    def commission(self, extra_share: float) -> int:
         """Add places (Rotherham-style commissioning of new provision). Returns places added."""
         extra = max(1, int(round(self.places * extra_share)))
         self.places += extra
@@ -157,19 +157,20 @@ class Provision(Process):
             log.add(Ev.ACTIVITY_END, t, busy[done], a[done])
             s.act[busy[done]] = -1
             busy, a = busy[~done], a[~done]
-            h = self.dropout[a] * np.where(s.status[busy] == SUPPORTED,
-                                           1.0 - 0.5 * p.link_workers.follow_up, 1.0)
+            cut = p.provision.follow_up_dropout_cut * p.link_workers.follow_up
+            h = self.dropout[a] * np.where(s.status[busy] == SUPPORTED, 1.0 - cut, 1.0)
             drop = self.draw("activity.dropout", t, busy) < h
             log.add(Ev.ACTIVITY_DROPOUT, t, busy[drop], a[drop])
             s.act[busy[drop]] = -1
             busy, a = busy[~drop], a[~drop]
-            eff = self.effect[a] * (0.6 + 0.4 * p.link_workers.coproduction)
+            w = p.provision.coproduction_weight
+            eff = self.effect[a] * ((1.0 - w) + w * p.link_workers.coproduction)
             s.B[busy] *= 1.0 - eff[:, None] * self.profile[a]
         counts = np.bincount(a, minlength=len(self.agents))
         self.self_directed(t)
         queued = m.followed(s.queue[W] >= 0)
         if len(queued):
-            h = 0.5 * p.service.waiting_dropout_per_week
+            h = p.provision.queue_dropout_factor * p.service.waiting_dropout_per_week
             leave = self.draw("activity.queue_dropout", t, queued) < h
             s.queue[queued[leave]] = -1
             log.add(Ev.ACTIVITY_DROPOUT, t, queued[leave], -1)
@@ -205,6 +206,8 @@ class Provision(Process):
 
     def commission(self) -> None:
         """Commission extra places where an activity's waiting list persists (Rotherham)."""
+        prov = self.p.provision
         for pr in self.agents:
-            if pr.places > 0 and self.queue_counts[pr.code] > 0.5 * pr.places:
-                pr.commission()
+            persists = self.queue_counts[pr.code] > prov.commission_queue_share * pr.places
+            if pr.places > 0 and persists:
+                pr.commission(prov.commission_share)
