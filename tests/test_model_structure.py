@@ -107,8 +107,8 @@ def test_a_providers_places_and_a_link_workers_training_live_in_one_place():
 
 #: The only numbers the model's modules may hold: identities, sentinels, array sizes, units,
 #: definitions (the sustainment milestones, the 26-week reading) and, marked "pending", the
-#: assumption tables that still wait to move into the registry (docs/odd.md lists them). Every
-#: other behavioural number is a registry parameter, read through a process's ``self.p``.
+#: activity profiles table that still waits to move into the registry (docs/odd.md lists it).
+#: Every other behavioural number is a registry parameter, read through a process's ``self.p``.
 _EVERYWHERE = {0, 1, -1}  # (0.0 and 1.0 are equal to 0 and 1 in a set)
 ALLOWED_CONSTANTS: dict[str, set[float]] = {
     "link_worker": {8, 52.0, 12.0, 2, 0.01},  # draws per Link Worker, weeks/month, rank, floor
@@ -122,10 +122,8 @@ ALLOWED_CONSTANTS: dict[str, set[float]] = {
     "model": {2, 3, 4, 5, 6, 7, 26, 52, 1024, 4096, 1.1, 40},  # lanes, sizes, weeks/year
     "process": set(),
     "params": set(),
-    "referral": {16, 3, 4, 5, 6, 7, 8, 15, 2, 52.0, 1e-09, 0.01, 0.99,  # sizes, bounds, units
-                 # pending: the client-mix assumptions (docs/odd.md, "Hard-coded constants")
-                 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 0.98, 9.0, 18.0,
-                 100.0},
+    # Draw columns and codes, barrier bounds, weeks a year, 3+ conditions, working age from 18.
+    "referral": {2, 3, 4, 5, 6, 7, 8, 15, 16, 52.0, 1e-09, 0.01, 0.99, 18.0},
 }
 
 

@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 
 _COLUMNS = 16  # uniform draws per referred client (fixed: keeps CRN across scenarios)
 
-# Typical barrier at referral of each work-experience status. Assumption: clients
-# out of work longer have less recent work experience (MBAT "recent work" domain).
-_WORK_EXPERIENCE = np.zeros(4, dtype=np.float32)
-_WORK_EXPERIENCE[[EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED]] = (0.2, 0.45, 0.7, 0.9)
 
 
 @dataclass
@@ -77,36 +73,44 @@ def draw_population(p, streams: Streams, source: ReferralSource, seq_lo: int,
     """
     u = streams.population(source.name, seq_lo, k, _COLUMNS)
     c = p.clients
+    # Typical barrier at referral of each work-experience status (MBAT "recent work" domain).
+    work_experience = np.zeros(4, dtype=np.float32)
+    work_experience[[EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED]] = (
+        c.work_experience_employed, c.work_experience_unemployed, c.work_experience_inactive,
+        c.work_experience_retired)
     # JCP refers Universal Credit claimants: working age, mostly unemployed (MODEL.md §2).
     jcp = source.name == "jcp"
     wa = np.ones(k, dtype=bool) if jcp else u[:, 0] < c.share_working_age
     pension = float(c.pension_age)
     age = np.where(wa, 18.0 + u[:, 1] * (pension - 18.0),
-                   np.minimum(100.0, pension - 9.0 * np.log1p(-u[:, 1])))
+                   np.minimum(c.max_age, pension - c.age_tail_years * np.log1p(-u[:, 1])))
     conditions = _poisson_capped(u[:, 2], c.conditions_mean)
     emp = np.where(u[:, 3] < c.share_employed_at_risk, EMPLOYED_AT_RISK,
                    np.where(u[:, 3] < c.share_employed_at_risk + c.share_unemployed,
                             UNEMPLOYED, INACTIVE))
     if jcp:
-        emp = np.where(u[:, 3] < 0.8, UNEMPLOYED, INACTIVE)
+        emp = np.where(u[:, 3] < p.jcp.share_unemployed, UNEMPLOYED, INACTIVE)
     emp = np.where(wa, emp, RETIRED).astype(np.int8)
     z = Streams.normal(u[:, 6])[:, None]  # common frailty
     e = Streams.normal(u[:, 7:15])  # domain-specific
     base = np.full((k, 8), c.barrier_mean, dtype=np.float32)
-    base[:, D["physical"]] += 0.08 * (conditions - c.conditions_mean)
+    base[:, D["physical"]] += c.condition_barrier_step * (conditions - c.conditions_mean)
     substance = u[:, 5] < c.share_substance_use
-    base[:, D["substance"]] = np.where(substance, 0.7, 0.08)
-    base[:, D["work_experience"]] = _WORK_EXPERIENCE[emp]
-    base[:, D["aspiration"]] = np.where(emp == EMPLOYED_AT_RISK, 0.3, c.aspiration_barrier)
-    B = base + c.barrier_sd * (0.6 * z + 0.8 * e) + c.distance_shift + source.shift
-    B[~wa, D["aspiration"]] = 0.98  # above pension age work is not a goal (EVIDENCE §4)
-    B[~substance, D["substance"]] = np.minimum(B[~substance, D["substance"]], 0.15)
+    base[:, D["substance"]] = np.where(substance, c.substance_barrier, c.no_substance_barrier)
+    base[:, D["work_experience"]] = work_experience[emp]
+    base[:, D["aspiration"]] = np.where(emp == EMPLOYED_AT_RISK, c.aspiration_employed,
+                                        c.aspiration_barrier)
+    B = (base + c.barrier_sd * (c.frailty_loading * z + c.domain_loading * e) + c.distance_shift
+         + source.shift)
+    B[~wa, D["aspiration"]] = c.aspiration_retired  # above pension age work is not a goal
+    B[~substance, D["substance"]] = np.minimum(B[~substance, D["substance"]],
+                                               c.no_substance_cap)
     np.clip(B, 0.01, 0.99, out=B)
     return {
         "source": np.full(k, source.code, dtype=np.int8), "age": age.astype(np.float32),
         "working_age": wa, "conditions": conditions, "emp_status": emp,
         "psychosis": u[:, 4] < c.share_psychosis, "B": B.astype(np.float32),
-        "reason": _reason(B, emp, wa, source.name, e, p.dynamics.goal_threshold),
+        "reason": _reason(B, emp, wa, source.name, e, p.dynamics.goal_threshold, c),
     }
 
 
@@ -148,13 +152,14 @@ class ReferralSchedule:
 
 
 def _reason(B: np.ndarray, emp: np.ndarray, wa: np.ndarray, source: str, noise: np.ndarray,
-            goal_threshold: float) -> np.ndarray:
+            goal_threshold: float, c) -> np.ndarray:
     """Main reason for referral (the report's Box C): the most pressing barrier, or employment."""
     cols = [D["physical"], D["mental"], D["isolation"], D["money_housing"], D["substance"],
             D["skills"]]
-    felt = B[:, cols] + 0.05 * noise[:, cols]  # idiosyncratic salience of each need
+    felt = B[:, cols] + c.reason_salience * noise[:, cols]  # idiosyncratic salience of each need
     reason = np.argmax(felt, axis=1).astype(np.int8)
-    wants_work = wa & (emp != EMPLOYED_AT_RISK) & (B[:, D["aspiration"]] < goal_threshold + 0.1)
+    wants_work = wa & (emp != EMPLOYED_AT_RISK) & (B[:, D["aspiration"]]
+                                                       < goal_threshold + c.reason_work_margin)
     if source == "jcp":
         wants_work |= wa
     reason[wants_work] = 6

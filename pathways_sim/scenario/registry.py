@@ -75,6 +75,22 @@ _clients = [
     _f("clients.aspiration_barrier", 0.80, "barrier 0-1", "Mean 'does not want work' barrier at referral for working-age clients.", WF + ": interest in work is very low at referral", 0.0, 1.0, calibrate=True),
     _f("clients.share_substance_use", 0.08, "share 0-1", "Share of clients with a substance-use barrier.", ASSUME + "Rotherham added drug-and-alcohol referrals from 2016 (EVIDENCE §3)", 0.0, 1.0),
     _f("clients.share_psychosis", 0.0, "share 0-1", "Share of referred clients with psychosis (excluded where eligibility says so).", ASSUME + "Rotherham MH scheme was for non-psychotic clients", 0.0, 1.0),
+    _f("clients.condition_barrier_step", 0.08, "barrier units/condition", "Physical barrier at referral rises by this per long-term condition above clients.conditions_mean.", ASSUME + "more conditions, more physical barriers", 0.0, 0.5),
+    _f("clients.substance_barrier", 0.7, "barrier 0-1", "Typical substance barrier at referral of a client with a substance-use problem.", ASSUME + "a severe barrier when present", 0.0, 1.0),
+    _f("clients.no_substance_barrier", 0.08, "barrier 0-1", "Typical substance barrier at referral of other clients.", ASSUME + "close to none", 0.0, 1.0),
+    _f("clients.no_substance_cap", 0.15, "barrier 0-1", "Highest substance barrier at referral of a client without a substance-use problem.", ASSUME + "noise cannot make a substance problem", 0.0, 1.0),
+    _f("clients.work_experience_employed", 0.2, "barrier 0-1", "Typical work-experience barrier at referral of clients employed at risk.", ASSUME + "MBAT recent-work domain: in work", 0.0, 1.0),
+    _f("clients.work_experience_unemployed", 0.45, "barrier 0-1", "Typical work-experience barrier at referral of unemployed clients.", ASSUME + "MBAT recent-work domain: out of work, looking", 0.0, 1.0),
+    _f("clients.work_experience_inactive", 0.7, "barrier 0-1", "Typical work-experience barrier at referral of economically inactive clients.", ASSUME + "MBAT recent-work domain: out of work longer", 0.0, 1.0),
+    _f("clients.work_experience_retired", 0.9, "barrier 0-1", "Typical work-experience barrier at referral of clients above pension age.", ASSUME + "MBAT recent-work domain: retired", 0.0, 1.0),
+    _f("clients.aspiration_employed", 0.3, "barrier 0-1", "Typical 'does not want work' barrier at referral of clients employed at risk.", ASSUME + "they want to keep their job", 0.0, 1.0),
+    _f("clients.aspiration_retired", 0.98, "barrier 0-1", "'Does not want work' barrier of clients above pension age (no noise or shift).", "EVIDENCE §4: above pension age work is not a goal", 0.0, 1.0),
+    _f("clients.frailty_loading", 0.6, "barrier sd units", "Weight of the common frailty (shared by every domain) in a client's barriers at referral.", ASSUME + "barriers are correlated across domains", 0.0, 2.0),
+    _f("clients.domain_loading", 0.8, "barrier sd units", "Weight of each domain's own noise in a client's barriers at referral.", ASSUME + "with frailty_loading 0.6, unit variance", 0.0, 2.0),
+    _f("clients.age_tail_years", 9.0, "years", "Mean years above pension age of clients above it (exponential).", ASSUME + "older referrals thin out with age", 0.0, 40.0),
+    _f("clients.max_age", 100.0, "years", "Oldest age drawn.", ASSUME + "caps the exponential tail", 75.0, 120.0),
+    _f("clients.reason_salience", 0.05, "barrier units", "Idiosyncratic salience of each need when the main reason for referral is chosen (x domain noise).", ASSUME + "the largest barrier is usually, not always, the reason", 0.0, 1.0),
+    _f("clients.reason_work_margin", 0.1, "barrier units", "Working-age clients out of work whose aspiration barrier is below dynamics.goal_threshold plus this give employment as their reason.", ASSUME + "clients close to a goal ask for help with work", 0.0, 1.0),
 ]
 
 _eligibility = [
@@ -200,6 +216,7 @@ _jcp = [
     _f("jcp.referrals_per_year", 400, "referrals/year", "Referrals a year from JCP when the partnership exists.", ASSUME + "a fifth of a 2,000/yr service", 0.0, 1e7),
     _f("jcp.shift", -0.12, "barrier units", "Added to every barrier of JCP referrals (closer to work; aspiration lower).", "MODEL.md §2: JCP clients on Universal Credit, typically closer to work", -0.5, 0.5),
     _f("jcp.referral_boost", 1.0, "relative", "Relative rise in Link Worker referrals of ready clients to work-focused support under a JCP partnership (named work coaches, warm handover).", ASSUME + "warm handover with a named work coach", 0.0, 10.0),
+    _f("jcp.share_unemployed", 0.8, "share 0-1", "Share of JCP referrals unemployed and looking (the rest economically inactive; none in work).", ASSUME + "Universal Credit claimants in the intensive work search group", 0.0, 1.0),
 ]
 
 _funding = [
