@@ -21,11 +21,6 @@ ODD = Path(__file__).resolve().parents[1] / "docs" / "odd.md"
 SHORT = {"run.scale": 0.5, "service.decline_at_contact": 0.0, "link_workers.count": 4}
 
 
-def _processes(m: PathwaysModel) -> dict[str, Process]:
-    return {name: getattr(m, name) for name in dict.fromkeys(proc for _, proc, _ in PHASES)
-            | {"work_support": None}}
-
-
 def test_the_docstring_and_odd_md_list_the_phases_in_the_order_step_runs_them():
     names = [name for name, _, _ in PHASES]
     doc = re.findall(r"^\d+\. ``(\w+)``", model_module.__doc__, flags=re.M)
@@ -56,7 +51,9 @@ def test_step_runs_exactly_the_phases_in_order(monkeypatch):
 def test_no_two_processes_share_a_random_stream_and_undeclared_streams_are_refused():
     m = PathwaysModel(scenario("medium", {"run.weeks": 2}))
     owners: dict[str, str] = {}
-    for name, proc in _processes(m).items():
+    assert {proc for _, proc, _ in PHASES} <= set(m.processes)
+    for name, proc in m.processes.items():
+        assert isinstance(proc, Process), name
         for stream in proc.STREAMS:
             assert stream not in owners, (stream, owners.get(stream), name)
             owners[stream] = name

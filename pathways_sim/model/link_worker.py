@@ -171,10 +171,8 @@ class LinkWork(Process):
         """A new Link Worker with the scenario's attributes, trained as the team is."""
         i = len(self.agents)
         lwp = self.p.link_workers
-        if "link_worker.knowledge" not in self._streams:  # pragma: no cover - declared above
-            raise KeyError("link_worker.knowledge")
-        u = self.model.streams.uniform("link_worker.knowledge", 0, i * _KNOWLEDGE_ROW,
-                                       i * _KNOWLEDGE_ROW + len(ACTIVITIES))
+        u = self.uniform("link_worker.knowledge", 0, i * _KNOWLEDGE_ROW,
+                         i * _KNOWLEDGE_ROW + len(ACTIVITIES))
         self.caseload = np.append(self.caseload, lwp.caseload)
         self.work_awareness = np.append(self.work_awareness, lwp.work_awareness)
         self.iag_level = np.append(self.iag_level, lwp.iag_level)

@@ -125,6 +125,13 @@ class PathwaysModel(Model):
             self.schedule_event(self.link_work.scheduled_training,
                                 at=p.link_workers.training_week)
 
+    @property
+    def processes(self) -> dict[str, object]:
+        """The processes by attribute name (the funder is an agent, not a process)."""
+        return {name: getattr(self, name) for name in (
+            "referral", "follow_up", "link_work", "provision", "dynamics", "jobs", "exits",
+            "work_support")}
+
     # ------------------------------------------------------------------ agents and levers
     @property
     def link_workers(self) -> list[LinkWorker]:

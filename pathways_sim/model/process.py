@@ -34,12 +34,21 @@ class Process:
         self.p = model.p.only(self.SECTIONS)
         self._streams = frozenset(self.STREAMS)
 
+    def _check(self, stream: str) -> None:
+        if stream not in self._streams:
+            raise KeyError(f"{type(self).__name__} draws from undeclared stream {stream!r}")
+
+    def uniform(self, stream: str, block: int, lo: int, hi: int) -> np.ndarray:
+        """Draws ``lo .. hi-1`` of block ``block`` of ``stream`` (keyed by something other
+        than a client, e.g. a Link Worker's index)."""
+        self._check(stream)
+        return self.model.streams.uniform(stream, block, lo, hi)
+
     def draw(self, stream: str, t: int, idx: np.ndarray) -> np.ndarray:
         """This week's uniform draws of ``stream`` for clients ``idx`` (sorted ascending).
 
         Each decision has its own stream (common random numbers: a client's draw for a
         decision never depends on the other decisions or other clients).
         """
-        if stream not in self._streams:
-            raise KeyError(f"{type(self).__name__} draws from undeclared stream {stream!r}")
+        self._check(stream)
         return self.model.streams.clients(stream, t, idx)
