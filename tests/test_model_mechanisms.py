@@ -301,7 +301,7 @@ def test_commissioning_adds_places_where_waiting_lists_persist(commission):
     # Employment advice takes only clients with a work goal: make goals common.
     m = run_model("medium", {**SMALL, **few, "provision.commission_new": commission,
                              "clients.aspiration_barrier": 0.3}, weeks=52)
-    assert (m.queue_counts > 5).all()  # every list outlasts its places
+    assert (m.provision.queue_counts > 5).all()  # every list outlasts its places
     places = np.array([pr.places for pr in m.providers])
     if commission:
         # A quarter whose list exceeds half the places adds a tenth of them (at least one):
@@ -694,12 +694,11 @@ def test_job_outcome_payments_make_link_workers_park_clients_far_from_work():
         sessions_per_supported_week(block, near), rel=0.05)
 
 
-# Client agents ------------------------------------------------------------------------------------
-def test_client_agents_report_their_own_row_of_the_state_arrays():
+# Client views -------------------------------------------------------------------------------------
+def test_client_views_report_their_own_row_of_the_state_arrays():
     m = run_model("medium", SMALL, weeks=30)
     s, W = m.clients, m.window
-    agents = m.agents_by_type[Client]
-    assert len(agents) == W.stop - W.start
+    assert Client not in m.agents_by_type  # views made on demand, not agents per referral
     codes = m.stage_codes(np.arange(W.start, W.stop))
     for i in range(W.start, W.stop):
         c = m.client(i)
@@ -715,7 +714,19 @@ def test_client_agents_report_their_own_row_of_the_state_arrays():
     assert sum(m.stage_counts().values()) == accepted
 
 
-def test_client_agents_are_removed_when_their_follow_up_ends():
+def test_a_clients_journey_is_its_events_in_the_log_in_order():
+    m = run_model("medium", SMALL, weeks=30)
+    log = m.log.frame()
+    assigned = int(events(log, Ev.ASSIGNED)["client"].iloc[0])
+    journey = m.client(assigned).journey()
+    mine = log[log["client"] == assigned]
+    assert list(journey["event"]) == [Ev(e).name for e in mine["event"]]
+    assert journey["week"].tolist() == mine["week"].tolist()
+    assert journey["event"].iloc[0] == "REFERRED" and "ASSIGNED" in set(journey["event"])
+    assert journey["week"].is_monotonic_increasing
+
+
+def test_clients_leave_the_followed_window_when_their_follow_up_ends():
     follow_up = 10
     m = run_model("medium", {**SMALL, "run.follow_up_weeks": follow_up}, weeks=30)
     s = m.clients
@@ -724,7 +735,9 @@ def test_client_agents_are_removed_when_their_follow_up_ends():
     assert gone.any() and not gone.all()
     assert all(m.client(i) is None for i in np.flatnonzero(gone))
     assert all(m.client(i) is not None for i in np.flatnonzero(~gone))
-    assert len(m.agents_by_type[Client]) == int((~gone).sum())
+    assert m.window == slice(int(gone.sum()), s.n)
+    with pytest.raises(IndexError):
+        m.client(s.n)
     # The log closes each accepted client's follow-up once.
     ended = events(m, Ev.FOLLOW_UP_END)["client"].to_numpy()
     np.testing.assert_array_equal(np.sort(ended),

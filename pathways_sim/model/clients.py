@@ -1,11 +1,11 @@
-"""Clients: their state held in arrays, and the Mesa agent that is a view of one row.
+"""Clients: their state held in arrays, and a light view of one row.
 
 The weekly work over thousands of clients is vectorised: every attribute of
 every client lives in one numpy column of :class:`ClientState`, indexed by
-the client's index (its order of referral). A :class:`Client` Mesa agent is a
-thin view of one row, so code and people can still ask a client about itself
-(``client.distance``, ``client.stage``) while the model updates all clients
-at once.
+the client's index (its order of referral). A :class:`Client` is a thin view
+of one row, made on demand (``model.client(i)``), so code and people can
+still ask a client about itself (``client.distance``, ``client.stage``,
+``client.journey()``) while the model updates all clients at once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from mesa import Agent
 
 from pathways_sim.stages import STAGE_NAMES
 
@@ -108,16 +107,30 @@ class ClientState:
         return rows
 
 
-class Client(Agent):
-    """A person referred to the service: a Mesa agent viewing one row of :class:`ClientState`.
+class Client:
+    """A person referred to the service: a light view of one row of :class:`ClientState`.
 
-    Behaviour is vectorised in :class:`~pathways_sim.model.model.PathwaysModel`'s
-    weekly phases; this agent answers questions about one client.
+    Not a Mesa agent: creating an agent per referral cost about 12% of a standard run
+    (docs/odd.md §2), so :meth:`PathwaysModel.client
+    <pathways_sim.model.model.PathwaysModel.client>` makes a view on demand. Behaviour is
+    vectorised in the processes; this view answers questions about one client.
     """
 
+    __slots__ = ("model", "index")
+
     def __init__(self, model: PathwaysModel, index: int) -> None:
-        super().__init__(model)
+        self.model = model
         self.index = index
+
+    def __repr__(self) -> str:
+        return f"Client({self.index}, stage={self.stage!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Client) and other.model is self.model
+                and other.index == self.index)
+
+    def __hash__(self) -> int:
+        return hash((id(self.model), self.index))
 
     @property
     def _s(self) -> ClientState:
@@ -166,3 +179,15 @@ class Client(Agent):
     def stage(self) -> str:
         """The client's stage (a name of :data:`pathways_sim.stages.STAGES`)."""
         return STAGE_NAMES[int(self.model.stage_codes(np.array([self.index]))[0])]
+
+    def journey(self):
+        """This client's events so far, in order: a DataFrame of week, event (name), value."""
+        import pandas as pd
+
+        from pathways_sim.model.events import Ev
+
+        week, client, event, value = self.model.log.since(0)
+        mine = client == self.index
+        names = [Ev(int(e)).name for e in event[mine]]
+        return pd.DataFrame({"week": week[mine].copy(), "event": names,
+                             "value": value[mine].copy()})

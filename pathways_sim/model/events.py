@@ -139,6 +139,16 @@ class EventLog:
         self._value[self._n : end] = value
         self._n = end
 
+    def add_barriers(self, week: int, clients: np.ndarray, B: np.ndarray) -> None:
+        """Log each client's barrier in every domain (one BARRIER_* event per domain).
+
+        ``B`` holds the clients' barrier rows (``ClientState.B[clients]``).
+        """
+        if len(clients) == 0:
+            return
+        for j, ev in enumerate(BARRIER_EVENTS):
+            self.add(ev, week, clients, B[:, j])
+
     def frame(self) -> pd.DataFrame:
         """The log as a DataFrame with columns week, client, event, value (copies)."""
         n = self._n

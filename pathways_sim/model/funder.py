@@ -1,4 +1,12 @@
-"""The funder/commissioner: funding regime, results payments, the ledger, capacity."""
+"""The funder/commissioner: funding regime, results payments, the ledger, capacity.
+
+The :class:`Funder` agent pays for outcomes as processes report them (:meth:`Funder.pay`)
+and, at the end of every funding period (a Mesa recurring event, not a phase of the
+week), settles: it records the ledger row, sets the next period's Link Worker posts from
+income and commissions places where waiting lists persist. Calls go one way: the funder
+tells the Link Worker team (:meth:`~pathways_sim.model.link_worker.LinkWork.set_posts`)
+and the provision (:meth:`~pathways_sim.model.provider.Provision.commission`).
+"""
 
 from __future__ import annotations
 
@@ -20,11 +28,16 @@ PAYS_FOR: dict[str, tuple[str, ...]] = {
     "pbr_stepping_stones": ("stepping_stone", "distance"),
 }
 
-#: How much each regime rewards closeness to work, hence creaming and parking.
-#: Job regimes reward it fully; stepping-stone payments only a little (assumption:
-#: volunteering and training are within reach of most clients).
-JOB_FOCUS = {"block": 0.0, "pbr_job": 1.0, "pbr_job_sustainment": 1.0,
-             "pbr_stepping_stones": 0.25}
+
+def job_focus(regime: str, incentives) -> float:
+    """How much a regime rewards closeness to work, hence creaming and parking.
+
+    Job regimes reward it fully and a block grant not at all (by definition);
+    stepping-stone payments by ``incentives.stepping_stone_focus``.
+    """
+    if regime == "pbr_stepping_stones":
+        return incentives.stepping_stone_focus
+    return 0.0 if regime == "block" else 1.0
 
 
 class Funder(Agent):
@@ -36,10 +49,12 @@ class Funder(Agent):
     (when ``funding.capacity_responds``). The ledger keeps one row a period.
     """
 
+    SECTIONS = ("funding", "incentives", "provision")
+
     def __init__(self, model: PathwaysModel) -> None:
         super().__init__(model)
-        f = model.p.funding
-        self.kind: str = f.funder
+        self.p = model.p.only(self.SECTIONS)
+        f = self.p.funding
         self.regime: str = f.regime
         self.share_at_risk: float = f.share_at_risk if self.regime != "block" else 0.0
         self.cost_per_link_worker: float = f.cost_per_link_worker
@@ -51,7 +66,7 @@ class Funder(Agent):
             "stepping_stone": f.price_stepping_stone, "distance": f.price_distance,
         }
         self.far_price_factor: float = f.far_price_factor
-        self.initial_posts = model.initial_link_workers
+        self.initial_posts = model.link_work.initial_posts
         self.annual_budget = self.initial_posts * self.cost_per_link_worker
         self.ledger: list[dict] = []
         self._period_payments = 0.0
@@ -60,8 +75,9 @@ class Funder(Agent):
     @property
     def incentive(self) -> float:
         """Strength 0-1 of the pull towards clients close to work (drives creaming and parking)."""
-        at_risk = min(1.0, 2.0 * self.share_at_risk)
-        return self.model.p.incentives.response * at_risk * JOB_FOCUS[self.regime]
+        inc = self.p.incentives
+        at_risk = min(1.0, inc.at_risk_gain * self.share_at_risk)
+        return inc.response * at_risk * job_focus(self.regime, inc)
 
     def pay(self, outcome: str, clients: np.ndarray, week: int) -> None:
         """Pay for ``outcome`` for each client if the regime pays for it; log PAYMENT events."""
@@ -75,25 +91,27 @@ class Funder(Agent):
     def settle_period(self) -> None:
         """End of a funding period: record the ledger row and re-set capacity from income."""
         m = self.model
+        team = m.link_work
         weeks = m.week - self._period_start
         if weeks <= 0:
             return
         guaranteed = self.annual_budget * (1.0 - self.share_at_risk) * weeks / 52.0
         income = guaranteed + self._period_payments
-        posts_before = m.active_link_workers
+        posts_before = team.active_posts
         posts_after = posts_before
         if self.capacity_responds and self.regime != "block":
             annualised = income * 52.0 / weeks
             posts_after = int(np.clip(round(annualised / self.cost_per_link_worker), 0,
-                                      3 * max(1, self.initial_posts)))
-            m.set_link_worker_posts(posts_after)
+                                      self.p.funding.max_posts_multiple
+                                      * max(1, self.initial_posts)))
+            team.set_posts(posts_after)
         self.ledger.append({
             "period_end_week": m.week, "weeks": weeks, "guaranteed": guaranteed,
             "results_payments": self._period_payments, "income": income,
             "spend": posts_before * self.cost_per_link_worker * weeks / 52.0,
             "link_workers_before": posts_before, "link_workers_after": posts_after,
         })
-        if m.p.provision.commission_new:
-            m.commission_provision()
+        if self.p.provision.commission_new:
+            m.provision.commission()
         self._period_payments = 0.0
         self._period_start = m.week

@@ -1,15 +1,27 @@
-"""Work-focused support on the direct pathway: JCP work coaches, employment advisers, IPS."""
+"""Work-focused support on the direct pathway: JCP work coaches, employment advisers, IPS.
+
+The process :class:`WorkSupport` owns the providers of work-focused support (Mesa agents),
+their per-provider arrays (effect on job entry, in-work support, mandatory feel) and their
+current loads. It places clients (:meth:`WorkSupport.start`: referred by a Link Worker, or
+re-referred through an employment programme) and ends spells whose time is up
+(:meth:`WorkSupport.end_spells`, in the ``exits`` phase). Each provider decides whom it
+takes (:meth:`EmploymentSupport.accept`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from mesa import Agent
 
-from pathways_sim.model.events import DIRECT_CODES
+from pathways_sim.model.events import DIRECT_CODES, Ev
+from pathways_sim.model.process import Process
 
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel
+
+_JCP, _ADVISER, _IPS = DIRECT_CODES["jcp"], DIRECT_CODES["employment_adviser"], DIRECT_CODES["ips"]
 
 
 class EmploymentSupport(Agent):
@@ -39,12 +51,23 @@ class EmploymentSupport(Agent):
 
     @property
     def load(self) -> int:
-        return int(self.model.direct_counts[self.code])
+        """Clients this provider supports now (as of the last ``exits`` phase, plus new starts)."""
+        return int(self.model.work_support.counts[self.code])
 
     def free_places(self) -> int | None:
         if self.caseload is None:
             return None
         return max(0, self.caseload - self.load)
+
+    def accept(self, unplaced: np.ndarray, ready: np.ndarray) -> np.ndarray:
+        """Positions among candidates that this provider takes, first come first served.
+
+        ``unplaced``: candidates not yet placed; ``ready``: close enough to work for
+        ordinary work-focused support (zero exclusion takes anyone).
+        """
+        free = self.free_places()
+        elig = unplaced & (ready | self.zero_exclusion)
+        return np.flatnonzero(elig)[: max(0, free)]
 
 
 class JobcentrePlus(EmploymentSupport):
@@ -55,10 +78,72 @@ class JobcentrePlus(EmploymentSupport):
     to work coaches. Work-coach support can make work feel mandatory (MODEL.md §2).
     """
 
-    def __init__(self, model: PathwaysModel) -> None:
-        super().__init__(model, "jcp", caseload=None, effect=model.p.direct.jcp_effect,
+    def __init__(self, model: PathwaysModel, p) -> None:
+        super().__init__(model, "jcp", caseload=None, effect=p.direct.jcp_effect,
                          mandatory=True)
-        self.partnership: bool = model.p.jcp.partnership
-        self.referrals_per_year: float = (model.p.jcp.referrals_per_year * model.p.run.scale
+        self.partnership: bool = p.jcp.partnership
+        self.referrals_per_year: float = (p.jcp.referrals_per_year * p.run.scale
                                           if self.partnership else 0.0)
-        self.referral_boost = 1.0 + (model.p.jcp.referral_boost if self.partnership else 0.0)
+        self.referral_boost = 1.0 + (p.jcp.referral_boost if self.partnership else 0.0)
+
+
+class WorkSupport(Process):
+    """The direct pathway's providers and the clients they support.
+
+    State: ``providers`` (code -> agent), per-code arrays ``effect``, ``in_work_support``,
+    ``mandatory`` (index -1, the last slot, is "no support"), and ``counts`` (clients
+    supported by each code).
+    """
+
+    SECTIONS = ("direct", "jcp", "run")
+
+    def __init__(self, model: PathwaysModel) -> None:
+        super().__init__(model)
+        p, scale = self.p, self.p.run.scale
+        self.jobcentre = JobcentrePlus(model, p)
+        self.providers: dict[int, EmploymentSupport] = {_JCP: self.jobcentre}
+        if p.direct.employment_adviser:
+            self.providers[_ADVISER] = EmploymentSupport(
+                model, "employment_adviser", int(round(p.direct.adviser_caseload * scale)),
+                p.direct.adviser_effect, in_work_support=True)
+        if p.direct.ips:
+            self.providers[_IPS] = EmploymentSupport(
+                model, "ips", int(round(p.direct.ips_caseload * scale)), p.direct.ips_effect,
+                zero_exclusion=True, in_work_support=True)
+        self.effect = np.zeros(4, dtype=np.float32)  # index -1 -> last slot = none
+        self.in_work_support = np.zeros(4, dtype=bool)
+        self.mandatory = np.zeros(4, dtype=bool)
+        for code, sup in self.providers.items():
+            self.effect[code] = sup.effect
+            self.in_work_support[code] = sup.in_work_support
+            self.mandatory[code] = sup.mandatory
+        self.counts = np.zeros(3, dtype=np.int64)
+
+    def start(self, t: int, idx: np.ndarray, ready: np.ndarray) -> None:
+        """Place clients with the best available work-focused support (IPS, adviser, JCP)."""
+        s = self.model.clients
+        code = np.full(len(idx), -1, dtype=np.int8)
+        for c in (_IPS, _ADVISER):
+            sup = self.providers.get(c)
+            if sup is None:
+                continue
+            pos = sup.accept(code < 0, ready)
+            code[pos] = c
+            self.counts[c] += len(pos)
+        code[(code < 0) & ready] = _JCP
+        placed = code >= 0
+        idx, code = idx[placed], code[placed]
+        s.direct[idx] = code
+        s.direct_end[idx] = t + self.p.direct.support_weeks
+        self.model.log.add(Ev.DIRECT_START, t, idx, code)
+
+    def end_spells(self, t: int) -> None:
+        """End support whose time is up; recount each provider's clients."""
+        m = self.model
+        s, W = m.clients, m.window
+        direct = m.followed(s.direct[W] >= 0)
+        if len(direct):
+            end = direct[s.direct_end[direct] <= t]
+            m.log.add(Ev.DIRECT_END, t, end, s.direct[end])
+            s.direct[end] = -1
+        self.counts = np.bincount(s.direct[W][s.direct[W] >= 0], minlength=3)

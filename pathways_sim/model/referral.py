@@ -1,28 +1,41 @@
-"""Referral sources and the clients they refer (client mix and barrier profiles)."""
+"""Referral: the sources, the clients they refer (client mix, barriers) and eligibility.
+
+The process :class:`Referral` adds each week's referrals to the client arrays (phase
+``refer``): every referral of the run is drawn up front by :class:`ReferralSchedule`
+(referrals do not depend on model state); eligibility rules reject some; the rest join
+the Link Worker waiting list, and those whose aspiration barrier is already low state a
+work goal.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import poisson
 
 from pathways_sim.model.clients import (
+    DISTANCE_WEIGHTS,
     EMPLOYED_AT_RISK,
     INACTIVE,
+    REJECTED,
     RETIRED,
     UNEMPLOYED,
+    WAITING,
     D,
+    wellbeing,
 )
-from pathways_sim.model.events import SOURCE_CODES
+from pathways_sim.model.events import SOURCE_CODES, Ev
+from pathways_sim.model.process import Process
 from pathways_sim.model.rng import Streams
+from pathways_sim.scenario.registry import SOURCES
+
+if TYPE_CHECKING:
+    from pathways_sim.model.model import PathwaysModel
 
 _COLUMNS = 16  # uniform draws per referred client (fixed: keeps CRN across scenarios)
 
-# Typical barrier at referral of each work-experience status. Assumption: clients
-# out of work longer have less recent work experience (MBAT "recent work" domain).
-_WORK_EXPERIENCE = np.zeros(4, dtype=np.float32)
-_WORK_EXPERIENCE[[EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED]] = (0.2, 0.45, 0.7, 0.9)
 
 
 @dataclass
@@ -33,13 +46,11 @@ class ReferralSource:
         name: Source name (a key of SOURCE_CODES).
         per_year: Expected referrals a year (after scaling).
         shift: Added to every barrier of its referrals (negative: closer to work).
-        referred: Clients referred so far (their order of arrival keys their draws).
     """
 
     name: str
     per_year: float
     shift: float
-    referred: int = 0
 
     @property
     def code(self) -> int:
@@ -62,36 +73,44 @@ def draw_population(p, streams: Streams, source: ReferralSource, seq_lo: int,
     """
     u = streams.population(source.name, seq_lo, k, _COLUMNS)
     c = p.clients
+    # Typical barrier at referral of each work-experience status (MBAT "recent work" domain).
+    work_experience = np.zeros(4, dtype=np.float32)
+    work_experience[[EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED]] = (
+        c.work_experience_employed, c.work_experience_unemployed, c.work_experience_inactive,
+        c.work_experience_retired)
     # JCP refers Universal Credit claimants: working age, mostly unemployed (MODEL.md §2).
     jcp = source.name == "jcp"
     wa = np.ones(k, dtype=bool) if jcp else u[:, 0] < c.share_working_age
     pension = float(c.pension_age)
     age = np.where(wa, 18.0 + u[:, 1] * (pension - 18.0),
-                   np.minimum(100.0, pension - 9.0 * np.log1p(-u[:, 1])))
+                   np.minimum(c.max_age, pension - c.age_tail_years * np.log1p(-u[:, 1])))
     conditions = _poisson_capped(u[:, 2], c.conditions_mean)
     emp = np.where(u[:, 3] < c.share_employed_at_risk, EMPLOYED_AT_RISK,
                    np.where(u[:, 3] < c.share_employed_at_risk + c.share_unemployed,
                             UNEMPLOYED, INACTIVE))
     if jcp:
-        emp = np.where(u[:, 3] < 0.8, UNEMPLOYED, INACTIVE)
+        emp = np.where(u[:, 3] < p.jcp.share_unemployed, UNEMPLOYED, INACTIVE)
     emp = np.where(wa, emp, RETIRED).astype(np.int8)
     z = Streams.normal(u[:, 6])[:, None]  # common frailty
     e = Streams.normal(u[:, 7:15])  # domain-specific
     base = np.full((k, 8), c.barrier_mean, dtype=np.float32)
-    base[:, D["physical"]] += 0.08 * (conditions - c.conditions_mean)
+    base[:, D["physical"]] += c.condition_barrier_step * (conditions - c.conditions_mean)
     substance = u[:, 5] < c.share_substance_use
-    base[:, D["substance"]] = np.where(substance, 0.7, 0.08)
-    base[:, D["work_experience"]] = _WORK_EXPERIENCE[emp]
-    base[:, D["aspiration"]] = np.where(emp == EMPLOYED_AT_RISK, 0.3, c.aspiration_barrier)
-    B = base + c.barrier_sd * (0.6 * z + 0.8 * e) + c.distance_shift + source.shift
-    B[~wa, D["aspiration"]] = 0.98  # above pension age work is not a goal (EVIDENCE §4)
-    B[~substance, D["substance"]] = np.minimum(B[~substance, D["substance"]], 0.15)
+    base[:, D["substance"]] = np.where(substance, c.substance_barrier, c.no_substance_barrier)
+    base[:, D["work_experience"]] = work_experience[emp]
+    base[:, D["aspiration"]] = np.where(emp == EMPLOYED_AT_RISK, c.aspiration_employed,
+                                        c.aspiration_barrier)
+    B = (base + c.barrier_sd * (c.frailty_loading * z + c.domain_loading * e) + c.distance_shift
+         + source.shift)
+    B[~wa, D["aspiration"]] = c.aspiration_retired  # above pension age work is not a goal
+    B[~substance, D["substance"]] = np.minimum(B[~substance, D["substance"]],
+                                               c.no_substance_cap)
     np.clip(B, 0.01, 0.99, out=B)
     return {
         "source": np.full(k, source.code, dtype=np.int8), "age": age.astype(np.float32),
         "working_age": wa, "conditions": conditions, "emp_status": emp,
         "psychosis": u[:, 4] < c.share_psychosis, "B": B.astype(np.float32),
-        "reason": _reason(B, emp, wa, source.name, e, p.dynamics.goal_threshold),
+        "reason": _reason(B, emp, wa, source.name, e, p.dynamics.goal_threshold, c),
     }
 
 
@@ -115,8 +134,6 @@ class ReferralSchedule:
                            for w in range(weeks)], dtype=np.int64).reshape(weeks, len(sources))
         pops = [draw_population(p, streams, src, 0, int(counts[:, j].sum()))
                 for j, src in enumerate(sources)]
-        for j, src in enumerate(sources):
-            src.referred = int(counts[:, j].sum())
         # Order rows by (week, source): row r of source j in week w.
         week_of = [np.repeat(np.arange(weeks), counts[:, j]) for j in range(len(sources))]
         src_of = [np.full(len(w), j) for j, w in enumerate(week_of)]
@@ -135,14 +152,80 @@ class ReferralSchedule:
 
 
 def _reason(B: np.ndarray, emp: np.ndarray, wa: np.ndarray, source: str, noise: np.ndarray,
-            goal_threshold: float) -> np.ndarray:
+            goal_threshold: float, c) -> np.ndarray:
     """Main reason for referral (the report's Box C): the most pressing barrier, or employment."""
     cols = [D["physical"], D["mental"], D["isolation"], D["money_housing"], D["substance"],
             D["skills"]]
-    felt = B[:, cols] + 0.05 * noise[:, cols]  # idiosyncratic salience of each need
+    felt = B[:, cols] + c.reason_salience * noise[:, cols]  # idiosyncratic salience of each need
     reason = np.argmax(felt, axis=1).astype(np.int8)
-    wants_work = wa & (emp != EMPLOYED_AT_RISK) & (B[:, D["aspiration"]] < goal_threshold + 0.1)
+    wants_work = wa & (emp != EMPLOYED_AT_RISK) & (B[:, D["aspiration"]]
+                                                       < goal_threshold + c.reason_work_margin)
     if source == "jcp":
         wants_work |= wa
     reason[wants_work] = 6
     return reason
+
+
+_ASP = D["aspiration"]
+
+
+class Referral(Process):
+    """Referral and eligibility (phase ``refer``).
+
+    State: the referral sources and the schedule of every referral of the run. Streams:
+    ``referrals`` (weekly counts) and ``population.<source>`` (client attributes), drawn up
+    front by :class:`ReferralSchedule`.
+    """
+
+    SECTIONS = ("referrals", "jcp", "run", "clients", "dynamics", "eligibility", "funding")
+    STREAMS = ("referrals", *(f"population.{s}" for s in (*SOURCES, "jcp")))
+
+    def __init__(self, model: PathwaysModel) -> None:
+        super().__init__(model)
+        p, scale = self.p, self.p.run.scale
+        shares = np.array([getattr(p.referrals, f"share_{s}") for s in SOURCES])
+        shares = shares / shares.sum() if shares.sum() > 0 else shares
+        shifts = {s: getattr(p.referrals, f"shift_{s}", 0.0) for s in SOURCES}
+        shifts["gp"] = 0.0
+        self.sources = [ReferralSource(s, p.referrals.per_year * scale * w, shifts[s])
+                        for s, w in zip(SOURCES, shares, strict=True)]
+        jcp = model.work_support.jobcentre
+        self.sources.append(ReferralSource("jcp", jcp.referrals_per_year, p.jcp.shift))
+        self.schedule = ReferralSchedule(p, model.streams, self.sources, p.run.weeks)
+
+    def step(self, t: int) -> None:
+        """Add week ``t``'s referrals: attributes, readings at referral, eligibility, goals."""
+        new = self.schedule.week(t)
+        if new is None:
+            return
+        m, p = self.model, self.p
+        s, log = m.clients, m.log
+        rows = s.extend(len(new["age"]))
+        for key, col in new.items():
+            getattr(s, key)[rows] = col
+        s.B0[rows] = new["B"]
+        s.ref_week[rows] = t
+        s.wait_since[rows] = t
+        idx = np.arange(rows.start, rows.stop, dtype=np.int32)
+        B = new["B"]
+        dist = B @ DISTANCE_WEIGHTS
+        s.dist[rows] = dist
+        s.dist0[rows] = dist
+        s.far[rows] = dist >= p.funding.far_distance
+        log.add(Ev.REFERRED, t, idx, new["source"])
+        log.add(Ev.READING, t, idx, dist)
+        log.add(Ev.WELLBEING, t, idx, wellbeing(B))
+        e = p.eligibility
+        age, wa = new["age"], new["working_age"]
+        reject = ((age < e.min_age) | (age > e.max_age) | (dist > e.max_distance)
+                  | (e.working_age_only & ~wa) | (e.exclude_psychosis & new["psychosis"]))
+        s.status[rows] = np.where(reject, REJECTED, WAITING)
+        log.add(Ev.REJECTED, t, idx[reject])
+        kept = idx[~reject]
+        log.add_barriers(t, kept, s.B[kept])
+        employed = (new["emp_status"] == EMPLOYED_AT_RISK) & ~reject
+        s.in_work[rows] = employed
+        log.add(Ev.EMPLOYED_AT_REFERRAL, t, idx[employed])
+        goal = ~reject & wa & ~employed & (B[:, _ASP] < p.dynamics.goal_threshold)
+        s.goal[rows] = goal
+        log.add(Ev.WORK_GOAL, t, idx[goal], B[goal, _ASP])

@@ -87,6 +87,16 @@ class Streams:
         """Uniform draws in [0, 1) for clients ``lo .. hi-1`` in ``week`` (float32)."""
         return self._block(process, int(week), lo, hi)
 
+    def clients(self, process: str, week: int, idx: np.ndarray) -> np.ndarray:
+        """Uniform draws in ``week`` for the clients ``idx`` (sorted ascending; float32).
+
+        Client ``i`` gets draw ``i`` of the week's block, whoever else draws.
+        """
+        if len(idx) == 0:
+            return np.empty(0, dtype=np.float32)
+        lo = int(idx[0])
+        return self._block(process, int(week), lo, int(idx[-1]) + 1)[idx - lo]
+
     def generator(self, process: str, week: int) -> np.random.Generator:
         """A generator for model-level draws of one process in one week (not per client).
 

@@ -75,6 +75,22 @@ _clients = [
     _f("clients.aspiration_barrier", 0.80, "barrier 0-1", "Mean 'does not want work' barrier at referral for working-age clients.", WF + ": interest in work is very low at referral", 0.0, 1.0, calibrate=True),
     _f("clients.share_substance_use", 0.08, "share 0-1", "Share of clients with a substance-use barrier.", ASSUME + "Rotherham added drug-and-alcohol referrals from 2016 (EVIDENCE §3)", 0.0, 1.0),
     _f("clients.share_psychosis", 0.0, "share 0-1", "Share of referred clients with psychosis (excluded where eligibility says so).", ASSUME + "Rotherham MH scheme was for non-psychotic clients", 0.0, 1.0),
+    _f("clients.condition_barrier_step", 0.08, "barrier units/condition", "Physical barrier at referral rises by this per long-term condition above clients.conditions_mean.", ASSUME + "more conditions, more physical barriers", 0.0, 0.5),
+    _f("clients.substance_barrier", 0.7, "barrier 0-1", "Typical substance barrier at referral of a client with a substance-use problem.", ASSUME + "a severe barrier when present", 0.0, 1.0),
+    _f("clients.no_substance_barrier", 0.08, "barrier 0-1", "Typical substance barrier at referral of other clients.", ASSUME + "close to none", 0.0, 1.0),
+    _f("clients.no_substance_cap", 0.15, "barrier 0-1", "Highest substance barrier at referral of a client without a substance-use problem.", ASSUME + "noise cannot make a substance problem", 0.0, 1.0),
+    _f("clients.work_experience_employed", 0.2, "barrier 0-1", "Typical work-experience barrier at referral of clients employed at risk.", ASSUME + "MBAT recent-work domain: in work", 0.0, 1.0),
+    _f("clients.work_experience_unemployed", 0.45, "barrier 0-1", "Typical work-experience barrier at referral of unemployed clients.", ASSUME + "MBAT recent-work domain: out of work, looking", 0.0, 1.0),
+    _f("clients.work_experience_inactive", 0.7, "barrier 0-1", "Typical work-experience barrier at referral of economically inactive clients.", ASSUME + "MBAT recent-work domain: out of work longer", 0.0, 1.0),
+    _f("clients.work_experience_retired", 0.9, "barrier 0-1", "Typical work-experience barrier at referral of clients above pension age.", ASSUME + "MBAT recent-work domain: retired", 0.0, 1.0),
+    _f("clients.aspiration_employed", 0.3, "barrier 0-1", "Typical 'does not want work' barrier at referral of clients employed at risk.", ASSUME + "they want to keep their job", 0.0, 1.0),
+    _f("clients.aspiration_retired", 0.98, "barrier 0-1", "'Does not want work' barrier of clients above pension age (no noise or shift).", "EVIDENCE §4: above pension age work is not a goal", 0.0, 1.0),
+    _f("clients.frailty_loading", 0.6, "barrier sd units", "Weight of the common frailty (shared by every domain) in a client's barriers at referral.", ASSUME + "barriers are correlated across domains", 0.0, 2.0),
+    _f("clients.domain_loading", 0.8, "barrier sd units", "Weight of each domain's own noise in a client's barriers at referral.", ASSUME + "with frailty_loading 0.6, unit variance", 0.0, 2.0),
+    _f("clients.age_tail_years", 9.0, "years", "Mean years above pension age of clients above it (exponential).", ASSUME + "older referrals thin out with age", 0.0, 40.0),
+    _f("clients.max_age", 100.0, "years", "Oldest age drawn.", ASSUME + "caps the exponential tail", 75.0, 120.0),
+    _f("clients.reason_salience", 0.05, "barrier units", "Idiosyncratic salience of each need when the main reason for referral is chosen (x domain noise).", ASSUME + "the largest barrier is usually, not always, the reason", 0.0, 1.0),
+    _f("clients.reason_work_margin", 0.1, "barrier units", "Working-age clients out of work whose aspiration barrier is below dynamics.goal_threshold plus this give employment as their reason.", ASSUME + "clients close to a goal ask for help with work", 0.0, 1.0),
 ]
 
 _eligibility = [
@@ -91,6 +107,8 @@ _service = [
     _f("service.decline_at_contact", 0.15, "probability", "Chance a client declines the service when a Link Worker first contacts them (less with co-location).", "EVIDENCE §2: referral refusal 22.2% (2019) falling to 10.6% (2023), CPRD, Lancet Public Health 2024", 0.0, 1.0, calibrate=True),
     _f("service.waiting_dropout_per_week", 0.02, "per week", "Hazard of giving up while on the Link Worker waiting list.", ASSUME + "2%/week, ~40% lost after 6 months of waiting", 0.0, 1.0),
     _f("service.discharge_distance", 0.20, "distance 0-1", "Clients whose distance falls below this, not in an activity, are discharged as plan complete.", ASSUME + "plan complete when few barriers remain", 0.0, 1.0),
+    _f("service.uptake_cap", 0.95, "probability", "Highest chance of taking up an offered activity, whatever follow-up, co-location and accompaniment add.", ASSUME + "some clients never take up an offer", 0.0, 1.0),
+    _i("service.min_weeks_before_discharge", 4, "weeks", "Support lasts at least this long before a client can be discharged as plan complete.", ASSUME + "a plan needs a month to be co-produced and started", 0, 520),
 ]
 
 _lw = [
@@ -112,6 +130,16 @@ _lw = [
     _c("link_workers.triage", "first_come", TRIAGE, "How the waiting list is ordered when no incentive distorts it.", "MODEL.md §3.2"),
     _f("link_workers.session_effect", 0.020, "barrier units/session", "Fall in the confidence barrier per Link Worker session.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
     _f("link_workers.discourage_per_session", 0.04, "per session", "Chance per session that a Link Worker with no work awareness discourages a stated goal of a client far from work.", WF + ": Link Workers discouraged 'overly ambitious' work goals in two of four services", 0.0, 1.0),
+    _f("link_workers.anxious_barrier", 0.6, "barrier 0-1", "Confidence (mental) barrier above which a client counts as anxious about a first activity.", ASSUME + "Box H of the report describes anxious clients; no threshold is reported", 0.0, 1.0),
+    _f("link_workers.anxious_uptake_factor", 0.5, "relative", "Uptake of an offered activity by an anxious client who is not accompanied, relative to others.", ASSUME + "Box H: anxiety keeps clients from first sessions", 0.0, 1.0),
+    _f("link_workers.accompanied_uptake_factor", 3.0, "relative", "Multiplies the uptake of an anxious client who is accompanied (with the default anxious factor: 1.5 times a client who is not anxious).", WF + " Box H: accompaniment to a first session; the size is an assumption", 1.0, 10.0),
+    _f("link_workers.session_coproduction_weight", 0.5, "share 0-1", "Share of a session's confidence gain that depends on the quality of the co-produced plan (gain = session_effect x (1 - w + w x coproduction)).", ASSUME + "half of the gain comes from contact alone", 0.0, 1.0),
+    _f("link_workers.session_isolation_share", 0.5, "relative", "Fall of the isolation barrier per session, relative to the fall of the confidence barrier.", ASSUME + "contact eases isolation less than it builds confidence", 0.0, 2.0),
+    _f("link_workers.propensity_base", 0.25, "0-1", "Referral propensity to work-focused support of a Link Worker with no work awareness (propensity = (base + work_awareness) x (1 + per_iag x iag_level)).", ASSUME + "untrained Link Workers still refer some clients", 0.0, 2.0),
+    _f("link_workers.propensity_per_iag", 0.25, "relative per level", "Relative rise of the referral propensity per IAG qualification level.", ASSUME + "EVIDENCE §3: Raising Aspirations IAG training raised referrals; the size is an assumption", 0.0, 2.0),
+    _f("link_workers.discourage_distance", 0.5, "distance 0-1", "Only the work goals of clients further than this from work can be discouraged as over-ambitious.", ASSUME + "WF: Link Workers judged work unrealistic for clients far from it", 0.0, 1.0),
+    _f("link_workers.discourage_awareness", 0.6, "0-1", "Work awareness from which a Link Worker no longer discourages goals (the hazard falls linearly to zero at it).", ASSUME + "trained Link Workers do not discourage", 0.01, 1.0),
+    _f("link_workers.discourage_setback", 0.2, "barrier units", "A discouraged client's aspiration barrier rises to at least dynamics.goal_threshold plus this.", ASSUME + "a discouraged goal takes months to come back", 0.0, 1.0),
 ]
 
 _provision = []
@@ -135,12 +163,21 @@ _provision += [
     _b("provision.open_learning", False, "Training & education is an adult-learning offer (functional maths, English, digital, employability) open to clients at any distance from work (for a client not yet ready, as a skills and confidence course): the readiness rule then applies to volunteering only.", "EVIDENCE §3: Voluntary Action Rotherham's Learning Community provider; MODEL.md §2: training & education (e.g. basic maths/English/digital)"),
     _b("provision.commission_new", False, "The service commissions extra places where waiting lists persist (each funding period).", "EVIDENCE §3: Voluntary Action Rotherham can commission new services"),
     _f("provision.self_directed_per_week", 0.001, "per week", "Hazard of starting volunteering or training on one's own after support ends.", ASSUME + "the spiral continues after discharge, slowly", 0.0, 1.0),
+    _f("provision.follow_up_dropout_cut", 0.5, "relative", "Relative fall of activity drop-out for supported clients at full Link Worker follow-up (x link_workers.follow_up).", ASSUME + "follow-up keeps clients attending", 0.0, 1.0),
+    _f("provision.coproduction_weight", 0.4, "share 0-1", "Share of an activity's effect that depends on the quality of the co-produced plan (effect x (1 - w + w x link_workers.coproduction)).", ASSUME + "an activity that fits the plan works better", 0.0, 1.0),
+    _f("provision.queue_dropout_factor", 0.5, "relative", "Hazard of leaving an activity's waiting list, relative to service.waiting_dropout_per_week.", ASSUME + "a client with a plan waits more patiently", 0.0, 5.0),
+    _f("provision.commission_queue_share", 0.5, "share of places", "A waiting list longer than this share of an activity's places at a settlement leads to commissioning (with provision.commission_new).", ASSUME + "Voluntary Action Rotherham commissions where demand persists", 0.0, 10.0),
+    _f("provision.commission_share", 0.1, "share of places", "Places added by one commissioning, as a share of the current places (at least one).", ASSUME + "modest growth per funding period", 0.0, 1.0),
 ]
 
 _dynamics = [
     _f("dynamics.relapse_rate", 0.01, "per week", "Weekly drift of barriers back towards their referral level when unsupported.", ASSUME + "gains fade without support", 0.0, 1.0),
     _f("dynamics.goal_growth", 0.008, "barrier units/week", "Weekly fall of the aspiration barrier per unit of confidence while supported, times work awareness.", WF + ": interest in work rises markedly after 4-6 months", 0.0, 0.5, calibrate=True),
     _f("dynamics.goal_threshold", 0.45, "aspiration 0-1", "A work goal is stated once the aspiration barrier falls below this.", WF + ": about 1 in 10 clients state a work goal", 0.0, 1.0, calibrate=True),
+    _f("dynamics.activity_awareness", 0.3, "0-1", "Work awareness met by a client in an activity without a supporting Link Worker (drives goal growth as a Link Worker's awareness does).", ASSUME + "VCS staff talk about work a little", 0.0, 1.0),
+    _f("dynamics.awareness_base", 0.3, "0-1", "Goal growth with no work awareness at all (growth = goal_growth x (1 - mental) x (base + awareness)).", ASSUME + "support raises interest in work even without talk of work", 0.0, 2.0),
+    _f("dynamics.goal_lapse_margin", 0.15, "barrier units", "A work goal lapses when the aspiration barrier rises above goal_threshold plus this.", ASSUME + "hysteresis: goals are not dropped at the first setback", 0.0, 1.0),
+    _f("dynamics.travelled_distance", 0.1, "distance units", "Fall in distance from work since referral that counts as distance travelled (DISTANCE_TRAVELLED; paid under pbr_stepping_stones).", "MODEL.md §2: distance-travelled measures; the size is an assumption", 0.0, 1.0),
 ]
 
 _direct = [
@@ -163,6 +200,7 @@ _jobs = [
     _f("jobs.labour_demand", 1.0, "relative", "Local labour demand multiplier on the job-entry hazard.", ASSUME + "1 = average local labour market", 0.0, 5.0),
     _f("jobs.loss_per_week", 0.025, "per week", "Job-loss hazard at distance 0.5 with no in-work support.", "EVIDENCE §2: 68% of job starters in work 13 weeks later (WMCA)", 0.0, 1.0),
     _f("jobs.in_work_support", 0.4, "relative", "Fall in the job-loss hazard with in-work support (IPS or adviser in full; a supporting Link Worker in proportion to link_workers.follow_up).", "EVIDENCE §2: IPS in-work support", 0.0, 1.0),
+    _f("jobs.loss_distance_base", 0.5, "distance units", "Job-loss hazard = loss_per_week x (base + distance): the base sets how much distance matters.", ASSUME + "jobs are lost even close to work", 0.0, 5.0),
 ]
 
 _disengagement = [
@@ -178,6 +216,7 @@ _jcp = [
     _f("jcp.referrals_per_year", 400, "referrals/year", "Referrals a year from JCP when the partnership exists.", ASSUME + "a fifth of a 2,000/yr service", 0.0, 1e7),
     _f("jcp.shift", -0.12, "barrier units", "Added to every barrier of JCP referrals (closer to work; aspiration lower).", "MODEL.md §2: JCP clients on Universal Credit, typically closer to work", -0.5, 0.5),
     _f("jcp.referral_boost", 1.0, "relative", "Relative rise in Link Worker referrals of ready clients to work-focused support under a JCP partnership (named work coaches, warm handover).", ASSUME + "warm handover with a named work coach", 0.0, 10.0),
+    _f("jcp.share_unemployed", 0.8, "share 0-1", "Share of JCP referrals unemployed and looking (the rest economically inactive; none in work).", ASSUME + "Universal Credit claimants in the intensive work search group", 0.0, 1.0),
 ]
 
 _funding = [
@@ -197,11 +236,16 @@ _funding = [
     _f("funding.far_price_factor", 1.0, "relative", "Price multiplier for clients in the furthest third at referral (differential prices).", "EVIDENCE §2: Work Programme prices by payment group", 0.0, 10.0),
     _i("funding.period_weeks", 13, "weeks", "Funding period: payments settle and capacity is re-set at its end.", ASSUME + "quarterly contract management", 1, 104),
     _b("funding.capacity_responds", True, "Results payments and the block grant set next period's Link Worker count.", "MODEL.md §3.9"),
+    _i("funding.max_posts_multiple", 3, "x initial posts", "Most Link Worker posts income can fund, as a multiple of the initial posts (at least one).", ASSUME + "a service cannot grow faster than it can recruit", 1, 100),
 ]
 
 _incentives = [
     _f("incentives.response", 0.8, "0-1", "How strongly Link Workers respond to results payments (creaming and parking).", "EVIDENCE §2: creaming and parking widespread in the Work Programme (Rees et al. 2014)", 0.0, 1.0),
     _f("incentives.parking", 0.6, "0-1", "Largest cut in sessions for clients far from work under full job-outcome incentive.", "EVIDENCE §2: NAO 2014, spend on the hardest-to-help fell", 0.0, 1.0),
+    _f("incentives.at_risk_gain", 2.0, "per share at risk", "Strength of the incentive per share of the contract at risk (full at 1 / gain, e.g. 50% at risk).", ASSUME + "half the contract at risk is a full incentive", 0.0, 100.0),
+    _f("incentives.stepping_stone_focus", 0.25, "0-1", "How much stepping-stone payments reward closeness to work, relative to job payments (1).", ASSUME + "volunteering and training are within reach of most clients", 0.0, 1.0),
+    _f("incentives.parking_distance", 0.45, "distance 0-1", "Distance from work from which Link Workers start to park clients under job incentives.", ASSUME + "parking affects the harder-to-help", 0.0, 1.0),
+    _f("incentives.parking_span", 0.3, "distance units", "Distance beyond incentives.parking_distance over which parking rises to its full cut.", ASSUME + "the hardest to help are parked fully", 0.01, 1.0),
 ]
 
 PARAMS: tuple[Param, ...] = tuple(
