@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -100,3 +101,23 @@ def test_bad_input_is_one_line_and_exit_2(eq, reference: Path, tmp_path: Path, c
     assert "--seeds 7 differs from the reference's 5" in err[1]
     assert "unknown or missing scenario(s) nope" in err[2]
     assert not (tmp_path / "x.json").exists()
+
+
+REFERENCE = SCRIPT.parent / "equivalence_reference.json"
+FULL = "PATHWAYS_EQUIVALENCE_FULL"
+"""Set to 1 to run the full check against the committed reference (about 5 minutes on 2 cores)."""
+
+
+def test_committed_reference_is_at_the_issue_setting(eq) -> None:
+    ref = eq.read_reference(REFERENCE)
+    assert list(ref["scenarios"]) == list(eq.SCENARIOS)
+    assert len(ref["seeds"]) == 100 and ref["weeks"] is None and ref["scale"] is None
+    for sc in ref["scenarios"].values():
+        assert set(sc["metrics"]) == set(METRICS)
+        assert all(len(v) == 100 for v in sc["metrics"].values())
+
+
+@pytest.mark.skipif(os.environ.get(FULL) != "1",
+                    reason=f"the full check takes minutes: set {FULL}=1 to run it")
+def test_current_code_is_equivalent_to_the_committed_reference(eq) -> None:
+    assert eq.main(["--compare", str(REFERENCE), "--quiet"]) == 0
