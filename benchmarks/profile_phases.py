@@ -11,7 +11,8 @@ The basis for issue 9's compiled weekly kernels. For each configuration of
 * **per-week cost**: run time / weeks, and the same for a ``tiny`` model (the
   ``standard`` service at ``run.scale`` 0.01: about 20 referrals a year) whose
   time is almost all fixed per-week cost: what a week costs whatever the
-  number of clients.
+  number of clients (a lower bound of it: phases with no client to act on
+  return early).
 * **numpy calls per week** (``--calls``, one more run of each configuration under
   :mod:`sys.monitoring`, not timed): the calls the model's own code makes to
   numpy functions, ufuncs and array methods, and the operator and subscript
@@ -22,7 +23,7 @@ The basis for issue 9's compiled weekly kernels. For each configuration of
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/profile_phases.py                  # small, standard, large
+    .venv/bin/python benchmarks/profile_phases.py                  # tiny, small, standard, large
     .venv/bin/python benchmarks/profile_phases.py --only standard --calls
     .venv/bin/python benchmarks/profile_phases.py --json /tmp/profile.json
 
@@ -73,13 +74,15 @@ PROFILE_SEED = 1
 def timed_methods(names: tuple[str, ...], cls: type = PathwaysModel) -> Iterator[dict]:
     """Wrap ``cls.<name>`` for each name with a timer; yield name -> [seconds, calls].
 
-    Methods the class does not have are skipped (the model is being restructured).
+    Methods the class does not have are skipped, with a warning on stderr (the model is
+    being restructured: update :data:`STEP_PHASES` to its new phases).
     """
     totals: dict[str, list[float]] = {}
     originals = {}
     for name in names:
         fn = cls.__dict__.get(name)
         if fn is None or not callable(fn):
+            print(f"warning: {cls.__name__} has no method {name}: not timed", file=sys.stderr)
             continue
         totals[name] = [0.0, 0]
         originals[name] = fn
@@ -107,7 +110,7 @@ def profile_config(name: str, config: dict) -> dict:
     gc.collect()
     with timed_methods(STEP_PHASES + SUB_PHASES) as steps, \
             timed_methods(("settle_period",), Funder) as funder, \
-            timed_methods(("__init__", "remove"), Client) as agents:
+            timed_methods(("__init__",), Client) as agents:
         t0 = time.perf_counter()
         m = PathwaysModel(scenario, seed=PROFILE_SEED)
         t1 = time.perf_counter()
