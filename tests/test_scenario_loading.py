@@ -73,15 +73,20 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def scenario_file(folder: Path, name: str, params: str = "", base: str | None = None) -> Path:
-    """Write a valid scenario file with a description, optional base and params block."""
+def scenario_text(name: str, params: str = "", base: str | None = None) -> str:
+    """The text of a valid scenario file with a description, optional base and params block."""
     lines = [f'description: "Scenario {name}."']
     if base is not None:
         lines.append(f"base: {base}")
     if params:
         lines.append("params:")
         lines += ["  " + line for line in params.strip("\n").splitlines()]
-    return write(folder, name, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def scenario_file(folder: Path, name: str, params: str = "", base: str | None = None) -> Path:
+    """Write a valid scenario file with a description, optional base and params block."""
+    return write(folder, name, scenario_text(name, params, base))
 
 
 def load(folder: Path, name_or_path: str | Path) -> Scenario:
@@ -143,7 +148,244 @@ def test_error_survives_pickling() -> None:
     assert str(again) == str(err)
 
 
-# --------------------------------------------------------------------------- params validation
+# --------------------------------------------------------------------------- invalid files
+
+
+@dataclasses.dataclass(frozen=True)
+class Bad:
+    """One invalid scenario set-up and the error it must give (checked by :func:`expect_error`).
+
+    Attributes:
+        id: The test id: ``<what is checked>/<case>``.
+        files: Files written first: name (a path under the folder, without ``.yaml``) -> text.
+        load: What is loaded: a scenario name, or a path ending in ``.yaml`` (in the folder).
+        key: The key the error names (None: the whole file).
+        problem: Texts the problem (and the message) must contain.
+        allowed: Texts the allowed values (and the message) must contain.
+        file: The file the error names (default: the loaded one).
+        absent: Texts the problem must not contain.
+    """
+
+    id: str
+    files: dict[str, str]
+    load: str
+    key: str | None
+    problem: list[str]
+    allowed: list[str]
+    file: str | None = None
+    absent: list[str] = dataclasses.field(default_factory=list)
+
+
+def bad_params(id: str, name: str, entry: str, key: str, problem: list[str],
+               allowed: str, absent: tuple[str, ...] = ()) -> Bad:
+    """A case of one scenario file ``name`` whose params block is ``entry``."""
+    return Bad(id, {name: scenario_text(name, entry)}, name, key, problem, [allowed],
+               absent=list(absent))
+
+
+INT_1_200 = "an integer in [1, 200]"
+SHARE = "a number in [0, 1]"
+LW = "params.link_workers."
+VALUE_SPEC = "a plain value, or a mapping with exactly the keys 'value' and 'source'"
+SOURCE_TEXT = "a citation from shared/evidence or 'assumption: <reason>'"
+FILE_SHAPE = "a mapping with keys description, title, base, params (description required)"
+BASE_NAMES = "a scenario name, a path relative to this file, or a list of them"
+M = {"medium": scenario_text("medium")}
+"""A folder holding one valid scenario, ``medium``."""
+MH = {"medium": scenario_text("medium"), "high": scenario_text("high")}
+
+
+def _wrong(case: str, entry: str, key: str, problem: list[str], allowed: str) -> Bad:
+    return bad_params("type/" + case, "wrong", entry, key, problem, allowed)
+
+
+def _range(case: str, entry: str, key: str, problem: str, allowed: str) -> Bad:
+    return bad_params("range/" + case, "range", entry, key, [problem], allowed)
+
+
+def _spec(case: str, spec: str, key_suffix: str, problem: list[str], allowed: str) -> Bad:
+    return bad_params("value-mapping/" + case, "spec" if key_suffix == "" else "src",
+                      f"link_workers:\n  work_awareness: {spec}",
+                      LW + "work_awareness" + key_suffix, problem, allowed)
+
+
+def _raw(case: str, name: str, text: str, key: str | None, problem: list[str],
+         allowed: list[str]) -> Bad:
+    return Bad("file/" + case, {name: text}, name, key, problem, allowed)
+
+
+BAD: list[Bad] = [
+    # params: sections and keys
+    bad_params("params/unknown-key-no-close-match", "typo", "link_workers:\n  zzz: 1",
+               LW + "zzz", ["unknown key 'zzz' in section 'link_workers'"], CASELOAD_KEYS,
+               absent=("did you mean",)),
+    bad_params("params/key-in-wrong-section", "moved", "service:\n  caseload: 35",
+               "params.service.caseload",
+               ["unknown key 'caseload' in section 'service'", "'params.link_workers.caseload'"],
+               "keys of service: model, label"),
+    bad_params("params/unknown-section", "sect", "link_worker:\n  caseload: 35",
+               "params.link_worker",
+               ["unknown section 'link_worker'", "did you mean 'link_workers'?"], SECTIONS),
+    bad_params("params/section-not-a-mapping", "flat", "link_workers: 35", "params.link_workers",
+               ["must be a mapping of key -> value", "35 (integer)"], CASELOAD_KEYS),
+    _raw("params-not-a-mapping", "plist", 'description: "x"\nparams: [1, 2]\n', "params",
+         ["must be a mapping of section -> key -> value", "a list"], [SECTIONS]),
+    # params: wrong types
+    _wrong("int-in-quotes", 'link_workers:\n  caseload: "35"', LW + "caseload",
+           ["wrong type: expected an integer (int), got '35' (text)", "remove any quotes"],
+           INT_1_200),
+    _wrong("int-with-decimal-point", "link_workers:\n  caseload: 35.0", LW + "caseload",
+           ["expected an integer (int), got 35.0 (number)", "without a decimal point"],
+           INT_1_200),
+    _wrong("int-given-bool", "link_workers:\n  caseload: true", LW + "caseload",
+           ["expected an integer (int), got true (boolean)"], INT_1_200),
+    # YAML 1.2: yes is text, not a boolean
+    _wrong("yes-is-text", "link_workers:\n  work_awareness: yes", LW + "work_awareness",
+           ["expected a number (float), got 'yes' (text)"], SHARE),
+    # YAML 1.2: 1:20 is text, not the sexagesimal 80
+    _wrong("no-base-60", "link_workers:\n  caseload: 1:20", LW + "caseload",
+           ["expected an integer (int), got '1:20' (text)", "not a base-60 number"], INT_1_200),
+    _wrong("bool-given-on", "link_workers:\n  colocated: on", LW + "colocated",
+           ["expected true or false (bool), got 'on' (text)", "only true and false"],
+           "true or false"),
+    _wrong("float-in-quotes", "link_workers:\n  work_awareness: '1e-3'", LW + "work_awareness",
+           ["expected a number (float), got '1e-3' (text)", "remove any quotes"], SHARE),
+    _wrong("bool-given-int", "link_workers:\n  colocated: 1", LW + "colocated",
+           ["expected true or false (bool), got 1 (integer)"], "true or false"),
+    _wrong("bool-in-quotes", 'link_workers:\n  colocated: "true"', LW + "colocated",
+           ["expected true or false (bool), got 'true' (text)", "remove the quotes"],
+           "true or false"),
+    _wrong("choice-given-int", "service:\n  model: 3", "params.service.model",
+           ["expected one of the choices (choice), got 3 (integer)"],
+           "one of 'light', 'medium', 'holistic'"),
+    _wrong("str-given-int", "service:\n  label: 12", "params.service.label",
+           ["expected text (str), got 12 (integer)", "put it in quotes"], "a string"),
+    _wrong("int-given-list", "link_workers:\n  caseload: [35]", LW + "caseload",
+           ["expected an integer (int), got a list"], INT_1_200),
+    _wrong("int-given-null", "link_workers:\n  caseload:", LW + "caseload",
+           ["expected an integer (int), got null (no value)"], INT_1_200),
+    bad_params("choice/not-a-choice", "choice", "service:\n  model: holistc",
+               "params.service.model",
+               ["'holistc' is not one of the choices", "did you mean 'holistic'?"],
+               "one of 'light', 'medium', 'holistic'"),
+    # params: out of range
+    _range("int-above", "link_workers:\n  caseload: 500", LW + "caseload",
+           "value 500 is out of range", INT_1_200),
+    _range("int-below", "link_workers:\n  caseload: 0", LW + "caseload",
+           "value 0 is out of range", INT_1_200),
+    _range("share-above", "link_workers:\n  work_awareness: 1.5", LW + "work_awareness",
+           "value 1.5 is", SHARE),
+    _range("share-below", "link_workers:\n  work_awareness: -0.01", LW + "work_awareness",
+           "value -0.01 is", SHARE),
+    _range("nan", "link_workers:\n  work_awareness: .nan", LW + "work_awareness",
+           "not-a-number", "finite"),
+    _range("minus-infinity", "link_workers:\n  work_awareness: -.inf", LW + "work_awareness",
+           "infinity", "finite"),
+    _range("overflow", "link_workers:\n  caseload: 1.0e+400", LW + "caseload", "too large",
+           "finite"),
+    _range("in-value-mapping", "link_workers:\n  work_awareness: {value: 2.0, source: x}",
+           LW + "work_awareness.value", "value 2.0 is out of range", SHARE),
+    _range("float-above", "referrals:\n  per_year: 2000000", "params.referrals.per_year",
+           "value 2000000 is out of range", "a number in [0, 1e+06]"),
+    # params: value-with-source mappings
+    _spec("extra-key", '{value: 0.8, source: "x", note: "y"}', "", ["unexpected key(s) 'note'"],
+          VALUE_SPEC),
+    _spec("misspelt-key", '{value: 0.8, sorce: "x"}', "",
+          ["unexpected key(s) 'sorce'", "did you mean 'source'?"], VALUE_SPEC),
+    _spec("no-source", "{value: 0.8}", "", ["value-with-source mapping is missing 'source'"],
+          VALUE_SPEC),
+    _spec("no-value", '{source: "x"}', "", ["value-with-source mapping is missing 'value'"],
+          VALUE_SPEC),
+    _spec("empty-source", '{value: 0.8, source: ""}', ".source",
+          ["source must be non-empty text, got '' (text)"], SOURCE_TEXT),
+    _spec("source-not-text", "{value: 0.8, source: 3}", ".source",
+          ["source must be non-empty text, got 3 (integer)"], SOURCE_TEXT),
+    # the file
+    _raw("unknown-top-level-key", "top",
+         'description: "x"\nparms:\n  link_workers: {caseload: 3}\n', "parms",
+         ["unknown top-level key 'parms'", "did you mean 'params'?"],
+         ["description, title, base, params"]),
+    _raw("invalid-yaml", "broken", 'description: "x"\nparams:\n  link_workers: [caseload: 3\n',
+         None, ["invalid YAML at line 4, column 1", "expected ',' or ']'"],
+         ["valid YAML", "description, title, base, params"]),
+    _raw("duplicate-key", "dup",
+         'description: "x"\nparams:\n  link_workers:\n    caseload: 3\n    caseload: 4\n', None,
+         ["invalid YAML at line 5, column 5", "duplicate key 'caseload' (first set at line 4)"],
+         ["each key at most once in a mapping"]),
+    # YAML 1.2 has no merge keys, and aliases can expand a short file exponentially.
+    _raw("anchors-and-merge-keys", "merge",
+         'description: "x"\nparams:\n  link_workers:\n    <<: &lw {caseload: 3, colocated: true}\n'
+         "    caseload: 4\n", None,
+         ["invalid YAML at line 4", "anchors and aliases (&name, *name) are not supported"],
+         ["valid YAML 1.2"]),
+    _raw("top-level-list", "shape", "- a\n- b\n", None,
+         ["top level must be a mapping of keys, got a list"], [FILE_SHAPE]),
+    _raw("top-level-text", "shape", "just words\n", None,
+         ["top level must be a mapping of keys, got 'just words' (text)"], [FILE_SHAPE]),
+    _raw("empty", "shape", "", None, ["file is empty"], [FILE_SHAPE]),
+    _raw("no-description", "desc", "params: {}\n", "description", ["missing required key"],
+         ["one paragraph saying what the scenario represents"]),
+    _raw("description-not-text", "desc", "description: 3\n", "description",
+         ["must be non-empty text, got 3 (integer)"],
+         ["one paragraph saying what the scenario represents"]),
+    _raw("description-blank", "desc", 'description: "  "\n', "description",
+         ["must be non-empty text, got '  ' (text)"],
+         ["one paragraph saying what the scenario represents"]),
+    _raw("title-not-text", "titled", 'description: "x"\ntitle: [a]\n', "title",
+         ["must be non-empty text, got a list"], ["non-empty text"]),
+    Bad("file/missing-path", M, "nope.yaml", None, ["scenario file not found"],
+        ["an existing .yaml file, or a scenario name: medium"]),
+    Bad("file/unknown-name", MH, "mediun", None,
+        ["unknown scenario 'mediun'", "did you mean 'medium'?"], ["scenario names: high, medium"]),
+    # bases
+    Bad("base/unknown", {**MH, "child": scenario_text("child", base="mediun")}, "child", "base",
+        ["unknown base scenario 'mediun'", "did you mean 'medium'?"],
+        ["scenario names: child, high, medium", "or a path relative to this file"]),
+    Bad("base/unknown-in-list", {**MH, "child": scenario_text("child", base="[medium, hihg]")},
+        "child", "base[1]", ["unknown base scenario 'hihg'", "did you mean 'high'?"],
+        ["scenario names: child, high, medium"]),
+    Bad("base/missing-path", {"child": scenario_text("child", base="../elsewhere/nope.yaml")},
+        "child", "base", ["base file '../elsewhere/nope.yaml' not found", "nope.yaml)"],
+        [BASE_NAMES]),
+    Bad("base/not-a-name", {**M, "child": scenario_text("child", base="3")}, "child", "base",
+        ["must be a name, a path or a list, got 3 (integer)"], [BASE_NAMES, "medium"]),
+    Bad("base/empty-list", {**M, "child": scenario_text("child", base="[]")}, "child", "base",
+        ["empty list (omit base for no base)"], [BASE_NAMES, "medium"]),
+    Bad("base/not-a-name-in-list", {**M, "child": scenario_text("child", base="[medium, 4]")},
+        "child", "base[1]", ["must be a name or a path, got 4 (integer)"], [BASE_NAMES, "medium"]),
+    Bad("base/cycle", {"a": scenario_text("a", base="b"), "b": scenario_text("b", base="c"),
+                       "c": scenario_text("c", base="a")}, "a", "base",
+        ["cycle in bases: a -> b -> c -> a"],
+        ["bases that do not lead back to a scenario already in the chain"], file="c.yaml"),
+    Bad("base/self-cycle-through-path",
+        {**M, "loop": scenario_text("loop", base="[medium, ./loop.yaml]")}, "loop", "base[1]",
+        ["cycle in bases: loop -> loop"], ["bases that do not lead back"]),
+    Bad("base/error-in-base-names-the-base",
+        {"medium": scenario_text("medium", "link_workers:\n  caseload: 999"),
+         "child": scenario_text("child", base="medium")}, "child", LW + "caseload",
+        ["value 999 is out of range"], [INT_1_200], file="medium.yaml"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
+def test_invalid_scenario_is_one_clear_error(tmp_path: Path, case: Bad) -> None:
+    """Each invalid file gives a ScenarioError naming its file, key, problem and allowed values."""
+    for name, text in case.files.items():
+        write(tmp_path, name, text)
+    target: str | Path = tmp_path / case.load if case.load.endswith(".yaml") else case.load
+    err = expect_error(
+        lambda: load(tmp_path, target),
+        file=case.file or (case.load if case.load.endswith(".yaml") else f"{case.load}.yaml"),
+        key=case.key,
+        problem=case.problem,
+        allowed=case.allowed,
+    )
+    for part in case.absent:
+        assert part not in err.problem, str(err)
+
+
+def test_invalid_cases_have_unique_ids() -> None:
+    assert len({c.id for c in BAD}) == len(BAD)
 
 
 def test_unknown_key_full_message(tmp_path: Path) -> None:
@@ -156,207 +398,6 @@ def test_unknown_key_full_message(tmp_path: Path) -> None:
     )
 
 
-def test_unknown_key_without_close_match_has_no_suggestion(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "typo", "link_workers:\n  zzz: 1")
-    err = expect_error(
-        lambda: load(tmp_path, "typo"),
-        file="typo.yaml",
-        key="params.link_workers.zzz",
-        problem=["unknown key 'zzz' in section 'link_workers'"],
-        allowed=[CASELOAD_KEYS],
-    )
-    assert "did you mean" not in err.problem
-
-
-def test_key_in_wrong_section_suggests_the_right_one(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "moved", "service:\n  caseload: 35")
-    expect_error(
-        lambda: load(tmp_path, "moved"),
-        file="moved.yaml",
-        key="params.service.caseload",
-        problem=["unknown key 'caseload' in section 'service'", "'params.link_workers.caseload'"],
-        allowed=["keys of service: model, label"],
-    )
-
-
-def test_unknown_section(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "sect", "link_worker:\n  caseload: 35")
-    expect_error(
-        lambda: load(tmp_path, "sect"),
-        file="sect.yaml",
-        key="params.link_worker",
-        problem=["unknown section 'link_worker'", "did you mean 'link_workers'?"],
-        allowed=[SECTIONS],
-    )
-
-
-def test_section_must_be_a_mapping(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "flat", "link_workers: 35")
-    expect_error(
-        lambda: load(tmp_path, "flat"),
-        file="flat.yaml",
-        key="params.link_workers",
-        problem=["must be a mapping of key -> value", "35 (integer)"],
-        allowed=[CASELOAD_KEYS],
-    )
-
-
-def test_params_must_be_a_mapping(tmp_path: Path) -> None:
-    write(tmp_path, "plist", 'description: "x"\nparams: [1, 2]\n')
-    expect_error(
-        lambda: load(tmp_path, "plist"),
-        file="plist.yaml",
-        key="params",
-        problem=["must be a mapping of section -> key -> value", "a list"],
-        allowed=[SECTIONS],
-    )
-
-
-@pytest.mark.parametrize(
-    ("entry", "key", "problem", "allowed"),
-    [
-        (
-            'link_workers:\n  caseload: "35"',
-            "params.link_workers.caseload",
-            ["wrong type: expected an integer (int), got '35' (text)", "remove any quotes"],
-            "an integer in [1, 200]",
-        ),
-        (
-            "link_workers:\n  caseload: 35.0",
-            "params.link_workers.caseload",
-            ["expected an integer (int), got 35.0 (number)", "without a decimal point"],
-            "an integer in [1, 200]",
-        ),
-        (
-            "link_workers:\n  caseload: true",
-            "params.link_workers.caseload",
-            ["expected an integer (int), got true (boolean)"],
-            "an integer in [1, 200]",
-        ),
-        (  # YAML 1.2: yes is text, not a boolean
-            "link_workers:\n  work_awareness: yes",
-            "params.link_workers.work_awareness",
-            ["expected a number (float), got 'yes' (text)"],
-            "a number in [0, 1]",
-        ),
-        (  # YAML 1.2: 1:20 is text, not the sexagesimal 80
-            "link_workers:\n  caseload: 1:20",
-            "params.link_workers.caseload",
-            ["expected an integer (int), got '1:20' (text)", "not a base-60 number"],
-            "an integer in [1, 200]",
-        ),
-        (
-            "link_workers:\n  colocated: on",
-            "params.link_workers.colocated",
-            ["expected true or false (bool), got 'on' (text)", "only true and false"],
-            "true or false",
-        ),
-        (
-            "link_workers:\n  work_awareness: '1e-3'",
-            "params.link_workers.work_awareness",
-            ["expected a number (float), got '1e-3' (text)", "remove any quotes"],
-            "a number in [0, 1]",
-        ),
-        (
-            "link_workers:\n  colocated: 1",
-            "params.link_workers.colocated",
-            ["expected true or false (bool), got 1 (integer)"],
-            "true or false",
-        ),
-        (
-            'link_workers:\n  colocated: "true"',
-            "params.link_workers.colocated",
-            ["expected true or false (bool), got 'true' (text)", "remove the quotes"],
-            "true or false",
-        ),
-        (
-            "service:\n  model: 3",
-            "params.service.model",
-            ["expected one of the choices (choice), got 3 (integer)"],
-            "one of 'light', 'medium', 'holistic'",
-        ),
-        (
-            "service:\n  label: 12",
-            "params.service.label",
-            ["expected text (str), got 12 (integer)", "put it in quotes"],
-            "a string",
-        ),
-        (
-            "link_workers:\n  caseload: [35]",
-            "params.link_workers.caseload",
-            ["expected an integer (int), got a list"],
-            "an integer in [1, 200]",
-        ),
-        (
-            "link_workers:\n  caseload:",
-            "params.link_workers.caseload",
-            ["expected an integer (int), got null (no value)"],
-            "an integer in [1, 200]",
-        ),
-    ],
-)
-def test_wrong_type(tmp_path: Path, entry: str, key: str, problem: list[str], allowed: str) -> None:
-    scenario_file(tmp_path, "wrong", entry)
-    expect_error(
-        lambda: load(tmp_path, "wrong"),
-        file="wrong.yaml",
-        key=key,
-        problem=problem,
-        allowed=[allowed],
-    )
-
-
-def test_choice_not_in_choices(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "choice", "service:\n  model: holistc")
-    expect_error(
-        lambda: load(tmp_path, "choice"),
-        file="choice.yaml",
-        key="params.service.model",
-        problem=["'holistc' is not one of the choices", "did you mean 'holistic'?"],
-        allowed=["one of 'light', 'medium', 'holistic'"],
-    )
-
-
-INT_1_200 = "an integer in [1, 200]"
-SHARE = "a number in [0, 1]"
-LW = "params.link_workers."
-
-
-@pytest.mark.parametrize(
-    ("entry", "key", "problem", "allowed"),
-    [
-        ("link_workers:\n  caseload: 500", LW + "caseload", "value 500 is out of range", INT_1_200),
-        ("link_workers:\n  caseload: 0", LW + "caseload", "value 0 is out of range", INT_1_200),
-        ("link_workers:\n  work_awareness: 1.5", LW + "work_awareness", "value 1.5 is", SHARE),
-        ("link_workers:\n  work_awareness: -0.01", LW + "work_awareness", "value -0.01 is", SHARE),
-        ("link_workers:\n  work_awareness: .nan", LW + "work_awareness", "not-a-number", "finite"),
-        ("link_workers:\n  work_awareness: -.inf", LW + "work_awareness", "infinity", "finite"),
-        ("link_workers:\n  caseload: 1.0e+400", LW + "caseload", "too large", "finite"),
-        (
-            "link_workers:\n  work_awareness: {value: 2.0, source: x}",
-            LW + "work_awareness.value",
-            "value 2.0 is out of range",
-            SHARE,
-        ),
-        (
-            "referrals:\n  per_year: 2000000",
-            "params.referrals.per_year",
-            "value 2000000 is out of range",
-            "a number in [0, 1e+06]",
-        ),
-    ],
-)
-def test_out_of_range(tmp_path: Path, entry: str, key: str, problem: str, allowed: str) -> None:
-    scenario_file(tmp_path, "range", entry)
-    expect_error(
-        lambda: load(tmp_path, "range"),
-        file="range.yaml",
-        key=key,
-        problem=[problem],
-        allowed=[allowed],
-    )
-
-
 def test_bounds_are_inclusive(tmp_path: Path) -> None:
     scenario_file(tmp_path, "edge", "link_workers:\n  caseload: 200\n  work_awareness: 0")
     sc = load(tmp_path, "edge")
@@ -364,268 +405,7 @@ def test_bounds_are_inclusive(tmp_path: Path) -> None:
     assert sc["link_workers.work_awareness"] == 0.0
 
 
-@pytest.mark.parametrize(
-    ("spec", "key_suffix", "problem"),
-    [
-        ('{value: 0.8, source: "x", note: "y"}', "", ["unexpected key(s) 'note'"]),
-        ('{value: 0.8, sorce: "x"}', "", ["unexpected key(s) 'sorce'", "did you mean 'source'?"]),
-        ("{value: 0.8}", "", ["value-with-source mapping is missing 'source'"]),
-        ('{source: "x"}', "", ["value-with-source mapping is missing 'value'"]),
-    ],
-)
-def test_bad_value_mapping(tmp_path: Path, spec: str, key_suffix: str, problem: list[str]) -> None:
-    scenario_file(tmp_path, "spec", f"link_workers:\n  work_awareness: {spec}")
-    expect_error(
-        lambda: load(tmp_path, "spec"),
-        file="spec.yaml",
-        key="params.link_workers.work_awareness" + key_suffix,
-        problem=problem,
-        allowed=["a plain value, or a mapping with exactly the keys 'value' and 'source'"],
-    )
-
-
-@pytest.mark.parametrize(("source", "shown"), [('""', "'' (text)"), ("3", "3 (integer)")])
-def test_value_mapping_source_must_be_text(tmp_path: Path, source: str, shown: str) -> None:
-    scenario_file(
-        tmp_path, "src", f"link_workers:\n  work_awareness: {{value: 0.8, source: {source}}}"
-    )
-    expect_error(
-        lambda: load(tmp_path, "src"),
-        file="src.yaml",
-        key="params.link_workers.work_awareness.source",
-        problem=[f"source must be non-empty text, got {shown}"],
-        allowed=["a citation from shared/evidence or 'assumption: <reason>'"],
-    )
-
-
-# --------------------------------------------------------------------------- file-level validation
-
-
-def test_unknown_top_level_key(tmp_path: Path) -> None:
-    write(tmp_path, "top", 'description: "x"\nparms:\n  link_workers: {caseload: 3}\n')
-    expect_error(
-        lambda: load(tmp_path, "top"),
-        file="top.yaml",
-        key="parms",
-        problem=["unknown top-level key 'parms'", "did you mean 'params'?"],
-        allowed=["description, title, base, params"],
-    )
-
-
-def test_invalid_yaml(tmp_path: Path) -> None:
-    write(tmp_path, "broken", 'description: "x"\nparams:\n  link_workers: [caseload: 3\n')
-    err = expect_error(
-        lambda: load(tmp_path, "broken"),
-        file="broken.yaml",
-        key=None,
-        problem=["invalid YAML at line 4, column 1"],
-        allowed=["valid YAML", "description, title, base, params"],
-    )
-    assert "expected ',' or ']'" in err.problem
-
-
-def test_duplicate_key_is_rejected(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "dup",
-        'description: "x"\nparams:\n  link_workers:\n    caseload: 3\n    caseload: 4\n',
-    )
-    expect_error(
-        lambda: load(tmp_path, "dup"),
-        file="dup.yaml",
-        key=None,
-        problem=[
-            "invalid YAML at line 5, column 5",
-            "duplicate key 'caseload' (first set at line 4)",
-        ],
-        allowed=["each key at most once in a mapping"],
-    )
-
-
-def test_yaml_anchors_and_merge_keys_are_refused(tmp_path: Path) -> None:
-    # YAML 1.2 has no merge keys, and aliases can expand a short file exponentially.
-    write(
-        tmp_path,
-        "merge",
-        'description: "x"\nparams:\n  link_workers:\n    <<: &lw {caseload: 3, colocated: true}\n'
-        "    caseload: 4\n",
-    )
-    expect_error(
-        lambda: load(tmp_path, "merge"),
-        file="merge.yaml",
-        key=None,
-        problem=["invalid YAML at line 4", "anchors and aliases (&name, *name) are not supported"],
-        allowed=["valid YAML 1.2"],
-    )
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("- a\n- b\n", "top level must be a mapping of keys, got a list"),
-        ("just words\n", "top level must be a mapping of keys, got 'just words' (text)"),
-        ("", "file is empty"),
-    ],
-)
-def test_file_must_be_a_mapping(tmp_path: Path, text: str, problem: str) -> None:
-    write(tmp_path, "shape", text)
-    expect_error(
-        lambda: load(tmp_path, "shape"),
-        file="shape.yaml",
-        key=None,
-        problem=[problem],
-        allowed=["a mapping with keys description, title, base, params (description required)"],
-    )
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("params: {}\n", "missing required key"),
-        ("description: 3\n", "must be non-empty text, got 3 (integer)"),
-        ('description: "  "\n', "must be non-empty text, got '  ' (text)"),
-    ],
-)
-def test_description_required(tmp_path: Path, text: str, problem: str) -> None:
-    write(tmp_path, "desc", text)
-    expect_error(
-        lambda: load(tmp_path, "desc"),
-        file="desc.yaml",
-        key="description",
-        problem=[problem],
-        allowed=["one paragraph saying what the scenario represents"],
-    )
-
-
-def test_title_must_be_text(tmp_path: Path) -> None:
-    write(tmp_path, "titled", 'description: "x"\ntitle: [a]\n')
-    expect_error(
-        lambda: load(tmp_path, "titled"),
-        file="titled.yaml",
-        key="title",
-        problem=["must be non-empty text, got a list"],
-        allowed=["non-empty text"],
-    )
-
-
-def test_missing_file_by_path(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "medium")
-    expect_error(
-        lambda: load(tmp_path, tmp_path / "nope.yaml"),
-        file="nope.yaml",
-        key=None,
-        problem=["scenario file not found"],
-        allowed=["an existing .yaml file, or a scenario name: medium"],
-    )
-
-
-def test_unknown_scenario_name(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "medium")
-    scenario_file(tmp_path, "high")
-    expect_error(
-        lambda: load(tmp_path, "mediun"),
-        file="mediun.yaml",
-        key=None,
-        problem=["unknown scenario 'mediun'", "did you mean 'medium'?"],
-        allowed=["scenario names: high, medium"],
-    )
-
-
 # --------------------------------------------------------------------------- bases
-
-
-def test_unknown_base(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "medium")
-    scenario_file(tmp_path, "high")
-    scenario_file(tmp_path, "child", base="mediun")
-    expect_error(
-        lambda: load(tmp_path, "child"),
-        file="child.yaml",
-        key="base",
-        problem=["unknown base scenario 'mediun'", "did you mean 'medium'?"],
-        allowed=["scenario names: child, high, medium", "or a path relative to this file"],
-    )
-
-
-def test_unknown_base_in_list_names_its_position(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "medium")
-    scenario_file(tmp_path, "high")
-    scenario_file(tmp_path, "child", base="[medium, hihg]")
-    expect_error(
-        lambda: load(tmp_path, "child"),
-        file="child.yaml",
-        key="base[1]",
-        problem=["unknown base scenario 'hihg'", "did you mean 'high'?"],
-        allowed=["scenario names: child, high, medium"],
-    )
-
-
-def test_missing_base_path(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "child", base="../elsewhere/nope.yaml")
-    expect_error(
-        lambda: load(tmp_path, "child"),
-        file="child.yaml",
-        key="base",
-        problem=["base file '../elsewhere/nope.yaml' not found", "nope.yaml)"],
-        allowed=["a scenario name, a path relative to this file, or a list of them"],
-    )
-
-
-@pytest.mark.parametrize(
-    ("base", "key", "problem"),
-    [
-        ("3", "base", "must be a name, a path or a list, got 3 (integer)"),
-        ("[]", "base", "empty list (omit base for no base)"),
-        ("[medium, 4]", "base[1]", "must be a name or a path, got 4 (integer)"),
-    ],
-)
-def test_base_must_be_names(tmp_path: Path, base: str, key: str, problem: str) -> None:
-    scenario_file(tmp_path, "medium")
-    scenario_file(tmp_path, "child", base=base)
-    expect_error(
-        lambda: load(tmp_path, "child"),
-        file="child.yaml",
-        key=key,
-        problem=[problem],
-        allowed=["a scenario name, a path relative to this file, or a list of them", "medium"],
-    )
-
-
-def test_cycle_in_bases(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "a", base="b")
-    scenario_file(tmp_path, "b", base="c")
-    scenario_file(tmp_path, "c", base="a")
-    expect_error(
-        lambda: load(tmp_path, "a"),
-        file="c.yaml",
-        key="base",
-        problem=["cycle in bases: a -> b -> c -> a"],
-        allowed=["bases that do not lead back to a scenario already in the chain"],
-    )
-
-
-def test_self_cycle_through_a_path_in_a_list(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "medium")
-    scenario_file(tmp_path, "loop", base="[medium, ./loop.yaml]")
-    expect_error(
-        lambda: load(tmp_path, "loop"),
-        file="loop.yaml",
-        key="base[1]",
-        problem=["cycle in bases: loop -> loop"],
-        allowed=["bases that do not lead back"],
-    )
-
-
-def test_error_in_a_base_names_the_base_file(tmp_path: Path) -> None:
-    scenario_file(tmp_path, "medium", "link_workers:\n  caseload: 999")
-    scenario_file(tmp_path, "child", base="medium")
-    expect_error(
-        lambda: load(tmp_path, "child"),
-        file="medium.yaml",
-        key="params.link_workers.caseload",
-        problem=["value 999 is out of range"],
-        allowed=["an integer in [1, 200]"],
-    )
 
 
 def test_composition_with_a_list_of_bases(tmp_path: Path) -> None:
