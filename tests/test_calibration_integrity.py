@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ import pytest
 from pathways_sim.calibration.optuna_fit import JOURNAL
 from pathways_sim.cli import main
 from pathways_sim.integrity import LOCK_NAME, lock_holder
+from tests.small_calibration import write_small_calibration
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,32 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("calint")
-    scenario = d / "small.yaml"
-    scenario.write_text(textwrap.dedent("""\
-        description: A small fast service for the calibration integrity tests.
-        base: medium
-        params:
-          run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}
-          referrals: {per_year: 2000}
-        """), encoding="utf-8")
-    (d / "targets.csv").write_text(
-        "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
-        f"uptake,{scenario},all,took_up_service,6,320,500,,binomial,fit,test\n"
-        f"vol,{scenario},all,volunteering,6,20,500,,binomial,validate,test\n",
-        encoding="utf-8")
-    (d / "priors.csv").write_text(
-        "parameter,low,high,prior,default,informed_by,source\n"
-        "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n", encoding="utf-8")
-    config = d / "config.yaml"
-    config.write_text(textwrap.dedent("""\
-        name: small
-        targets: targets.csv
-        priors: priors.csv
-        replicates: 1
-        seed: 5
-        optuna: {budget: 2, batch: 2, startup_trials: 2}
-        predictive: {draws: 2, seed: 9}
-        """), encoding="utf-8")
+    config = write_small_calibration(d, validate_target=True)
     fit = d / "fit"
     assert main(["calibrate", "--config", str(config), "--out", str(fit), "--workers", "1",
                  "--quiet"]) == 0

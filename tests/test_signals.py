@@ -26,6 +26,7 @@ from pathways_sim import interrupt
 from pathways_sim.cli import main
 from pathways_sim.sweep import DaskExecutor, load_experiment, load_sweep, run_sweep
 from tests.conftest import leftover_processes
+from tests.small_calibration import write_small_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -234,21 +235,7 @@ def test_an_interrupted_calibration_says_so_in_its_manifest_and_resumes(tmp_path
                                                                          capsys):
     from pathways_sim.calibration.objective import Problem
 
-    scenario = tmp_path / "small.yaml"
-    scenario.write_text("description: A small fast service.\nbase: medium\nparams:\n"
-                        "  run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}\n"
-                        "  referrals: {per_year: 2000}\n", encoding="utf-8")
-    (tmp_path / "targets.csv").write_text(
-        "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
-        f"uptake,{scenario},all,took_up_service,6,320,500,,binomial,fit,test\n",
-        encoding="utf-8")
-    (tmp_path / "priors.csv").write_text(
-        "parameter,low,high,prior,default,informed_by,source\n"
-        "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n", encoding="utf-8")
-    config = tmp_path / "config.yaml"
-    config.write_text("name: small\ntargets: targets.csv\npriors: priors.csv\nreplicates: 1\n"
-                      "seed: 5\noptuna: {budget: 4, batch: 2, startup_trials: 2}\n"
-                      "predictive: {draws: 2, seed: 9}\n", encoding="utf-8")
+    config = write_small_calibration(tmp_path, budget=4)
     out = tmp_path / "fit"
     real = Problem.evaluate
     calls = []

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +27,7 @@ from pathways_sim.integrity import LOCK_NAME, FolderBusy, lock_folder, lock_hold
 from pathways_sim.manifest import sha256_file
 from pathways_sim.scenario import ScenarioError
 from pathways_sim.sweep import InProcessExecutor, SweepError, load_experiment, load_sweep, run_sweep
+from tests.small_calibration import write_small_calibration
 
 TINY = """\
 description: A tiny experiment for tests.
@@ -136,7 +136,7 @@ def test_run_sweep_and_calibrate_hold_the_lock(tiny: Path, copy: Path, tmp_path:
             run_sweep(load_experiment(tiny), new, progress=False)
     assert not new.exists()  # the lock made the folder and removed it again, empty
     cal = tmp_path / "cal"
-    config = write_calibration_config(tmp_path)
+    config = write_small_calibration(tmp_path)
     with lock_folder(cal, ["pathways-sim", "calibrate", "--config", "first"]):
         capsys.readouterr()
         assert main(["calibrate", "--config", str(config), "--out", str(cal),
@@ -148,30 +148,6 @@ def test_run_sweep_and_calibrate_hold_the_lock(tiny: Path, copy: Path, tmp_path:
     summary = run_sweep(load_experiment(tiny), copy, resume=True, progress=False)
     assert summary.ran == 0 and summary.skipped == RUNS
     assert not (copy / LOCK_NAME).exists()
-
-
-def write_calibration_config(folder: Path) -> Path:
-    scenario = folder / "small.yaml"
-    scenario.write_text("description: small\nbase: medium\nparams:\n  run: {weeks: 39}\n",
-                        encoding="utf-8")
-    (folder / "targets.csv").write_text(
-        "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
-        f"uptake,{scenario},all,took_up_service,6,320,500,,binomial,fit,test\n",
-        encoding="utf-8")
-    (folder / "priors.csv").write_text(
-        "parameter,low,high,prior,default,informed_by,source\n"
-        "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n", encoding="utf-8")
-    config = folder / "config.yaml"
-    config.write_text(textwrap.dedent("""\
-        name: small
-        targets: targets.csv
-        priors: priors.csv
-        replicates: 1
-        seed: 5
-        optuna: {budget: 2, batch: 2, startup_trials: 2}
-        predictive: {draws: 2, seed: 9}
-        """), encoding="utf-8")
-    return config
 
 
 # --------------------------------------------------------------------------- damaged parts
@@ -358,7 +334,7 @@ def test_repair_refuses_another_experiments_folder(tiny: Path, copy: Path, tmp_p
 
 def test_calibrate_overwrite_clears_the_folder_under_its_own_lock(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = write_calibration_config(tmp_path)
+    config = write_small_calibration(tmp_path)
     cal = tmp_path / "cal"
     cal.mkdir()
     (cal / "calibrated.json").write_text("{}", encoding="utf-8")  # an earlier calibration
