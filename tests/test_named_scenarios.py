@@ -22,13 +22,14 @@ CALIBRATION = ROOT / "calibration"
 SHARED_TARGETS = ROOT.parent / "shared" / "evidence" / "targets.csv"
 
 NAMED = (
-    "rotherham_mh_2015", "rotherham_mh_2016", "rotherham_mh_2018", "rotherham_ltc",
+    "rotherham_mh_2015", "rotherham_mh_2015_open_learning", "rotherham_mh_2016",
+    "rotherham_mh_2018", "rotherham_ltc",
     "gloucestershire", "bristol", "tower_hamlets", "ways_to_wellness", "herts_help",
     "bromley_by_bow", "raising_aspirations", "raising_aspirations_mainstreamed",
     "ips_trial", "ips_trial_control",
 )
 LIKELIHOODS = ("binomial", "beta_binomial", "binomial_uncertain_n", "lower_bound")
-CITED = re.compile(r"EVIDENCE|MODEL\.md|NCT00461318|assumption: \S")
+CITED = re.compile(r"docs/evidence\.md §E|^assumption: \S")  # in full: tests/test_evidence.py
 
 
 def short(name: str, weeks: int = 26):
@@ -72,7 +73,7 @@ def _referrals_a_year(name: str, seeds=(1, 2)) -> tuple[float, float, np.ndarray
 
 def test_key_client_mix_assumptions() -> None:
     wtw, wtw_wa, _ = _referrals_a_year("ways_to_wellness")
-    assert 1250 < wtw < 1650  # about 1,450 accepted a year (EVIDENCE §1)
+    assert 1250 < wtw < 1650  # about 1,450 accepted a year (docs/evidence.md §E1.5)
     assert 0.55 < wtw_wa < 0.75
     r15, r15_wa, d15 = _referrals_a_year("rotherham_mh_2015")
     assert 110 < r15 < 200 and r15_wa > 0.85
@@ -88,7 +89,17 @@ def test_service_models_and_levers() -> None:
     sc = {n: load_scenario(n) for n in NAMED}
     assert sc["bromley_by_bow"]["service.model"] == "holistic"
     assert sc["ways_to_wellness"]["service.model"] == "holistic"
-    assert sc["herts_help"]["service.model"] == "light"
+    # The four services the report studied sit towards the holistic end (docs/evidence.md §E3.8).
+    assert sc["herts_help"]["service.model"] == "holistic"
+    assert sc["herts_help"]["link_workers.max_support_weeks"] >= 26  # several months
+    for name in ("rotherham_mh_2015", "rotherham_ltc"):
+        assert sc[name]["link_workers.knowledge_of_provision"] >= 0.9  # strong VCS partnership
+        assert sc[name]["provision.commission_new"]
+    # The Learning Community is a change since 2016 (§E3.2): not in the 2015/16 cohort.
+    assert not sc["rotherham_mh_2015"]["provision.open_learning"]
+    assert sc["rotherham_mh_2015_open_learning"]["provision.open_learning"]
+    assert sc["rotherham_mh_2018"]["provision.open_learning"]
+    assert sc["rotherham_mh_2016"]["referrals.per_year"] == 160  # about 160 in 2016/17 (§E3.3)
     assert sc["ways_to_wellness"]["funding.funder"] == "social_impact_bond"
     assert sc["ways_to_wellness"]["link_workers.max_support_weeks"] == 78
     ra, ram = sc["raising_aspirations"], sc["raising_aspirations_mainstreamed"]
@@ -102,6 +113,13 @@ def test_service_models_and_levers() -> None:
     differ = {p for p in ips.values if ips[p] != ctrl[p]}
     assert differ <= {"direct.ips", "direct.employment_adviser", "direct.adviser_caseload",
                       "provision.training_places"}
+
+
+def test_pooled_funding_costs_the_same_as_its_baseline() -> None:
+    """Only the funder differs: the same posts, places and budget, so the contrast is pooling."""
+    medium, pooled = load_scenario("medium"), load_scenario("pooled_funding")
+    assert {p for p in medium.values if medium[p] != pooled[p]} == {"funding.funder"}
+    assert pooled["funding.funder"] == "pooled"
 
 
 def test_ips_arm_refers_almost_everyone_to_ips() -> None:

@@ -24,7 +24,7 @@ class Param:
         kind: One of ``int``, ``float``, ``bool``, ``choice``, ``str``.
         unit: Unit of measure in words ("clients", "per week", "share 0-1", "GBP").
         description: What the parameter means, in a sentence an analyst can read.
-        source: Citation from ``shared/evidence`` or ``"assumption: <reason>"``.
+        source: Citation of ``docs/evidence.md §E<n>`` or ``"assumption: <reason>"``.
         low: Inclusive lower bound for numbers (None: unbounded).
         high: Inclusive upper bound for numbers (None: unbounded).
         choices: Allowed values for ``choice`` parameters.

@@ -42,7 +42,7 @@ DEFAULT = "default"
 VALUE_SPEC_KEYS = ("value", "source")
 
 _ALLOWED_VALUE_SPEC = "a plain value, or a mapping with exactly the keys 'value' and 'source'"
-_ALLOWED_SOURCE = "non-empty text: a citation from shared/evidence or 'assumption: <reason>'"
+_ALLOWED_SOURCE = "non-empty text: a citation of docs/evidence.md §E<n> or 'assumption: <reason>'"
 _KIND_WORDS = {
     "int": "an integer",
     "float": "a number",
