@@ -1,4 +1,4 @@
-"""Situation tests: each mechanism of MODEL.md §3 doing what a user relies on.
+"""Situation tests: each mechanism of docs/odd.md doing what a user relies on.
 
 Runs are small (a few weeks, ``run.scale`` below 1) and tuned to isolate one
 mechanism. Where a check is statistical, the tolerance and its reason sit

@@ -1,4 +1,4 @@
-"""Directional tests of the patterns the model must reproduce (MODEL.md §6).
+"""Directional tests of the patterns the model must reproduce (docs/evidence.md §E4.8).
 
 Each pattern is an experiment over replicates: the scenarios compared run
 with the same seeds (common random numbers, so the same clients meet the

@@ -15,7 +15,7 @@ The workflow (``docs/calibration.md``), one module per concept:
 * :mod:`~pathways_sim.calibration.fit`: ``calibrate`` from start to finish;
 * :mod:`~pathways_sim.calibration.results`: the calibrated parameter set on disk;
 * :mod:`~pathways_sim.calibration.predict`: posterior predictive distributions;
-* :mod:`~pathways_sim.calibration.validate`: held-out targets and the MODEL.md §6 patterns;
+* :mod:`~pathways_sim.calibration.validate`: held-out targets and the patterns (§E4.8);
 * :mod:`~pathways_sim.calibration.sensitivity`: Sobol / Morris indices (SALib);
 * :mod:`~pathways_sim.calibration.report`: the HTML and Markdown report;
 * :mod:`~pathways_sim.calibration.cli`: the ``calibrate``, ``predict``, ``validate`` and

@@ -148,7 +148,7 @@ def register_calibration_commands(subparsers: Any) -> None:
     pred.set_defaults(handler=cmd_predict)
 
     val = subparsers.add_parser(
-        "validate", help="held-out targets' coverage and the MODEL.md §6 patterns, calibrated",
+        "validate", help="held-out targets' coverage and the patterns (docs/evidence.md §E4.8)",
         description="Under the calibrated parameters: is each target's observed share inside "
         "its 90% posterior predictive interval (held-out targets first), and do the "
         "patterns experiment's checks pass?")

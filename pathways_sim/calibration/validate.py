@@ -1,4 +1,4 @@
-"""Validation under the calibrated parameters: held-out targets and the MODEL.md §6 patterns.
+"""Validation under the calibrated parameters: held-out targets and the patterns (§E4.8).
 
 Two checks, both with the calibrated values applied wherever a scenario did
 not set the parameter:
@@ -107,7 +107,7 @@ class Validation:
             lines.append(f"| {r.target} | {r.role} | {obs} | {r.sim_median:{f}} | "
                          f"{r.ppi_lo90:{f}}-{r.ppi_hi90:{f}} | {'yes' if r.inside else 'no'} |")
         if self.patterns is not None:
-            lines += ["", f"Patterns (MODEL.md §6) passed: {s['patterns_passed']}/"
+            lines += ["", f"Patterns (docs/evidence.md §E4.8) passed: {s['patterns_passed']}/"
                       f"{s['patterns']}.", "",
                       "| check | difference | 90% interval | result | reason |",
                       "|---|---|---|---|---|"]
@@ -148,7 +148,7 @@ def validate_targets(config: CalibrationConfig, result: CalibrationResult | None
 def validate_patterns(result: CalibrationResult | None, executor: Executor,
                       experiment: str = "patterns",
                       replicates: int | None = None) -> pd.DataFrame:
-    """The experiment's checks (MODEL.md §6 patterns) under the calibrated parameters.
+    """The experiment's checks (docs/evidence.md §E4.8 patterns) under the calibrated parameters.
 
     Args:
         result: The calibration (None: the registry defaults).

@@ -628,7 +628,7 @@ def _checks(d: _Data) -> list[Block]:
         "with the same seeds: per replicate, difference = option's metric − scale × "
         "baseline's metric; it **passes** when the "
         f"{_PCT}% confidence interval of the mean difference excludes 0 in the expected "
-        "direction (the patterns of MODEL.md §6). A FAIL either has an interval that "
+        "direction (the patterns of docs/evidence.md §E4.8). A FAIL either has an interval that "
         "includes 0 (not enough evidence) or one on the wrong side (the model contradicts "
         "the pattern).")]
     rows: list[list[Cell]] = []
