@@ -208,3 +208,43 @@ def test_run_writes_staffing_and_prints_posts(tmp_path, capsys) -> None:
     by_period = ledger.groupby("period_end_week")["link_worker_posts"]
     assert staffing["posts_min"].tolist() == by_period.min().tolist()
     assert staffing["posts_max"].tolist() == by_period.max().tolist()
+
+
+STAFFING_EXPERIMENT = """\
+title: Staffing test
+description: Job-outcome PBR against a block grant, small and short.
+base: medium
+levers:
+  scenario: [medium, pbr_job_outcomes]
+outcomes:
+  found_work_12m: maximize
+  cost_per_job_24m: minimize
+design: {type: full_factorial}
+replicates: 2
+seed: 5
+weeks: 40
+baseline: {scenario: medium}
+"""
+
+
+def test_the_sweep_brief_shows_staffing_per_option(tmp_path) -> None:
+    from pathways_sim.report.brief import write_report
+    from pathways_sim.sweep import InProcessExecutor, load_experiment, run_sweep
+
+    (tmp_path / "staffing.yaml").write_text(STAFFING_EXPERIMENT, encoding="utf-8")
+    out = tmp_path / "sweep"
+    run_sweep(load_experiment(tmp_path / "staffing.yaml"), out, InProcessExecutor(),
+              progress=False)
+    _, md_path = write_report(out)
+    md = md_path.read_text(encoding="utf-8")
+    assert "## Staffing" in md and "![Link Worker posts funded]" in md
+    lines = md.splitlines()
+    brief = next(x for x in lines if x.startswith("- **Staffing**"))
+    assert "pbr_job_outcomes" in brief and "baseline's 10.0" in brief
+    lines = lines[lines.index("## Staffing"):]
+    pbr_row = next(x for x in lines if x.startswith("| pbr_job_outcomes |"))
+    cells = [c.strip() for c in pbr_row.strip("|").split("|")]
+    start, fewest = float(cells[1]), float(cells[2])
+    assert start == 10 and fewest < 10  # PBR cut posts after the first quarter
+    block_row = next(x for x in lines if x.startswith("| medium |"))
+    assert [c.strip() for c in block_row.strip("|").split("|")][1:5] == ["10.0"] * 4
