@@ -165,7 +165,7 @@ def test_cost_with_no_use_is_reported_unallocated() -> None:
                         "value": np.zeros(4, dtype=np.float32)})
     row = {"weeks": 13, "guaranteed": 100.0, "results_payments": 0.0, "income": 100.0,
            "link_worker_posts": 1, "link_worker_cost": 100.0, "vcs_places": 1,
-           "vcs_cost": 260.0, "spend": 360.0}
+           "vcs_cost": 260.0, "adviser_cost": 0.0, "spend": 360.0}
     ledger = pd.DataFrame([{"period_end_week": 13, **row}, {"period_end_week": 26, **row}])
     rates = cost_rates(log, ledger, 26, 104)
     # Period 1: a session but no place-week; period 2: a place-week but no session.
@@ -248,3 +248,28 @@ def test_the_sweep_brief_shows_staffing_per_option(tmp_path) -> None:
     assert start == 10 and fewest < 10  # PBR cut posts after the first quarter
     block_row = next(x for x in lines if x.startswith("| medium |"))
     assert [c.strip() for c in block_row.strip("|").split("|")][1:5] == ["10.0"] * 4
+
+
+def test_an_employment_adviser_the_funder_pays_for_is_in_the_account() -> None:
+    """Pooled health and work money can pay for the co-located adviser: then it is part
+    of the funder's spend and falls on the clients the adviser supports; otherwise (the
+    default) the adviser is paid for elsewhere and costs this account nothing."""
+    m, ledger = _run("pooled_funding", changes={"funding.pays_employment_adviser": True})
+    r, log = m.p.run, m.log.frame()
+    assert ledger["adviser_cost"].sum() == pytest.approx(
+        REGISTRY["funding.employment_adviser_cost"].default * r.weeks / 52)
+    costs = client_costs(log, ledger, r.weeks, r.follow_up_weeks)
+    assert cost_rates(log, ledger, r.weeks, r.follow_up_weeks).unallocated == 0
+    assert abs(costs["cost"].sum() - ledger["spend"].sum()) < PENNY
+    assert abs(costs["adviser_cost"].sum() - ledger["adviser_cost"].sum()) < PENNY
+    assert (costs.loc[costs["adviser_weeks"] == 0, "adviser_cost"] == 0).all()
+    assert (costs.loc[costs["adviser_weeks"] > 0, "adviser_cost"] > 0).all()
+    res = _metrics(m, ledger)
+    assert 0 < res["cost_adviser_24m"] < ledger["adviser_cost"].sum()
+
+    m0, ledger0 = _run("pooled_funding")  # the adviser exists, paid for by someone else
+    assert ledger0["adviser_cost"].sum() == 0
+    assert _metrics(m0, ledger0)["cost_adviser_24m"] == 0
+    # Same clients, same draws: the adviser's cost is the only difference in spend.
+    assert ledger["spend"].sum() - ledger0["spend"].sum() == pytest.approx(
+        ledger["adviser_cost"].sum())

@@ -127,7 +127,7 @@ def flat_ledger(log: pd.DataFrame, place_weeks: int, run: int = RUN) -> pd.DataF
     return pd.DataFrame([{"period_end_week": run, "weeks": run, "guaranteed": g,
                           "results_payments": 0.0, "income": g, "link_worker_posts": 1,
                           "link_worker_cost": g, "vcs_places": 1, "vcs_cost": vcs,
-                          "spend": g + vcs}])
+                          "adviser_cost": 0.0, "spend": g + vcs}])
 
 
 #: Place-weeks of every client of the hand log in RUN weeks: client 0's 10, client 2's

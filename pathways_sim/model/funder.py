@@ -65,13 +65,16 @@ class Funder(Agent):
       posts when capacity responds);
     * ``vcs_places``: VCS activity places funded during the period; ``vcs_cost``:
       places x weeks x ``funding.cost_per_place_week``;
-    * ``spend``: what the funder pays in the period, income + vcs_cost (the total
-      that the costs allocated to clients add up to);
+    * ``adviser_cost``: the co-located employment adviser, when this funder pays
+      for it (``funding.pays_employment_adviser``), ``funding.employment_adviser_cost``
+      x ``run.scale`` x weeks / 52; else 0;
+    * ``spend``: what the funder pays in the period, income + vcs_cost + adviser_cost
+      (the total that the costs allocated to clients add up to);
     * ``link_workers_before`` / ``link_workers_after``: posts before and after the
       settlement re-sets them.
     """
 
-    SECTIONS = ("funding", "incentives", "provision")
+    SECTIONS = ("funding", "incentives", "provision", "direct", "run")
 
     def __init__(self, model: PathwaysModel) -> None:
         super().__init__(model)
@@ -81,6 +84,10 @@ class Funder(Agent):
         self.share_at_risk: float = f.share_at_risk if self.regime != "block" else 0.0
         self.cost_per_link_worker: float = f.cost_per_link_worker
         self.cost_per_place_week: float = f.cost_per_place_week
+        # The employment adviser is in this account only when this funder pays for it.
+        pays = f.pays_employment_adviser and self.p.direct.employment_adviser
+        self.adviser_cost_per_year: float = (
+            f.employment_adviser_cost * self.p.run.scale if pays else 0.0)
         self.period_weeks: int = f.period_weeks
         self.capacity_responds: bool = f.capacity_responds
         self.prices = {
@@ -133,12 +140,14 @@ class Funder(Agent):
             team.set_posts(posts_after)
         link_worker_cost = posts_before * self.cost_per_link_worker * weeks / 52.0
         vcs_cost = places * weeks * self.cost_per_place_week
+        adviser_cost = self.adviser_cost_per_year * weeks / 52.0
         self.ledger.append({
             "period_end_week": m.week, "weeks": weeks, "guaranteed": guaranteed,
             "results_payments": self._period_payments, "income": income,
             "link_worker_posts": posts_before, "link_worker_cost": link_worker_cost,
             "provider_balance": income - link_worker_cost,
-            "vcs_places": places, "vcs_cost": vcs_cost, "spend": income + vcs_cost,
+            "vcs_places": places, "vcs_cost": vcs_cost, "adviser_cost": adviser_cost,
+            "spend": income + vcs_cost + adviser_cost,
             "link_workers_before": posts_before, "link_workers_after": posts_after,
         })
         if self.p.provision.commission_new:

@@ -13,11 +13,15 @@ to the clients who used what it paid for, in that period:
 * the VCS places funded (``vcs_cost``) by place-weeks: each week a client spends in an
   activity place in the period costs ``vcs_cost_p / place_weeks_p``. Places funded but
   not used are paid for all the same, so their cost falls on the clients who used
-  places that period (full-cost allocation).
+  places that period (full-cost allocation);
+* the co-located employment adviser, when the funder pays for it (``adviser_cost``), by
+  adviser-weeks: each week a client spends with the adviser (DIRECT_START to DIRECT_END,
+  work-support code 1) costs ``adviser_cost_p / adviser_weeks_p``.
 
-A period in which no session (or no place-week) happened has nothing to share its
-guaranteed (or VCS) cost over: that amount is *unallocated* and reported as such, so
-costs allocated to clients + unallocated = the ledger's ``spend``, to rounding.
+A period in which no session (no place-week, no adviser-week) happened has nothing to
+share its guaranteed (VCS, adviser) cost over: that amount is *unallocated* and reported
+as such, so costs allocated to clients + unallocated = the ledger's ``spend``, to
+rounding.
 
 The cost per session is derived, not set: the Link Worker posts' cost
 (``link_worker_cost``) over the sessions delivered.
@@ -25,7 +29,7 @@ The cost per session is derived, not set: the Link Worker posts' cost
 A place-week is a week from ACTIVITY_START to the client's ACTIVITY_END or
 ACTIVITY_DROPOUT (value >= 0; -1 is leaving a waiting list), or else to the end of
 the client's follow-up or of the run, whichever comes first (the model keeps no
-client after their follow-up).
+client after their follow-up); adviser-weeks likewise.
 """
 
 from __future__ import annotations
@@ -35,13 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pathways_sim.model.events import Ev
+from pathways_sim.model.events import DIRECT_CODES, Ev
 from pathways_sim.outcomes.log import spells
 
 __all__ = ["LEDGER_COLUMNS", "CostRates", "client_costs", "cost_rates", "staffing"]
 
 LEDGER_COLUMNS = ("period_end_week", "weeks", "guaranteed", "results_payments", "income",
-                  "link_worker_posts", "link_worker_cost", "vcs_places", "vcs_cost", "spend")
+                  "link_worker_posts", "link_worker_cost", "vcs_places", "vcs_cost",
+                  "adviser_cost", "spend")
 """Ledger columns the account reads (the funder's ledger has them all)."""
 
 
@@ -63,6 +68,9 @@ def _referral_week_of(log: pd.DataFrame, n: int) -> np.ndarray:
     return ref
 
 
+_ADVISER = DIRECT_CODES["employment_adviser"]
+
+
 def place_spells(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int) -> pd.DataFrame:
     """Activity place spells of every client: ``client``, ``start`` and ``stop`` (weeks).
 
@@ -73,7 +81,21 @@ def place_spells(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int) -> pd.
     value = log["value"].to_numpy()
     starts = ev == int(Ev.ACTIVITY_START)
     ends = (ev == int(Ev.ACTIVITY_END)) | ((ev == int(Ev.ACTIVITY_DROPOUT)) & (value >= 0))
-    sp = spells(log, starts, ends)
+    return _bounded(log, spells(log, starts, ends), run_weeks, follow_up_weeks)
+
+
+def adviser_spells(log: pd.DataFrame, run_weeks: int, follow_up_weeks: int) -> pd.DataFrame:
+    """Spells with the co-located employment adviser, as :func:`place_spells`."""
+    ev = log["event"].to_numpy()
+    adviser = log["value"].to_numpy() == _ADVISER
+    starts = (ev == int(Ev.DIRECT_START)) & adviser
+    ends = (ev == int(Ev.DIRECT_END)) & adviser
+    return _bounded(log, spells(log, starts, ends), run_weeks, follow_up_weeks)
+
+
+def _bounded(log: pd.DataFrame, sp: pd.DataFrame, run_weeks: int,
+             follow_up_weeks: int) -> pd.DataFrame:
+    """Spells with open ends stopped at the end of the client's follow-up or of the run."""
     client = sp["client"].to_numpy().astype(np.int64)
     n = int(log["client"].max()) + 1 if len(log) else 0
     ref = _referral_week_of(log, n)[client] if n else np.zeros(0, dtype=np.int64)
@@ -94,6 +116,7 @@ class CostRates:
         place_week: GBP each place-week in week ``w`` costs.
         cum_place_week: ``cum_place_week[w]`` = sum of ``place_week[:w]`` (length
             weeks + 1), so a spell ``[a, b)`` costs ``cum[b] - cum[a]``.
+        cum_adviser_week: The same for a week with the employment adviser.
         unallocated: GBP of the ledger that no use could carry (periods without
             sessions, or without place-weeks).
         spend: The ledger's total ``spend``.
@@ -105,6 +128,7 @@ class CostRates:
     session: np.ndarray
     place_week: np.ndarray
     cum_place_week: np.ndarray
+    cum_adviser_week: np.ndarray
     unallocated: float
     spend: float
     link_worker_cost: float
@@ -134,13 +158,11 @@ def cost_rates(log: pd.DataFrame, ledger: pd.DataFrame, run_weeks: int,
     wk = log["week"].to_numpy().astype(np.int64)
     s_week = wk[ev == int(Ev.SESSION)]
     sessions_w = np.bincount(s_week[(s_week >= 0) & (s_week < weeks)], minlength=weeks)
-    sp = place_spells(log, weeks, follow_up_weeks)
-    occ = np.zeros(weeks + 1, dtype=np.int64)
-    np.add.at(occ, np.clip(sp["start"].to_numpy(), 0, weeks), 1)
-    np.add.at(occ, np.clip(sp["stop"].to_numpy(), 0, weeks), -1)
-    places_w = np.cumsum(occ)[:weeks]
+    places_w = _occupancy(place_spells(log, weeks, follow_up_weeks), weeks)
+    adviser_w = _occupancy(adviser_spells(log, weeks, follow_up_weeks), weeks)
     session = np.zeros(weeks)
     place_week = np.zeros(weeks)
+    adviser_week = np.zeros(weeks)
     unallocated = 0.0
     n_sessions = n_place_weeks = 0
     for row in ledger.itertuples(index=False):
@@ -158,11 +180,36 @@ def cost_rates(log: pd.DataFrame, ledger: pd.DataFrame, run_weeks: int,
             place_week[lo:hi] = float(row.vcs_cost) / pw
         else:
             unallocated += float(row.vcs_cost)
+        aw = int(adviser_w[lo:hi].sum())
+        if aw > 0:
+            adviser_week[lo:hi] = float(row.adviser_cost) / aw
+        else:
+            unallocated += float(row.adviser_cost)
     cum = np.concatenate([[0.0], np.cumsum(place_week)])
+    cum_adviser = np.concatenate([[0.0], np.cumsum(adviser_week)])
     return CostRates(session=session, place_week=place_week, cum_place_week=cum,
-                     unallocated=unallocated, spend=float(ledger["spend"].sum()),
+                     cum_adviser_week=cum_adviser, unallocated=unallocated,
+                     spend=float(ledger["spend"].sum()),
                      link_worker_cost=float(ledger["link_worker_cost"].sum()),
                      sessions=n_sessions, place_weeks=n_place_weeks)
+
+
+def _occupancy(sp: pd.DataFrame, weeks: int) -> np.ndarray:
+    """Spells in progress in each week 0..weeks-1."""
+    occ = np.zeros(weeks + 1, dtype=np.int64)
+    np.add.at(occ, np.clip(sp["start"].to_numpy(), 0, weeks), 1)
+    np.add.at(occ, np.clip(sp["stop"].to_numpy(), 0, weeks), -1)
+    return np.cumsum(occ)[:weeks]
+
+
+def _spell_cost(sp: pd.DataFrame, cum: np.ndarray, n: int, weeks: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Weeks and cost of each client's spells (``cum``: cumulative weekly price)."""
+    c = sp["client"].to_numpy()
+    a = np.clip(sp["start"].to_numpy(), 0, weeks)
+    b = np.clip(sp["stop"].to_numpy(), 0, weeks)
+    return (np.bincount(c, weights=(b - a).astype(np.float64), minlength=n),
+            np.bincount(c, weights=cum[b] - cum[a], minlength=n))
 
 
 def client_costs(log: pd.DataFrame, ledger: pd.DataFrame, run_weeks: int,
@@ -177,10 +224,11 @@ def client_costs(log: pd.DataFrame, ledger: pd.DataFrame, run_weeks: int,
 
     Returns:
         One row per client in the log (ascending ``client``) with ``sessions``,
-        ``place_weeks``, ``link_work_cost`` (GBP, their share of the guaranteed
-        contract), ``vcs_cost`` (their share of the VCS places), ``results_payments``
-        (paid for their outcomes) and ``cost`` (the sum). Summed over clients, ``cost``
-        + :attr:`CostRates.unallocated` = the ledger's ``spend``.
+        ``place_weeks``, ``adviser_weeks``, ``link_work_cost`` (GBP, their share of the
+        guaranteed contract), ``vcs_cost`` (their share of the VCS places),
+        ``adviser_cost`` (of the employment adviser, when the funder pays for it),
+        ``results_payments`` (paid for their outcomes) and ``cost`` (the sum). Summed
+        over clients, ``cost`` + :attr:`CostRates.unallocated` = the ledger's ``spend``.
     """
     rates = cost_rates(log, ledger, run_weeks, follow_up_weeks)
     n = int(log["client"].max()) + 1 if len(log) else 0
@@ -195,21 +243,20 @@ def client_costs(log: pd.DataFrame, ledger: pd.DataFrame, run_weeks: int,
     pay = ev == int(Ev.PAYMENT)
     payments = np.bincount(client[pay], weights=log["value"].to_numpy()[pay].astype(np.float64),
                            minlength=n)
-    sp = place_spells(log, weeks, follow_up_weeks)
-    sc = sp["client"].to_numpy()
-    a = np.clip(sp["start"].to_numpy(), 0, weeks)
-    b = np.clip(sp["stop"].to_numpy(), 0, weeks)
-    place_weeks = np.bincount(sc, weights=(b - a).astype(np.float64), minlength=n)
-    vcs = np.bincount(sc, weights=rates.cum_place_week[b] - rates.cum_place_week[a],
-                      minlength=n)
+    place_weeks, vcs = _spell_cost(place_spells(log, weeks, follow_up_weeks),
+                                   rates.cum_place_week, n, weeks)
+    adviser_weeks, adviser = _spell_cost(adviser_spells(log, weeks, follow_up_weeks),
+                                         rates.cum_adviser_week, n, weeks)
     return pd.DataFrame({
         "client": np.arange(n, dtype=np.int64),
         "sessions": sessions.astype(np.int64),
         "place_weeks": place_weeks.astype(np.int64),
+        "adviser_weeks": adviser_weeks.astype(np.int64),
         "link_work_cost": lw,
         "vcs_cost": vcs,
+        "adviser_cost": adviser,
         "results_payments": payments,
-        "cost": lw + vcs + payments,
+        "cost": lw + vcs + adviser + payments,
     })
 
 

@@ -21,7 +21,12 @@ import pandas as pd
 
 from pathways_sim.model.events import ACTIVITY_CODES, Ev
 from pathways_sim.outcomes.cohorts import default_cohort, members
-from pathways_sim.outcomes.costs import cost_rates, place_spells, staffing_summary
+from pathways_sim.outcomes.costs import (
+    adviser_spells,
+    cost_rates,
+    place_spells,
+    staffing_summary,
+)
 from pathways_sim.outcomes.log import check_log, spells
 
 _VOL = ACTIVITY_CODES["volunteering"]
@@ -95,8 +100,12 @@ METRICS: dict[str, tuple[str, str]] = dict([
        "guaranteed payment / all sessions in the period (the funder's ledger)."),
     _m("cost_vcs_24m", "GBP", "The cohort's share of the VCS places funded: its place-weeks "
        "within 24 months, each at its period's VCS cost / all place-weeks in the period."),
+    _m("cost_adviser_24m", "GBP", "The cohort's share of the co-located employment adviser "
+       "when the funder pays for it (funding.pays_employment_adviser): its weeks with the "
+       "adviser within 24 months, at its period's adviser cost / all adviser-weeks."),
     _m("cost_total_24m", "GBP", "The cohort's share of what the funder paid, within 24 "
-       "months: cost_link_work_24m + cost_vcs_24m + pbr_payments_total (outcomes/costs.py)."),
+       "months: cost_link_work_24m + cost_vcs_24m + cost_adviser_24m + pbr_payments_total "
+       "(outcomes/costs.py)."),
     _m("cost_per_job_24m", "GBP per job", "cost_total_24m / cohort members who found work "
        "within 24 months (NaN if none)."),
     _m("service_spend_total", "GBP", "What the funder paid for the whole service over the run "
@@ -114,7 +123,8 @@ METRICS: dict[str, tuple[str, str]] = dict([
     _m("link_worker_posts_end", "posts", "Link Worker posts funded in the last period."),
 ])
 
-_COSTS = ("cost_link_work_24m", "cost_vcs_24m", "cost_total_24m", "cost_per_job_24m",
+_COSTS = ("cost_link_work_24m", "cost_vcs_24m", "cost_adviser_24m", "cost_total_24m",
+          "cost_per_job_24m",
           "service_spend_total", "cost_per_session", "cost_per_place_week_used",
           "link_worker_posts_start", "link_worker_posts_min", "link_worker_posts_mean",
           "link_worker_posts_end")
@@ -361,7 +371,8 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     if ledger is not None:
         ledger = ledger if isinstance(ledger, pd.DataFrame) else pd.DataFrame(ledger)
         out.update(_cohort_costs(log, ledger, rows, w24, run_weeks, fu))
-        out["cost_total_24m"] = out["cost_link_work_24m"] + out["cost_vcs_24m"] + pbr
+        out["cost_total_24m"] = (out["cost_link_work_24m"] + out["cost_vcs_24m"]
+                                 + out["cost_adviser_24m"] + pbr)
         out["cost_per_job_24m"] = _ratio(out["cost_total_24m"], int(worked.sum()))
     return {name: float(out[name]) for name in METRICS}
 
@@ -374,9 +385,10 @@ def _cohort_costs(log: pd.DataFrame, ledger: pd.DataFrame, rows: _CohortRows, wi
     keep = rel < window
     week = rows.ref[pos[keep]] + rel[keep]
     link_work = float(rates.session[week].sum()) if len(week) else 0.0
-    vcs = 0.0
-    if rows.n:
-        sp = place_spells(log, run_weeks, follow_up_weeks)
+    def spell_cost(sp: pd.DataFrame, cum: np.ndarray) -> float:
+        """Cost of members' spells started within the window, cut at its end."""
+        if rows.n == 0:
+            return 0.0
         client = sp["client"].to_numpy()
         at = np.minimum(np.searchsorted(rows.ids, client), rows.n - 1)
         member = rows.ids[at] == client
@@ -386,11 +398,15 @@ def _cohort_costs(log: pd.DataFrame, ledger: pd.DataFrame, rows: _CohortRows, wi
         stop = np.minimum(sp["stop"].to_numpy()[member], ref + window)[inside]
         start = start[inside]
         stop = np.clip(stop, start, run_weeks)
-        vcs = float((rates.cum_place_week[stop] - rates.cum_place_week[start]).sum())
+        return float((cum[stop] - cum[start]).sum())
+
     staff = staffing_summary(ledger)
     return {
         "cost_link_work_24m": link_work,
-        "cost_vcs_24m": vcs,
+        "cost_vcs_24m": spell_cost(place_spells(log, run_weeks, follow_up_weeks),
+                                   rates.cum_place_week),
+        "cost_adviser_24m": spell_cost(adviser_spells(log, run_weeks, follow_up_weeks),
+                                       rates.cum_adviser_week),
         "service_spend_total": rates.spend,
         "cost_per_session": _ratio(rates.link_worker_cost, rates.sessions),
         "cost_per_place_week_used": _ratio(float(ledger["vcs_cost"].sum()), rates.place_weeks),

@@ -90,6 +90,7 @@ _LABELS = {
     "pbr_payments_total": "Results payments (24 months)",
     "cost_link_work_24m": "Link Worker contract, cohort's share (24 months)",
     "cost_vcs_24m": "VCS places, cohort's share (24 months)",
+    "cost_adviser_24m": "Employment adviser, cohort's share (24 months)",
     "cost_total_24m": "Cost of the cohort (24 months)",
     "cost_per_job_24m": "Cost per job (24 months)",
     "service_spend_total": "Funder's spend on the service (whole run)",
