@@ -42,7 +42,8 @@ import pandas as pd
 from pathways_sim.model.events import DIRECT_CODES, Ev
 from pathways_sim.outcomes.log import spells
 
-__all__ = ["LEDGER_COLUMNS", "CostRates", "client_costs", "cost_rates", "staffing"]
+__all__ = ["LEDGER_COLUMNS", "CostRates", "adviser_spells", "client_costs", "cost_rates",
+           "place_spells", "staffing", "staffing_summary"]
 
 LEDGER_COLUMNS = ("period_end_week", "weeks", "guaranteed", "results_payments", "income",
                   "link_worker_posts", "link_worker_cost", "vcs_places", "vcs_cost",
@@ -118,7 +119,7 @@ class CostRates:
             weeks + 1), so a spell ``[a, b)`` costs ``cum[b] - cum[a]``.
         cum_adviser_week: The same for a week with the employment adviser.
         unallocated: GBP of the ledger that no use could carry (periods without
-            sessions, or without place-weeks).
+            sessions, place-weeks or adviser-weeks to share that line over).
         spend: The ledger's total ``spend``.
         link_worker_cost: The ledger's total ``link_worker_cost`` (posts' cost).
         sessions: Link Worker sessions in the weeks the ledger covers.
@@ -138,7 +139,7 @@ class CostRates:
 
 def cost_rates(log: pd.DataFrame, ledger: pd.DataFrame, run_weeks: int,
                follow_up_weeks: int) -> CostRates:
-    """Each week's cost of a session and of a place-week, from the ledger and the log.
+    """Each week's cost of a session, a place-week and an adviser-week (ledger and log).
 
     Args:
         log: The event log.
