@@ -618,9 +618,12 @@ def _cost_params(sweep: Sweep) -> list[str]:
     sc = sweep.manifest.get("scenario", {})
     params, sources = sc.get("params", {}), sc.get("sources", {})
     out = []
-    for key, unit in (("cost_per_link_worker", " a post a year"),
-                      ("cost_per_place_week", " a place a week")):
-        v = params.get("funding", {}).get(key)
+    funding = params.get("funding", {})
+    keys = [("cost_per_link_worker", " a post a year"), ("cost_per_place_week", " a place a week")]
+    if funding.get("pays_employment_adviser"):
+        keys.append(("employment_adviser_cost", " a year for the employment adviser"))
+    for key, unit in keys:
+        v = funding.get(key)
         if v is not None:
             src = sources.get("funding", {}).get(key, "")
             out.append(f"`funding.{key}` = £{v:,.0f}{unit} ({src})")
