@@ -386,7 +386,8 @@ def write_outputs(
 
     Returns:
         The files written: events.parquet, clients.parquet, metrics.csv,
-        summary.csv, ledger.csv, stocks.csv, funnel.csv, stocks.png, funnel.png.
+        summary.csv, ledger.csv, staffing.csv, stocks.csv, funnel.csv, stocks.png,
+        funnel.png.
     """
     from pathways_sim.report.plots import plot_funnel, plot_stocks
 
@@ -400,6 +401,7 @@ def write_outputs(
             "metrics.csv",
             "summary.csv",
             "ledger.csv",
+            "staffing.csv",
             "stocks.csv",
             "funnel.csv",
             "stocks.png",
@@ -411,6 +413,7 @@ def write_outputs(
     reps.metrics_frame().to_csv(files["metrics.csv"], index=False)
     table.to_csv(files["summary.csv"], index=False)
     reps.ledger().to_csv(files["ledger.csv"], index=False)
+    reps.staffing_table().to_csv(files["staffing.csv"], index=False)
     reps.stocks_frame().to_csv(files["stocks.csv"], index=False)
     reps.funnel_frame().to_csv(files["funnel.csv"], index=False)
     plot_stocks(
@@ -444,6 +447,7 @@ def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary:
         file=stdout,
     )
     print(f"Cohort (shares are of): {reps.cohort_description}", file=stdout)
+    print(reps.staffing_line(), file=stdout)
     if calibration is not None:
         print(f"Calibrated values: {calibration.version} (where the scenario does not set them)",
               file=stdout)

@@ -42,6 +42,8 @@ from pathways_sim.outcomes import (
     label_log,
     members,
     metric_table,
+    staffing,
+    staffing_summary,
     weekly_stocks,
 )
 from pathways_sim.scenario import Scenario
@@ -156,20 +158,20 @@ def run_one(scenario: Scenario, seed: int, weeks: int | None = None) -> RunResul
     p = model.p
     log = model.log.frame()
     attrs = model.client_attributes()
+    ledger = pd.DataFrame(model.funder.ledger)
     metrics = compute_metrics(
         log,
         attrs,
         run_weeks=p.run.weeks,
         follow_up_weeks=p.run.follow_up_weeks,
         cohort_weeks=p.run.cohort_weeks,
-        cost_per_session=p.funding.cost_per_session,
-        cost_per_place_week=p.funding.cost_per_place_week,
+        ledger=ledger,
     )
     return RunResult(
         seed=int(seed),
         log=log,
         attrs=attrs,
-        ledger=pd.DataFrame(model.funder.ledger),
+        ledger=ledger,
         metrics=metrics,
         stocks=weekly_stocks(log, p.run.weeks, p.run.follow_up_weeks, attrs),
         funnel=funnel(log, cohort_of(scenario)),
@@ -304,6 +306,46 @@ class ReplicateSet:
     def ledger(self) -> pd.DataFrame:
         """Funder ledgers of all replicates, plus replicate and seed columns."""
         return self._stacked("ledger")
+
+    def staffing(self) -> pd.DataFrame:
+        """Link Worker posts funded in each funding period of each replicate.
+
+        Returns:
+            :func:`~pathways_sim.outcomes.costs.staffing` of the stacked ledgers:
+            replicate, seed, period, start_week, end_week, weeks, link_worker_posts,
+            link_worker_cost.
+        """
+        return staffing(self.ledger())
+
+    def staffing_table(self) -> pd.DataFrame:
+        """Posts per funding period across replicates: what ``staffing.csv`` holds.
+
+        Returns:
+            One row per period: period, start_week, end_week, weeks, and the median,
+            lowest and highest Link Worker posts funded in it across the replicates.
+        """
+        per = self.staffing()
+        cols = ["period", "start_week", "end_week", "weeks", "posts_median", "posts_min",
+                "posts_max"]
+        if per.empty:
+            return pd.DataFrame(columns=cols)
+        g = per.groupby(["period", "start_week", "end_week", "weeks"], sort=True)
+        out = g["link_worker_posts"].agg(["median", "min", "max"]).reset_index()
+        return out.rename(columns={"median": "posts_median", "min": "posts_min",
+                                   "max": "posts_max"})[cols]
+
+    def staffing_line(self) -> str:
+        """One line on staffing: posts at the start, the fewest and at the end (medians)."""
+        summaries = [staffing_summary(r.ledger) for r in self.results]
+        if not summaries or all(np.isnan(s["start"]) for s in summaries):
+            return "Link Worker posts: no funding period settled"
+
+        def med(key: str) -> str:
+            return f"{float(np.nanmedian([s[key] for s in summaries])):g}"
+
+        return (f"Link Worker posts funded (median of {len(summaries)} replicates): "
+                f"{med('start')} at the start, {med('min')} at the fewest, {med('end')} at "
+                f"the end (per funding period: staffing.csv)")
 
     def stocks(self) -> list[pd.DataFrame]:
         """Weekly stage stocks of each replicate."""

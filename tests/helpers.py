@@ -57,8 +57,7 @@ def metrics(m: PathwaysModel) -> dict[str, float]:
     return compute_metrics(m.log.frame(), m.client_attributes(), run_weeks=p.run.weeks,
                            follow_up_weeks=p.run.follow_up_weeks,
                            cohort_weeks=p.run.cohort_weeks,
-                           cost_per_session=p.funding.cost_per_session,
-                           cost_per_place_week=p.funding.cost_per_place_week)
+                           ledger=pd.DataFrame(m.funder.ledger))
 
 
 @dataclass

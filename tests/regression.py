@@ -69,9 +69,7 @@ def fingerprint(name: str, seed: int = SEED) -> dict[str, Any]:
     log, p = m.log.frame(), m.p
     metrics = compute_metrics(log, m.client_attributes(), run_weeks=p.run.weeks,
                               follow_up_weeks=p.run.follow_up_weeks,
-                              cohort_weeks=p.run.cohort_weeks,
-                              cost_per_session=p.funding.cost_per_session,
-                              cost_per_place_week=p.funding.cost_per_place_week)
+                              cohort_weeks=p.run.cohort_weeks)
     counts = log["event"].value_counts()
     return {
         "events": {e.name.lower(): int(counts.get(int(e), 0)) for e in Ev},

@@ -281,8 +281,7 @@ def test_observables_agree_with_metrics(small_run) -> None:
     p = m.p.run
     log, attrs = m.log.frame(), m.client_attributes()
     metrics = compute_metrics(log, attrs, run_weeks=p.weeks, follow_up_weeks=p.follow_up_weeks,
-                              cohort_weeks=p.cohort_weeks, cost_per_session=1.0,
-                              cost_per_place_week=1.0)
+                              cohort_weeks=p.cohort_weeks)
     cohort = default_cohort(p.weeks, p.cohort_weeks, p.follow_up_weeks)
     n = int(metrics["cohort_size"])
     assert n > 50

@@ -117,9 +117,28 @@ def hand_attrs() -> pd.DataFrame:
     return make_attrs(REFS, DIST)
 
 
-def metrics_of(log: pd.DataFrame, attrs: pd.DataFrame | None) -> dict[str, float]:
+def flat_ledger(log: pd.DataFrame, place_weeks: int, run: int = RUN) -> pd.DataFrame:
+    """A one-period ledger that makes a session cost CPS and a place-week CPPW.
+
+    ``place_weeks`` is the hand count of every client's place-weeks in the run.
+    """
+    sessions = int((log["event"].to_numpy() == int(Ev.SESSION)).sum())
+    g, vcs = CPS * sessions, CPPW * place_weeks
+    return pd.DataFrame([{"period_end_week": run, "weeks": run, "guaranteed": g,
+                          "results_payments": 0.0, "income": g, "link_worker_posts": 1,
+                          "link_worker_cost": g, "vcs_places": 1, "vcs_cost": vcs,
+                          "adviser_cost": 0.0, "spend": g + vcs}])
+
+
+#: Place-weeks of every client of the hand log in RUN weeks: client 0's 10, client 2's
+#: 74 (week 50 to the end of follow-up, 124) and client 5's 2.
+HAND_PLACE_WEEKS = 86
+
+
+def metrics_of(log: pd.DataFrame, attrs: pd.DataFrame | None,
+               place_weeks: int = HAND_PLACE_WEEKS) -> dict[str, float]:
     return compute_metrics(log, attrs, run_weeks=RUN, follow_up_weeks=FU, cohort_weeks=COHORT,
-                           cost_per_session=CPS, cost_per_place_week=CPPW)
+                           ledger=flat_ledger(log, place_weeks))
 
 
 # ---------------------------------------------------------------------- log helpers
@@ -267,7 +286,7 @@ def test_equity_ratio_without_correction() -> None:
         rows += [(0, c, Ev.REFERRED, 0), (0, c, Ev.READING, d)]
     rows += [(10, 0, Ev.JOB_START, 0), (20, 1, Ev.JOB_START, 0), (30, 5, Ev.JOB_START, 0),
              (5, 4, Ev.SESSION, 0), (6, 4, Ev.SESSION, 0), (5, 0, Ev.SESSION, 0)]
-    m = metrics_of(make_log(rows), None)  # thirds from the READING at referral
+    m = metrics_of(make_log(rows), None, 0)  # thirds from the READING at referral
     assert m["found_work_24m_near"] == 1.0 and m["found_work_24m_far"] == 0.5
     assert m["found_work_ratio_near_far_24m"] == pytest.approx(2.0)
     assert m["support_ratio_near_far"] == pytest.approx(0.5)
@@ -282,14 +301,27 @@ def test_cost(hand_log, hand_attrs) -> None:
     # client 5 36->38 dropout (2).
     assert m["place_weeks_24m"] == 86
     assert m["pbr_payments_total"] == 1500  # client 4's 700 is outside the cohort
+    assert m["cost_link_work_24m"] == pytest.approx(7 * CPS)
+    assert m["cost_vcs_24m"] == pytest.approx(86 * CPPW)
     assert m["cost_total_24m"] == pytest.approx(7 * CPS + 86 * CPPW + 1500)
     assert m["cost_per_job_24m"] == pytest.approx((7 * CPS + 86 * CPPW + 1500) / 2)
+    # Derived: the posts' cost (here CPS x every session, 8 with client 2's last) per session.
+    assert m["cost_per_session"] == pytest.approx(CPS)
+    assert m["service_spend_total"] == pytest.approx(8 * CPS + 86 * CPPW)
+
+
+def test_costs_without_a_ledger_are_unknown(hand_log, hand_attrs) -> None:
+    m = compute_metrics(hand_log, hand_attrs, run_weeks=RUN, follow_up_weeks=FU,
+                        cohort_weeks=COHORT)
+    assert np.isnan(m["cost_total_24m"]) and np.isnan(m["link_worker_posts_mean"])
+    assert m["pbr_payments_total"] == 1500 and m["sessions_24m"] == 7
 
 
 def test_place_weeks_capped_at_run_end(hand_log, hand_attrs) -> None:
     m = compute_metrics(hand_log, hand_attrs, run_weeks=100, follow_up_weeks=FU,
-                        cohort_weeks=COHORT, cost_per_session=0, cost_per_place_week=1)
+                        cohort_weeks=COHORT, ledger=flat_ledger(hand_log, 62, run=100))
     assert m["place_weeks_24m"] == 10 + (100 - 50) + 2
+    assert m["cost_vcs_24m"] == pytest.approx(62 * CPPW)
 
 
 def test_attrs_optional_when_readings_match(hand_log, hand_attrs) -> None:
@@ -300,7 +332,7 @@ def test_attrs_optional_when_readings_match(hand_log, hand_attrs) -> None:
 
 def test_empty_cohort_gives_nan_shares() -> None:
     log = make_log([(60, 0, Ev.REFERRED, 0), (61, 0, Ev.JOB_START, 0)])
-    m = metrics_of(log, None)
+    m = metrics_of(log, None, 0)
     assert m["cohort_size"] == 0 and m["referrals_total"] == 1
     assert np.isnan(m["found_work_12m"]) and np.isnan(m["wait_weeks_median"])
     assert np.isnan(m["found_work_ratio_near_far_24m"]) and np.isnan(m["cost_per_job_24m"])
@@ -409,10 +441,9 @@ def real_run():
 
 def test_real_run_consistency(real_run) -> None:
     m, _ = real_run
-    log, attrs, r, f = m.log.frame(), m.client_attributes(), m.p.run, m.p.funding
+    log, attrs, r = m.log.frame(), m.client_attributes(), m.p.run
     res = compute_metrics(log, attrs, run_weeks=r.weeks, follow_up_weeks=r.follow_up_weeks,
-                          cohort_weeks=r.cohort_weeks, cost_per_session=f.cost_per_session,
-                          cost_per_place_week=f.cost_per_place_week)
+                          cohort_weeks=r.cohort_weeks, ledger=pd.DataFrame(m.funder.ledger))
     n = res["cohort_size"]
     cohort = default_cohort(r.weeks, r.cohort_weeks, r.follow_up_weeks)
     assert n == len(members(log, cohort)) > 100
@@ -428,8 +459,8 @@ def test_real_run_consistency(real_run) -> None:
     shares = [k for k, (unit, _) in METRICS.items() if unit.startswith("share")]
     assert all(0.0 <= res[k] <= 1.0 for k in shares)
     assert res["cost_total_24m"] == pytest.approx(
-        res["sessions_24m"] * f.cost_per_session
-        + res["place_weeks_24m"] * f.cost_per_place_week + res["pbr_payments_total"])
+        res["cost_link_work_24m"] + res["cost_vcs_24m"] + res["pbr_payments_total"])
+    assert 0 < res["cost_total_24m"] < res["service_spend_total"]
     assert res["cost_per_job_24m"] == pytest.approx(
         res["cost_total_24m"] / round(res["found_work_24m"] * n))
     assert res["wait_weeks_median"] >= 0
@@ -469,10 +500,9 @@ def test_metrics_fast_on_a_large_log(real_run) -> None:
     r = m.p.run
     t0 = time.perf_counter()
     res = compute_metrics(big, None, run_weeks=r.weeks, follow_up_weeks=r.follow_up_weeks,
-                          cohort_weeks=r.cohort_weeks, cost_per_session=45,
-                          cost_per_place_week=20)
+                          cohort_weeks=r.cohort_weeks)
     elapsed = time.perf_counter() - t0
     assert res["cohort_size"] == k * compute_metrics(
         log, None, run_weeks=r.weeks, follow_up_weeks=r.follow_up_weeks,
-        cohort_weeks=r.cohort_weeks, cost_per_session=45, cost_per_place_week=20)["cohort_size"]
+        cohort_weeks=r.cohort_weeks)["cohort_size"]
     assert elapsed < 10.0

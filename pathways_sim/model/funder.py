@@ -3,7 +3,13 @@
 The :class:`Funder` agent pays for outcomes as processes report them (:meth:`Funder.pay`)
 and, at the end of every funding period (a Mesa recurring event, not a phase of the
 week), settles: it records the ledger row, sets the next period's Link Worker posts from
-income and commissions places where waiting lists persist. Calls go one way: the funder
+income and commissions places where waiting lists persist.
+
+The ledger is the service's one cost account (docs/odd.md, "Costs"): per period, what
+the funder pays (the guaranteed part of the Link Worker contract, results payments and
+the VCS places it funds) and what the Link Worker posts cost. Costs per client, per
+session and per job are derived from it and the event log
+(:mod:`pathways_sim.outcomes.costs`); no other price enters. Calls go one way: the funder
 tells the Link Worker team (:meth:`~pathways_sim.model.link_worker.LinkWork.set_posts`)
 and the provision (:meth:`~pathways_sim.model.provider.Provision.commission`).
 """
@@ -46,10 +52,29 @@ class Funder(Agent):
     Every funding period (``funding.period_weeks``) the funder settles: the
     guaranteed share of the block budget plus the results payments earned in
     the period, annualised, set the Link Worker posts for the next period
-    (when ``funding.capacity_responds``). The ledger keeps one row a period.
+    (when ``funding.capacity_responds``). The ledger keeps one row a period:
+
+    * ``guaranteed``: the part of the contract paid whatever the results,
+      annual budget x (1 - share at risk) x weeks / 52;
+    * ``results_payments``: paid for the period's outcomes (PAYMENT events);
+    * ``income``: the Link Worker service's income, guaranteed + results payments;
+    * ``link_worker_posts``: posts funded during the period; ``link_worker_cost``:
+      their cost, posts x ``funding.cost_per_link_worker`` x weeks / 52;
+    * ``provider_balance``: income - link_worker_cost (0 under a block grant; under
+      payment by results the service's surplus or deficit, which sets next period's
+      posts when capacity responds);
+    * ``vcs_places``: VCS activity places funded during the period; ``vcs_cost``:
+      places x weeks x ``funding.cost_per_place_week``;
+    * ``adviser_cost``: the co-located employment adviser, when this funder pays
+      for it (``funding.pays_employment_adviser``), ``funding.employment_adviser_cost``
+      x ``run.scale`` x weeks / 52; else 0;
+    * ``spend``: what the funder pays in the period, income + vcs_cost + adviser_cost
+      (the total that the costs allocated to clients add up to);
+    * ``link_workers_before`` / ``link_workers_after``: posts before and after the
+      settlement re-sets them.
     """
 
-    SECTIONS = ("funding", "incentives", "provision")
+    SECTIONS = ("funding", "incentives", "provision", "direct", "run")
 
     def __init__(self, model: PathwaysModel) -> None:
         super().__init__(model)
@@ -58,6 +83,11 @@ class Funder(Agent):
         self.regime: str = f.regime
         self.share_at_risk: float = f.share_at_risk if self.regime != "block" else 0.0
         self.cost_per_link_worker: float = f.cost_per_link_worker
+        self.cost_per_place_week: float = f.cost_per_place_week
+        # The employment adviser is in this account only when this funder pays for it.
+        pays = f.pays_employment_adviser and self.p.direct.employment_adviser
+        self.adviser_cost_per_year: float = (
+            f.employment_adviser_cost * self.p.run.scale if pays else 0.0)
         self.period_weeks: int = f.period_weeks
         self.capacity_responds: bool = f.capacity_responds
         self.prices = {
@@ -99,16 +129,25 @@ class Funder(Agent):
         income = guaranteed + self._period_payments
         posts_before = team.active_posts
         posts_after = posts_before
+        # Places change only here (commissioning, below), so those funded now were
+        # funded for the whole period.
+        places = int(m.provision.places.sum())
         if self.capacity_responds and self.regime != "block":
             annualised = income * 52.0 / weeks
             posts_after = int(np.clip(round(annualised / self.cost_per_link_worker), 0,
                                       self.p.funding.max_posts_multiple
                                       * max(1, self.initial_posts)))
             team.set_posts(posts_after)
+        link_worker_cost = posts_before * self.cost_per_link_worker * weeks / 52.0
+        vcs_cost = places * weeks * self.cost_per_place_week
+        adviser_cost = self.adviser_cost_per_year * weeks / 52.0
         self.ledger.append({
             "period_end_week": m.week, "weeks": weeks, "guaranteed": guaranteed,
             "results_payments": self._period_payments, "income": income,
-            "spend": posts_before * self.cost_per_link_worker * weeks / 52.0,
+            "link_worker_posts": posts_before, "link_worker_cost": link_worker_cost,
+            "provider_balance": income - link_worker_cost,
+            "vcs_places": places, "vcs_cost": vcs_cost, "adviser_cost": adviser_cost,
+            "spend": income + vcs_cost + adviser_cost,
             "link_workers_before": posts_before, "link_workers_after": posts_after,
         })
         if self.p.provision.commission_new:

@@ -9,13 +9,15 @@ Typical use::
     from pathways_sim.outcomes import compute_metrics, weekly_stocks
 
     log, attrs = model.log.frame(), model.client_attributes()
+    ledger = pd.DataFrame(model.funder.ledger)  # the funder's record: every cost
     r = model.p.run
     metrics = compute_metrics(log, attrs, run_weeks=r.weeks,
                               follow_up_weeks=r.follow_up_weeks,
-                              cohort_weeks=r.cohort_weeks,
-                              cost_per_session=model.p.funding.cost_per_session,
-                              cost_per_place_week=model.p.funding.cost_per_place_week)
+                              cohort_weeks=r.cohort_weeks, ledger=ledger)
     stocks = weekly_stocks(log, r.weeks, r.follow_up_weeks, attrs)
+
+Costs (:mod:`pathways_sim.outcomes.costs`) are the funder's ledger shared out over
+clients through the log; there is no other price.
 
 The stages behind the stocks (and the workshop's lanes) are defined once, in
 :mod:`pathways_sim.stages`.
@@ -23,6 +25,7 @@ The stages behind the stocks (and the workshop's lanes) are defined once, in
 
 from pathways_sim.outcomes.capacity import link_worker_utilisation, waiting_list
 from pathways_sim.outcomes.cohorts import Cohort, default_cohort, members
+from pathways_sim.outcomes.costs import client_costs, cost_rates, staffing, staffing_summary
 from pathways_sim.outcomes.log import (
     EVENT_CODE,
     EVENT_LABEL,
@@ -58,6 +61,8 @@ __all__ = [
     "STATES",
     "STEPPING_STONES",
     "Cohort",
+    "client_costs",
+    "cost_rates",
     "compute_metrics",
     "cumulative_outcomes",
     "cumulative_payments",
@@ -74,6 +79,8 @@ __all__ = [
     "referral_weeks",
     "spells",
     "stage_spells",
+    "staffing",
+    "staffing_summary",
     "waiting_list",
     "weekly_stocks",
 ]

@@ -21,6 +21,12 @@ import pandas as pd
 
 from pathways_sim.model.events import ACTIVITY_CODES, Ev
 from pathways_sim.outcomes.cohorts import default_cohort, members
+from pathways_sim.outcomes.costs import (
+    adviser_spells,
+    cost_rates,
+    place_spells,
+    staffing_summary,
+)
 from pathways_sim.outcomes.log import check_log, spells
 
 _VOL = ACTIVITY_CODES["volunteering"]
@@ -89,11 +95,40 @@ METRICS: dict[str, tuple[str, str]] = dict([
     _m("place_weeks_24m", "place-weeks", "Weeks cohort members spent in VCS activity places "
        "within 24 months."),
     _m("pbr_payments_total", "GBP", "Results payments for cohort members within 24 months."),
-    _m("cost_total_24m", "GBP", "Sessions x cost per session + activity place-weeks x cost per "
-       "place-week + results payments, cohort, within 24 months."),
+    _m("cost_link_work_24m", "GBP", "The cohort's share of the Link Worker contract's "
+       "guaranteed payments: its sessions within 24 months, each at its funding period's "
+       "guaranteed payment / all sessions in the period (the funder's ledger)."),
+    _m("cost_vcs_24m", "GBP", "The cohort's share of the VCS places funded: its place-weeks "
+       "within 24 months, each at its period's VCS cost / all place-weeks in the period."),
+    _m("cost_adviser_24m", "GBP", "The cohort's share of the co-located employment adviser "
+       "when the funder pays for it (funding.pays_employment_adviser): its weeks with the "
+       "adviser within 24 months, at its period's adviser cost / all adviser-weeks."),
+    _m("cost_total_24m", "GBP", "The cohort's share of what the funder paid, within 24 "
+       "months: cost_link_work_24m + cost_vcs_24m + cost_adviser_24m + pbr_payments_total "
+       "(outcomes/costs.py)."),
     _m("cost_per_job_24m", "GBP per job", "cost_total_24m / cohort members who found work "
        "within 24 months (NaN if none)."),
+    _m("service_spend_total", "GBP", "What the funder paid for the whole service over the run "
+       "(the ledger's spend: Link Worker contract + results payments + VCS places)."),
+    _m("cost_per_session", "GBP per session", "Derived: the Link Worker posts' cost over the "
+       "run / all sessions delivered in it."),
+    _m("cost_per_place_week_used", "GBP per place-week", "Derived: the VCS places' cost over "
+       "the run / all place-weeks used in it (above the price of a place when places are "
+       "idle)."),
+    _m("link_worker_posts_start", "posts", "Link Worker posts funded in the first funding "
+       "period."),
+    _m("link_worker_posts_min", "posts", "Fewest Link Worker posts funded in any period."),
+    _m("link_worker_posts_mean", "posts", "Link Worker posts funded, averaged over the run's "
+       "weeks."),
+    _m("link_worker_posts_end", "posts", "Link Worker posts funded in the last period."),
 ])
+
+_COSTS = ("cost_link_work_24m", "cost_vcs_24m", "cost_adviser_24m", "cost_total_24m",
+          "cost_per_job_24m",
+          "service_spend_total", "cost_per_session", "cost_per_place_week_used",
+          "link_worker_posts_start", "link_worker_posts_min", "link_worker_posts_mean",
+          "link_worker_posts_end")
+"""Metrics that need the funder's ledger (NaN without one)."""
 
 
 class _CohortRows:
@@ -211,8 +246,8 @@ def _distance_at_referral(rows: _CohortRows, attrs: pd.DataFrame | None) -> np.n
 
 
 def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run_weeks: int,
-                    follow_up_weeks: int, cohort_weeks: int, cost_per_session: float,
-                    cost_per_place_week: float) -> dict[str, float]:
+                    follow_up_weeks: int, cohort_weeks: int,
+                    ledger: pd.DataFrame | None = None) -> dict[str, float]:
     """Every metric in :data:`METRICS` for one run.
 
     The cohort is :func:`~pathways_sim.outcomes.cohorts.default_cohort`: accepted
@@ -228,10 +263,14 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     over ``0.5 / n_far``, so the ratio stays finite. ``support_ratio_near_far``
     is NaN when the furthest third had no sessions.
 
-    Cost: place-weeks run from ACTIVITY_START to the client's ACTIVITY_END or
-    ACTIVITY_DROPOUT (value >= 0; -1 is leaving a waiting list), or else to
-    the end of the 24-month window, the follow-up or the run, whichever comes
-    first; only activities started within the window count.
+    Cost: the cohort's share of the funder's ledger (:mod:`pathways_sim.outcomes.costs`):
+    each session at its period's guaranteed payment per session, each place-week at
+    its period's VCS cost per place-week, and the results payments for its outcomes,
+    within each member's 24 months. Place-weeks run from ACTIVITY_START to the
+    client's ACTIVITY_END or ACTIVITY_DROPOUT (value >= 0; -1 is leaving a waiting
+    list), or else to the end of the 24-month window, the follow-up or the run,
+    whichever comes first; only activities started within the window count. Without
+    a ledger the cost and staffing metrics are NaN.
 
     Args:
         log: The event log (columns week, client, event, value).
@@ -240,8 +279,8 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
         run_weeks: Weeks simulated.
         follow_up_weeks: Weeks each client is followed after referral.
         cohort_weeks: Referral weeks in the cohort.
-        cost_per_session: GBP per Link Worker session.
-        cost_per_place_week: GBP per week in a VCS activity place.
+        ledger: The funder's ledger of the run (``PathwaysModel.funder.ledger`` as a
+            DataFrame): the source of every cost and of the staffing metrics.
 
     Returns:
         Metric name -> value (float; NaN where undefined), in :data:`METRICS` order.
@@ -320,19 +359,59 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     out["support_ratio_near_far"] = _ratio(out["sessions_per_client_near"],
                                            out["sessions_per_client_far"])
 
-    # Money.
+    # Money: the cohort's share of the funder's ledger (outcomes/costs.py).
     pos, rel, val = rows.get(Ev.PAYMENT)
     pbr = float(val[rel < w24].sum())
     n_sessions = int(sessions.sum())
     place_weeks = _place_weeks(log, rows, w24, run_weeks)
-    cost = n_sessions * cost_per_session + place_weeks * cost_per_place_week + pbr
-    jobs = int(worked.sum())
     out["sessions_24m"] = float(n_sessions)
     out["place_weeks_24m"] = float(place_weeks)
     out["pbr_payments_total"] = pbr
-    out["cost_total_24m"] = float(cost)
-    out["cost_per_job_24m"] = _ratio(cost, jobs)
+    out.update(dict.fromkeys(_COSTS, float("nan")))
+    if ledger is not None:
+        ledger = ledger if isinstance(ledger, pd.DataFrame) else pd.DataFrame(ledger)
+        out.update(_cohort_costs(log, ledger, rows, w24, run_weeks, fu))
+        out["cost_total_24m"] = (out["cost_link_work_24m"] + out["cost_vcs_24m"]
+                                 + out["cost_adviser_24m"] + pbr)
+        out["cost_per_job_24m"] = _ratio(out["cost_total_24m"], int(worked.sum()))
     return {name: float(out[name]) for name in METRICS}
+
+
+def _cohort_costs(log: pd.DataFrame, ledger: pd.DataFrame, rows: _CohortRows, window: int,
+                  run_weeks: int, follow_up_weeks: int) -> dict[str, float]:
+    """The cohort's Link Worker and VCS cost within ``window`` weeks, and the service's."""
+    rates = cost_rates(log, ledger, run_weeks, follow_up_weeks)
+    pos, rel, _ = rows.get(Ev.SESSION)
+    keep = rel < window
+    week = rows.ref[pos[keep]] + rel[keep]
+    link_work = float(rates.session[week].sum()) if len(week) else 0.0
+    def spell_cost(sp: pd.DataFrame, cum: np.ndarray) -> float:
+        """Cost of members' spells started within the window, cut at its end."""
+        if rows.n == 0:
+            return 0.0
+        client = sp["client"].to_numpy()
+        at = np.minimum(np.searchsorted(rows.ids, client), rows.n - 1)
+        member = rows.ids[at] == client
+        at, start = at[member], sp["start"].to_numpy()[member]
+        ref = rows.ref[at]
+        inside = (start >= ref) & (start - ref < window)
+        stop = np.minimum(sp["stop"].to_numpy()[member], ref + window)[inside]
+        start = start[inside]
+        stop = np.clip(stop, start, run_weeks)
+        return float((cum[stop] - cum[start]).sum())
+
+    staff = staffing_summary(ledger)
+    return {
+        "cost_link_work_24m": link_work,
+        "cost_vcs_24m": spell_cost(place_spells(log, run_weeks, follow_up_weeks),
+                                   rates.cum_place_week),
+        "cost_adviser_24m": spell_cost(adviser_spells(log, run_weeks, follow_up_weeks),
+                                       rates.cum_adviser_week),
+        "service_spend_total": rates.spend,
+        "cost_per_session": _ratio(rates.link_worker_cost, rates.sessions),
+        "cost_per_place_week_used": _ratio(float(ledger["vcs_cost"].sum()), rates.place_weeks),
+        **{f"link_worker_posts_{k}": v for k, v in staff.items()},
+    }
 
 
 def _place_weeks(log: pd.DataFrame, rows: _CohortRows, window: int, run_weeks: int) -> int:

@@ -21,7 +21,9 @@ Its sections:
 5. **Pathway funnel**: shares of the cohort reaching each stage.
 6. **Equity**: outcomes and support of the clients closest to and furthest
    from work (the creaming index).
-7. **Costs**: cost per job and cost per additional job against the
+7. **Staffing and costs**: Link Worker posts funded (payment by results changes
+   them), the cohort's share of what the funder paid (one cost account, the
+   funder's ledger), cost per job and cost per additional job against the
    no-service counterfactual.
 8. **Pattern checks** (when the experiment has ``checks:``): PASS / FAIL.
 9. **Scenario discovery** (with at least 2 varying inputs and 20 design
@@ -73,6 +75,7 @@ from pathways_sim.report.sweep_plots import (
     funnel_figure,
     metric_label,
     prim_figure,
+    staffing_figure,
 )
 from pathways_sim.sweep.analysis import (
     EQUITY_METRICS,
@@ -547,9 +550,14 @@ def _costs(d: _Data) -> list[Block]:
             table[col] = table["label"].map(a[col])
     fig = cost_figure(table, served, level=LEVEL)
     out.append(Paragraph(
-        "**Cost** is the cost of the cohort's support within 24 months: Link Worker sessions "
-        "× cost per session + activity place-weeks × cost per place-week + results payments "
-        "(`cost_total_24m`). **Cost per job** divides it by the clients who found work within "
+        "**Cost** is the cohort's share of what the funder paid, within each member's 24 "
+        "months (`cost_total_24m`), from one account, the funder's ledger: every funding "
+        "period's guaranteed Link Worker contract is shared over that period's sessions, the "
+        "VCS places funded over that period's place-weeks, and results payments go to the "
+        "clients whose outcomes earned them. No separate unit price enters: the cost of a "
+        "session is the posts' cost over the sessions delivered. A design point with fewer "
+        "posts costs less and gives less support: read costs with the staffing above. "
+        "**Cost per job** divides the cohort's cost by the clients who found work within "
         "24 months, including those who would have found work anyway. **Cost per additional "
         "job** divides the extra cost by the extra jobs against the no-service counterfactual "
         "run with the same seeds: (cost − cost without service) / (jobs − jobs without "
@@ -601,7 +609,8 @@ def _costs(d: _Data) -> list[Block]:
                         + "."))
     cost_params = _cost_params(d.sweep)
     if cost_params:
-        out.append(Paragraph("Unit costs used (base scenario): " + "; ".join(cost_params) + "."))
+        out.append(Paragraph("Prices of the cost account (base scenario): "
+                             + "; ".join(cost_params) + "."))
     return out
 
 
@@ -609,12 +618,84 @@ def _cost_params(sweep: Sweep) -> list[str]:
     sc = sweep.manifest.get("scenario", {})
     params, sources = sc.get("params", {}), sc.get("sources", {})
     out = []
-    for key in ("cost_per_session", "cost_per_place_week"):
-        v = params.get("funding", {}).get(key)
+    funding = params.get("funding", {})
+    keys = [("cost_per_link_worker", " a post a year"), ("cost_per_place_week", " a place a week")]
+    if funding.get("pays_employment_adviser"):
+        keys.append(("employment_adviser_cost", " a year for the employment adviser"))
+    for key, unit in keys:
+        v = funding.get(key)
         if v is not None:
             src = sources.get("funding", {}).get(key, "")
-            out.append(f"`funding.{key}` = £{v:,.0f} ({src})")
+            out.append(f"`funding.{key}` = £{v:,.0f}{unit} ({src})")
     return out
+
+
+STAFFING = ("link_worker_posts_start", "link_worker_posts_min", "link_worker_posts_mean",
+            "link_worker_posts_end")
+"""The staffing metrics of every run (posts funded, from the funder's ledger)."""
+
+
+def _staffing_table(d: _Data) -> pd.DataFrame | None:
+    """Median over runs of each staffing metric, and of the service's spend, per label."""
+    joined = d.joined
+    if not all(m in joined.columns for m in STAFFING) or joined[STAFFING[0]].isna().all():
+        return None
+    extra = [m for m in ("service_spend_total", "cost_per_session") if m in joined.columns]
+    med = joined.groupby("label")[[*STAFFING, *extra]].median()
+    med = med.rename(columns={f"link_worker_posts_{k}": k for k in ("start", "min", "mean",
+                                                                    "end")})
+    return med.reset_index()
+
+
+def _staffing(d: _Data) -> list[Block]:
+    table = _staffing_table(d)
+    if table is None:
+        return [Heading("Staffing"), Paragraph(
+            "This sweep's results do not record Link Worker posts (they were written by an "
+            "older pathways-sim): run it again to see staffing.")]
+    served = [lb for lb in d.lay.options + d.lay.baselines if lb in set(table["label"])]
+    t = table.set_index("label")
+    rows: list[list[Cell]] = []
+    for label in served:
+        r = t.loc[label]
+        rows.append([label, *(format_level("link_worker_posts_mean", float(r[k]))
+                              for k in ("start", "min", "mean", "end")),
+                     _money(float(r.get("service_spend_total", math.nan))),
+                     _money(float(r.get("cost_per_session", math.nan)))])
+    return [Heading("Staffing"), Paragraph(
+        "Link Worker posts funded in each funding period, from the funder's ledger (median "
+        "over runs). Under a block grant the posts stay as commissioned; under payment by "
+        "results each period's income (the guaranteed part of the contract plus the results "
+        "payments earned) sets the next period's posts, so an option can look cheaper only "
+        "because it bought fewer staff. The funder's spend is the whole service's over the "
+        "run (contract, results payments and VCS places); the cost of a session is derived "
+        "from it (posts' cost / sessions delivered)."),
+        d.fig("staffing", staffing_figure(table, served), "Link Worker posts funded"),
+        Table(["Design point", "Posts at the start", "Fewest posts", "Mean posts",
+               "Posts at the end", "Funder's spend (whole run)", "Cost per session"], rows,
+              align=("left",) + ("right",) * 6,
+              caption="Medians over runs; run `pathways-sim run` on a design point for its "
+                      "posts period by period (staffing.csv).")]
+
+
+def _staffing_note(d: _Data) -> str | None:
+    """An "In brief" line when an option's staffing differs from its baseline's."""
+    table = _staffing_table(d)
+    if table is None or not d.lay.baselines:
+        return None
+    t = table.set_index("label")["mean"]
+    base = d.lay.baselines[0]
+    if base not in t.index:
+        return None
+    differ = [f"{lb} {format_level('link_worker_posts_mean', float(t[lb]))}"
+              for lb in d.lay.options if lb in t.index and abs(float(t[lb]) - float(t[base]))
+              >= 0.05]
+    if not differ:
+        return None
+    return ("**Staffing**: Link Worker posts funded (mean over the run, median of runs) "
+            f"differ from the baseline's {format_level('link_worker_posts_mean', float(t[base]))}"
+            f": {_names(differ)}. Costs and outcomes of those options include what the "
+            "change in staff buys or loses.")
 
 
 def _checks(d: _Data) -> list[Block]:
@@ -851,7 +932,7 @@ def _assumptions(d: _Data) -> list[Block]:
         out.append(Paragraph("No design point changes any parameter of the base scenario."))
     cost = _cost_params(sw)
     if cost:
-        out.append(Paragraph("Costs per unit: " + "; ".join(cost) + "."))
+        out.append(Paragraph("Prices of the cost account: " + "; ".join(cost) + "."))
     return out
 
 
@@ -948,6 +1029,9 @@ def _in_brief(d: _Data, caveats: Sequence[str]) -> list[Block]:
         failing = list(res.loc[res["result"] != "PASS", "name"])
         items.append(f"**Pattern checks**: {len(res) - len(failing)} of {len(res)} pass"
                      + (f"; not passing: {_names(failing, 6)}." if failing else "."))
+    staff = _staffing_note(d)
+    if staff:
+        items.append(staff)
     items += [f"**Caveat**: {c}" for c in caveats]
     out: list[Block] = [Heading("In brief")]
     if desc:
@@ -993,7 +1077,7 @@ def build_brief(sweep: Sweep) -> Document:
         return Document(str(title), tuple(blocks), meta=meta)
     sections = [
         _in_brief(d, _caveats(d)), _headline(d), _forest(d), _fans(d), _funnel(d),
-        _equity(d), _costs(d), _checks(d), _discovery(d), _levels(d), _assumptions(d),
+        _equity(d), _staffing(d), _costs(d), _checks(d), _discovery(d), _levels(d), _assumptions(d),
         _settings(d), _failures(d),
     ]
     for section in sections:

@@ -1,4 +1,4 @@
-"""Figures of a sweep: effects, fan charts, funnels, equity, costs and scenario discovery.
+"""Figures of a sweep: effects, fan charts, funnels, equity, costs, staffing and discovery.
 
 Each function draws a table that :mod:`pathways_sim.sweep.analysis` or
 :mod:`pathways_sim.sweep.discovery` computed and returns a
@@ -44,6 +44,7 @@ __all__ = [
     "metric_label",
     "metric_unit",
     "prim_figure",
+    "staffing_figure",
 ]
 
 GREY = "#999999"
@@ -87,8 +88,18 @@ _LABELS = {
     "sessions_24m": "Link Worker sessions (24 months)",
     "place_weeks_24m": "Activity place-weeks (24 months)",
     "pbr_payments_total": "Results payments (24 months)",
+    "cost_link_work_24m": "Link Worker contract, cohort's share (24 months)",
+    "cost_vcs_24m": "VCS places, cohort's share (24 months)",
+    "cost_adviser_24m": "Employment adviser, cohort's share (24 months)",
     "cost_total_24m": "Cost of the cohort (24 months)",
     "cost_per_job_24m": "Cost per job (24 months)",
+    "service_spend_total": "Funder's spend on the service (whole run)",
+    "cost_per_session": "Cost per Link Worker session (derived)",
+    "cost_per_place_week_used": "Cost per place-week used (derived)",
+    "link_worker_posts_start": "Link Worker posts at the start",
+    "link_worker_posts_min": "Fewest Link Worker posts",
+    "link_worker_posts_mean": "Link Worker posts (mean over the run)",
+    "link_worker_posts_end": "Link Worker posts at the end",
 }
 _WHAT = {"volunteering": "Volunteering", "training": "Training",
          "stepping_stone": "Stepping stone (volunteering or training)"}
@@ -133,6 +144,8 @@ def _decimals(name: str) -> int:
         return 0
     if unit == "ratio":
         return 2
+    if unit == "posts":
+        return 1
     if unit.startswith("change in distance"):
         return 3
     return 1 if unit in ("weeks", "sessions per client") else 2
@@ -570,6 +583,52 @@ def cost_figure(costs: pd.DataFrame, labels: Sequence[str], *,
         "Left: cost of the cohort's support within 24 months / clients who found work "
         f"(mean and 90% of runs). Right: extra cost / extra jobs against the no-service run "
         f"with the same seeds (ratio of mean paired differences, {pct}% Fieller interval)."))
+    return fig
+
+
+def staffing_figure(staff: pd.DataFrame, labels: Sequence[str], *,
+                    title: str = "Link Worker posts funded",
+                    note: str | None = None) -> Figure:
+    """Link Worker posts of each design point: at the start, the fewest, the mean, the end.
+
+    Args:
+        staff: One row per label: ``label``, ``start``, ``min``, ``mean``, ``end`` (the
+            median over runs of each run's ``link_worker_posts_*`` metrics).
+        labels: Rows, top to bottom.
+        title: Figure title.
+        note: Text under the panel.
+
+    Returns:
+        The figure.
+    """
+    fig = _figure(7.5, max(3.0, 0.45 * len(labels) + 1.9))
+    ax = fig.subplots()
+    c = staff.set_index("label").reindex(labels)
+    y = np.arange(len(labels))
+    lo = np.fmin(c["min"].to_numpy(float), c["start"].to_numpy(float))
+    hi = np.fmax(c["start"].to_numpy(float), c["end"].to_numpy(float))
+    ax.hlines(y, lo, hi, color=GREY, linewidth=2.0, zorder=1)
+    marks = (("start", "o", OKABE_ITO[3], "at the start"),
+             ("min", "v", OKABE_ITO[4], "fewest"),
+             ("mean", "|", "black", "mean over the run"),
+             ("end", "s", OKABE_ITO[2], "at the end"))
+    for col, marker, colour, text in marks:
+        bar = marker == "|"
+        ax.scatter(c[col].to_numpy(float), y, marker=marker, s=260 if bar else 70,
+                   color=colour, edgecolors=None if bar else "black",
+                   linewidths=2.0 if bar else 0.5, zorder=4 if bar else 3, label=text)
+    ax.set_yticks(y, [_wrap(lb) for lb in labels])
+    ax.invert_yaxis()
+    ax.set_xlabel("Link Worker posts funded")
+    top = float(np.nanmax(hi, initial=0.0))
+    ax.set_xlim(0, top * 1.08 if top > 0 else 1.0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8.5, frameon=False, bbox_to_anchor=(1.01, 1.0))
+    _title(fig, title, note if note is not None else (
+        "Posts funded per funding period, from the funder's ledger: the median over runs of "
+        "each run's posts at the start, fewest, mean and at the end. Under payment by results "
+        "income sets the next period's posts."))
     return fig
 
 
