@@ -250,11 +250,21 @@ def test_the_sweep_brief_shows_staffing_per_option(tmp_path) -> None:
     assert [c.strip() for c in block_row.strip("|").split("|")][1:5] == ["10.0"] * 4
 
 
+def test_pooled_funding_costs_the_same_as_its_baseline() -> None:
+    """Its comparison with medium is about pooling, not about more staff (issue: equal cost)."""
+    _, pooled = _run("pooled_funding")
+    _, medium = _run("medium")
+    for column in ("spend", "link_worker_posts", "link_worker_cost", "vcs_cost", "adviser_cost"):
+        assert pooled[column].sum() == pytest.approx(medium[column].sum()), column
+
+
 def test_an_employment_adviser_the_funder_pays_for_is_in_the_account() -> None:
-    """Pooled health and work money can pay for the co-located adviser: then it is part
-    of the funder's spend and falls on the clients the adviser supports; otherwise (the
-    default) the adviser is paid for elsewhere and costs this account nothing."""
-    m, ledger = _run("pooled_funding", changes={"funding.pays_employment_adviser": True})
+    """A funder (pooled health and work money, say) can pay for the co-located adviser:
+    then it is part of the funder's spend and falls on the clients the adviser supports;
+    otherwise (the default) the adviser is paid for elsewhere and costs this account
+    nothing."""
+    m, ledger = _run("colocated_employment_adviser",
+                     changes={"funding.pays_employment_adviser": True})
     r, log = m.p.run, m.log.frame()
     assert ledger["adviser_cost"].sum() == pytest.approx(
         REGISTRY["funding.employment_adviser_cost"].default * r.weeks / 52)
