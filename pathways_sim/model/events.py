@@ -139,6 +139,22 @@ class EventLog:
         self._value[self._n : end] = value
         self._n = end
 
+    def reserve(self, k: int) -> tuple[tuple[np.ndarray, ...], int]:
+        """Room for ``k`` more rows: the column arrays and the row count, for a kernel.
+
+        The kernel writes rows from the count on (:func:`pathways_sim.model.kernels.emit`)
+        and returns the new count, which the caller passes to :meth:`advance`.
+        """
+        if self._n + k > len(self._week):
+            self._grow(self._n + k)
+        return (self._week, self._client, self._event, self._value), self._n
+
+    def advance(self, n: int) -> None:
+        """Take the rows a kernel wrote up to ``n`` (after :meth:`reserve`)."""
+        if not self._n <= n <= len(self._week):
+            raise ValueError(f"event log: {n} rows written, {self._n} before")
+        self._n = n
+
     def add_barriers(self, week: int, clients: np.ndarray, B: np.ndarray) -> None:
         """Log each client's barrier in every domain (one BARRIER_* event per domain).
 
