@@ -33,7 +33,7 @@ from pathways_sim.model.clients import OUT, SUPPORTED, WAITING, D
 from pathways_sim.model.events import ACTIVITY_CODES, SOURCE_CODES, Ev
 from pathways_sim.model.kernels import draw, emit
 from pathways_sim.model.process import Process
-from pathways_sim.scenario.registry import ACTIVITIES
+from pathways_sim.scenario.registry import ACTIVITIES, TRIAGE
 
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel
@@ -45,14 +45,18 @@ _WEEKS_PER_MONTH = 52.0 / 12.0
 _KNOWLEDGE_ROW = 8  # draws reserved per Link Worker in the knowledge stream (>= activities)
 
 
+@njit(cache=True)
 def _rank01(x: np.ndarray) -> np.ndarray:
     """Ranks scaled to [0, 1]; ties rank the earlier position higher (as a stable sort would)."""
-    if len(x) < 2:
-        return np.zeros(len(x))
-    order = np.lexsort((-np.arange(len(x)), x))  # ties: the earlier position ranks higher
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(len(x))
-    return ranks / (len(x) - 1)
+    k = len(x)
+    ranks = np.zeros(k)
+    if k < 2:
+        return ranks
+    # A stable sort of the reversed values puts, among ties, the later position first.
+    order = np.argsort(x[::-1], kind="mergesort")
+    for r in range(k):
+        ranks[k - 1 - order[r]] = r / (k - 1)
+    return ranks
 
 
 def referral_propensity(lwp, work_awareness, iag_level):
@@ -237,60 +241,19 @@ class LinkWork(Process):
 
     # ------------------------------------------------------------------ phase: triage
     def triage(self, t: int) -> None:
-        """Waiting-list drop-out, then fill free places in triage order."""
+        """Waiting-list drop-out, then fill free places in triage order (:func:`triage_kernel`)."""
         m, p = self.model, self.p
-        s, log, W = m.clients, m.log, m.window
-        status = s.status[W]
-        waiting = m.followed(status == WAITING)
-        if len(waiting):
-            h = p.service.waiting_dropout_per_week * self.colocation_factor(-1.0)
-            gone = waiting[self.draw("waiting.dropout", t, waiting) < h]
-            s.status[gone] = OUT
-            log.add(Ev.DISENGAGED, t, gone, 0)
-            waiting = waiting[s.status[waiting] == WAITING]
-        supported = m.followed(status == SUPPORTED)
-        load = np.bincount(s.lw[supported], minlength=len(self.agents))
-        free = np.clip(np.where(self.active, self.caseload, 0) - load, 0, None)
-        k = min(int(free.sum()), len(waiting))
-        if k == 0:
-            return
-        rule = p.link_workers.triage
-        d = s.dist[waiting]
-        if rule == "first_come":
-            base = -(s.wait_since[waiting].astype(np.float64))
-        elif rule == "needs_based":
-            base = d.astype(np.float64)
-        else:
-            base = -d.astype(np.float64)
-        w = m.funder.incentive
-        if w > 0:
-            score = (1 - w) * _rank01(base) + w * _rank01(-d.astype(np.float64))
-        else:
-            score = base
-        order = np.argsort(-score, kind="stable") if k < len(waiting) else slice(None)
-        chosen = waiting[order][:k]
-        # Some decline when first contacted (warm handover by a co-located Link Worker helps).
-        # The referral route matters too (a care coordinator's referral is warmer than a GP's).
-        chosen_sorted = np.sort(chosen)
-        h = (p.service.decline_at_contact * self.colocation_factor(-1.0)
-             * self.decline_factor[s.source[chosen_sorted]])
-        declined = chosen_sorted[self.draw("decline", t, chosen_sorted) < h]
-        if len(declined):
-            s.status[declined] = OUT
-            log.add(Ev.DECLINED, t, declined, -1)
-            chosen = chosen[s.status[chosen] == WAITING]
-            k = len(chosen)
-            if k == 0:
-                return
-        # Round-robin over Link Workers with free places.
-        lw_ids = np.repeat(np.arange(len(free)), free)
-        slot = np.arange(len(lw_ids)) - np.repeat(np.cumsum(free) - free, free)
-        lw_ids = lw_ids[np.argsort(slot, kind="stable")][:k]
-        s.status[chosen] = SUPPORTED
-        s.lw[chosen] = lw_ids
-        s.support_start[chosen] = t
-        s.credit[chosen] = 1.0  # the assessment is the first session
-        log.add(Ev.ASSIGNED, t, chosen, lw_ids)
+        s, log = m.clients, m.log
+        lo, n = m.follow_up.lo, s.n
+        rows, start = log.reserve(2 * (n - lo))
+        end = triage_kernel(
+            t, lo, n, *self.keys("waiting.dropout", "decline"), s.status, s.lw, s.dist,
+            s.wait_since, s.source, s.support_start, s.credit, self.active, self.caseload,
+            p.service.waiting_dropout_per_week * self.colocation_factor(-1.0),
+            _TRIAGE_RULES.index(p.link_workers.triage), m.funder.incentive,
+            p.service.decline_at_contact * self.colocation_factor(-1.0), self.decline_factor,
+            rows, start)
+        log.advance(end)
 
     # ------------------------------------------------------------------ phase: sessions
     def sessions(self, t: int) -> None:
@@ -444,3 +407,93 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
                 B[i, _ASP] = max(B[i, _ASP], discouraged_barrier)
                 row = emit(log, row, t, i, _EV_DISCOURAGED, j)
     return row, chosen[:nchosen], ready_out[:nchosen]
+
+
+_TRIAGE_RULES = TRIAGE  # rule codes of triage_kernel: their positions
+_EV_DISENGAGED, _EV_DECLINED, _EV_ASSIGNED = int(Ev.DISENGAGED), int(Ev.DECLINED), int(
+    Ev.ASSIGNED)
+
+
+@njit(cache=True)
+def triage_kernel(t, lo, n, k_dropout, k_decline, status, lw, dist, wait_since, source,
+                  support_start, credit, active, caseload, waiting_dropout, rule, incentive,
+                  decline, decline_factor, log, row):
+    """The phase ``triage`` for clients ``lo .. n-1`` in week ``t``.
+
+    Waiting clients may give up (``waiting_dropout``). The places Link Workers in post
+    have free (caseload less supported clients) are filled from the waiting list in the
+    order of the triage ``rule`` (0 first come, 1 furthest from work first, 2 closest
+    first), pulled towards clients close to work by the results-payment ``incentive``
+    (a mix of the two rankings; creaming). Some of those chosen decline at first contact
+    (``decline`` by referral source); the rest are shared round-robin over the Link
+    Workers with free places (one each in index order, then a second each...) and their
+    assessment counts as their first session.
+
+    Returns the log's new row count.
+    """
+    nlw = len(caseload)
+    load = np.zeros(nlw, dtype=np.int64)
+    waiting = np.empty(n - lo, dtype=np.int64)
+    nw = 0
+    for i in range(lo, n):
+        st = status[i]
+        if st == SUPPORTED:
+            load[lw[i]] += 1
+        elif st == WAITING:
+            if draw(k_dropout, t, i) < waiting_dropout:
+                status[i] = OUT
+                row = emit(log, row, t, i, _EV_DISENGAGED, 0)
+            else:
+                waiting[nw] = i
+                nw += 1
+    free = np.zeros(nlw, dtype=np.int64)
+    for j in range(nlw):
+        if active[j]:
+            free[j] = max(caseload[j] - load[j], 0)
+    k = min(free.sum(), nw)
+    if k == 0:
+        return row
+    waiting = waiting[:nw]
+    if k < nw:
+        d = np.empty(nw)
+        for q in range(nw):
+            d[q] = dist[waiting[q]]
+        if rule == 0:
+            base = np.empty(nw)
+            for q in range(nw):
+                base[q] = -float(wait_since[waiting[q]])
+        elif rule == 1:
+            base = d
+        else:
+            base = -d
+        if incentive > 0:
+            score = (1 - incentive) * _rank01(base) + incentive * _rank01(-d)
+        else:
+            score = base
+        chosen = waiting[np.argsort(-score, kind="mergesort")[:k]]
+    else:
+        chosen = waiting
+    # Some decline when first contacted; the rest, in triage order, go round-robin.
+    slots = np.empty(k, dtype=np.int64)
+    ns = 0
+    level = 0
+    while ns < k:
+        for j in range(nlw):
+            if free[j] > level and ns < k:
+                slots[ns] = j
+                ns += 1
+        level += 1
+    ns = 0
+    for i in chosen:
+        if draw(k_decline, t, i) < decline * decline_factor[source[i]]:
+            status[i] = OUT
+            row = emit(log, row, t, i, _EV_DECLINED, -1)
+            continue
+        j = slots[ns]
+        ns += 1
+        status[i] = SUPPORTED
+        lw[i] = j
+        support_start[i] = t
+        credit[i] = 1.0  # the assessment is the first session
+        row = emit(log, row, t, i, _EV_ASSIGNED, j)
+    return row
