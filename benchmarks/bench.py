@@ -264,7 +264,7 @@ def evaluate_targets(configs: dict) -> dict:
     v = large["peak_kb_per_client"] if large else None
     t["large_peak_kb_per_client"] = target(
         f"large peak memory <= {TARGET_LARGE_PEAK_KB:g} KB per client", v, TARGET_LARGE_PEAK_KB,
-                                           v is not None and v <= TARGET_LARGE_PEAK_KB)
+        v is not None and v <= TARGET_LARGE_PEAK_KB)
     if small and large:
         v = large["time_per_client_week_us"] / small["time_per_client_week_us"]
     else:

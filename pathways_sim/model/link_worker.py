@@ -7,7 +7,8 @@ Everything a Link Worker does is here.
   row of the team's arrays: reading ``lw.caseload`` reads the row, ``lw.caseload = 5``
   writes it and takes effect from the next phase that uses it.
 * :class:`LinkWork` is the process: the team's arrays, posts and training, and two phases
-  of the week over the Link Workers' clients at once (vectorised by client row):
+  of the week over the Link Workers' clients, each one compiled pass over the clients still
+  followed (:func:`triage_kernel`, :func:`sessions_kernel`):
 
   - ``triage``: waiting clients may give up; free places are filled in the order of the
     triage rule, pulled towards clients close to work by results payments (creaming);
@@ -221,23 +222,9 @@ class LinkWork(Process):
         """Work awareness of each Link Worker (float32, for the client arrays)."""
         return self.work_awareness.astype(np.float32)
 
-    def far_score(self, dist: np.ndarray) -> np.ndarray:
-        """How far from work a Link Worker judges a client (0 close - 1 far: parked fully)."""
-        inc = self.p.incentives
-        return np.clip((dist - inc.parking_distance) / inc.parking_span, 0.0, 1.0)
-
     def colocation_factor(self, sign: float) -> float:
         lw = self.p.link_workers
         return 1.0 + sign * lw.colocation_effect if lw.colocated else 1.0
-
-    def session_rate(self, idx: np.ndarray) -> np.ndarray:
-        """Sessions a week for supported clients ``idx``: service frequency less parking."""
-        p = self.p
-        rate = p.link_workers.sessions_per_month / _WEEKS_PER_MONTH
-        park = p.incentives.parking * self.model.funder.incentive
-        if park == 0:
-            return np.full(len(idx), rate, dtype=np.float32)
-        return rate * (1.0 - park * self.far_score(self.model.clients.dist[idx]))
 
     # ------------------------------------------------------------------ phase: triage
     def triage(self, t: int) -> None:
