@@ -83,7 +83,6 @@ KERNEL_MODULES = (provider, link_worker, dynamics, jobs, exits)
 """Modules whose ``*_kernel`` functions are timed as parts of their phase."""
 
 SUB_PHASES = (("WorkSupport.start", WorkSupport, "start"),
-              ("WorkSupport.end_spells", WorkSupport, "end_spells"),
               ("Funder.pay", Funder, "pay"), ("EventLog.add", EventLog, "add"))
 """Python parts of the phases, timed too (their time is inside their phase's)."""
 

@@ -115,7 +115,7 @@ ALLOWED_CONSTANTS: dict[str, set[float]] = {
     "dynamics": {0.01, 2},  # barrier floor, events per client
     "jobs": {13, 26, 52, 2},  # sustainment milestones (events and prices are named by
     # them), events per client
-    "exits": {3},  # events per client
+    "exits": {4},  # events per client
     "funder": {52.0},  # weeks a year
     "jobcentre": {3, 4},  # number of work-support codes (+1 for "none")
     "followup": {26},  # the Wellbeing Star reading interval (outcomes are read at it)

@@ -1,10 +1,11 @@
 """Exits and re-referral (phase ``exits``).
 
-Work-focused support ends when its time is up; Link Worker support ends at
-``link_workers.max_support_weeks`` or when the plan is complete (close enough to work,
-nothing in progress, at least four weeks); supported clients may disengage (less with
-more contact and co-location, more when work-focused support feels mandatory); clients
-out of everything may be re-referred, sometimes through an employment programme.
+Work-focused support ends when its time is up (each provider's clients are recounted);
+Link Worker support ends at ``link_workers.max_support_weeks`` or when the plan is
+complete (close enough to work, nothing in progress, at least four weeks); supported
+clients may disengage (less with more contact and co-location, more when work-focused
+support feels mandatory); clients out of everything may be re-referred, sometimes
+through an employment programme.
 """
 
 from __future__ import annotations
@@ -26,20 +27,20 @@ class Exits(Process):
     STREAMS = ("disengage", "rereferral", "rereferral.route")
 
     def step(self, t: int) -> None:
-        """Work-focused spells end; the rest of the weekly work is :func:`exits_kernel`;
-        clients re-referred through an employment programme then start there."""
+        """The weekly work is :func:`exits_kernel`; clients re-referred through an
+        employment programme then start work-focused support."""
         m, p = self.model, self.p
         s, log, ws = m.clients, m.log, m.work_support
-        ws.end_spells(t)
         lo, n = m.follow_up.lo, s.n
         lwp, inc, d, svc = p.link_workers, p.incentives, p.disengagement, p.service
-        rows, start = log.reserve(3 * (n - lo))
-        end, emp = exits_kernel(
+        rows, start = log.reserve(4 * (n - lo))
+        end, emp, ws.counts = exits_kernel(
             t, lo, n, *self.keys("disengage", "rereferral", "rereferral.route"), s.status,
             s.support_start, s.wait_since, s.dist, s.act, s.queue, s.in_work, s.direct,
-            s.working_age, ws.mandatory, lwp.max_support_weeks, svc.discharge_distance,
-            svc.min_weeks_before_discharge, lwp.sessions_per_month / _WEEKS_PER_MONTH,
-            inc.parking * m.funder.incentive, inc.parking_distance, inc.parking_span,
+            s.direct_end, s.working_age, ws.mandatory, len(ws.counts), lwp.max_support_weeks,
+            svc.discharge_distance, svc.min_weeks_before_discharge,
+            lwp.sessions_per_month / _WEEKS_PER_MONTH, inc.parking * m.funder.incentive,
+            inc.parking_distance, inc.parking_span,
             d.base_per_week * m.link_work.colocation_factor(-1.0), d.contact_protection,
             d.mandatory_factor, d.rereferral_per_week, d.rereferral_via_employment,
             rows, start)
@@ -50,17 +51,19 @@ class Exits(Process):
 
 _EV_DISCHARGED, _EV_DISENGAGED = int(Ev.DISCHARGED), int(Ev.DISENGAGED)
 _EV_DROPOUT, _EV_REREFERRED = int(Ev.ACTIVITY_DROPOUT), int(Ev.RE_REFERRED)
+_EV_DIRECT_END = int(Ev.DIRECT_END)
 
 
 @njit(cache=True)
 def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_start,
-                 wait_since, dist, act, queue, in_work, direct, working_age, mandatory,
-                 max_weeks, discharge_distance, min_weeks, rate, park, parking_distance,
-                 parking_span, disengage_base, contact_protection, mandatory_factor,
-                 rereferral, via_employment, log, row):
-    """The phase ``exits`` for clients ``lo .. n-1`` in week ``t`` (after work-focused
-    spells have ended).
+                 wait_since, dist, act, queue, in_work, direct, direct_end, working_age,
+                 mandatory, providers, max_weeks, discharge_distance, min_weeks, rate, park,
+                 parking_distance, parking_span, disengage_base, contact_protection,
+                 mandatory_factor, rereferral, via_employment, log, row):
+    """The phase ``exits`` for clients ``lo .. n-1`` in week ``t``.
 
+    First, work-focused support whose time is up ends (every such client, before the
+    rest), and each provider's clients are counted. Then, client by client:
     A supported client is discharged after ``max_weeks``, or when the plan is complete
     (closer than ``discharge_distance``, no activity or waiting list, at least
     ``min_weeks``); otherwise may disengage at ``disengage_base x exp(-contact_protection
@@ -68,9 +71,19 @@ def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_s
     A client out of everything may be re-referred: back to the waiting list, or (of
     working age, with probability ``via_employment``) through an employment programme.
 
-    Returns the log's new row count and the clients re-referred through an employment
-    programme (the caller starts their work-focused support).
+    Returns the log's new row count, the clients re-referred through an employment
+    programme (the caller starts their work-focused support) and the clients each
+    work-support provider (by code) supports after the spells that ended.
     """
+    counts = np.zeros(providers, dtype=np.int64)
+    for i in range(lo, n):
+        c = direct[i]
+        if c >= 0:
+            if direct_end[i] <= t:
+                row = emit(log, row, t, i, _EV_DIRECT_END, c)
+                direct[i] = -1
+            else:
+                counts[c] += 1
     emp = np.empty(n - lo, dtype=np.int64)
     nemp = 0
     for i in range(lo, n):
@@ -101,4 +114,4 @@ def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_s
             else:
                 status[i] = WAITING
                 wait_since[i] = t
-    return row, emp[:nemp]
+    return row, emp[:nemp], counts
