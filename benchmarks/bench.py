@@ -79,10 +79,11 @@ MESA_WARMUP_CALLS = 3
 MESA_BLOCKS = 5
 
 # Targets.
-TARGET_RATIO_STANDARD = 1.0
-TARGET_RATIO_LARGE = 2.0
+# Issue 9 ("Model engine v2"): the compiled kernels raised the first issue's 1 and 2 and 4 KB.
+TARGET_RATIO_STANDARD = 2.5
+TARGET_RATIO_LARGE = 4.0
 TARGET_LARGE_TOTAL_S = 120.0
-TARGET_LARGE_PEAK_KB = 4.0
+TARGET_LARGE_PEAK_KB = 2.0
 TARGET_GROWTH_TOLERANCE = 0.10
 
 
@@ -251,18 +252,19 @@ def evaluate_targets(configs: dict) -> dict:
     std, large, small = configs.get("standard"), configs.get("large"), configs.get("small")
     t = {}
     v = std["mesa_ratio"] if std else None
-    t["standard_mesa_ratio"] = target("mesa_ratio on standard >= 1", v, TARGET_RATIO_STANDARD,
+    t["standard_mesa_ratio"] = target(f"mesa_ratio on standard >= {TARGET_RATIO_STANDARD:g}",
+                                      v, TARGET_RATIO_STANDARD,
                                       v is not None and v >= TARGET_RATIO_STANDARD)
     v = large["mesa_ratio"] if large else None
-    t["large_mesa_ratio"] = target("mesa_ratio on large >= 2", v, TARGET_RATIO_LARGE,
-                                   v is not None and v >= TARGET_RATIO_LARGE)
+    t["large_mesa_ratio"] = target(f"mesa_ratio on large >= {TARGET_RATIO_LARGE:g}", v,
+                                   TARGET_RATIO_LARGE, v is not None and v >= TARGET_RATIO_LARGE)
     v = large["total_s"] if large else None
     t["large_total_s"] = target("large init+run <= 120 s", v, TARGET_LARGE_TOTAL_S,
                                 v is not None and v <= TARGET_LARGE_TOTAL_S)
     v = large["peak_kb_per_client"] if large else None
-    t["large_peak_kb_per_client"] = target("large peak memory <= 4 KB per client", v,
-                                           TARGET_LARGE_PEAK_KB,
-                                           v is not None and v <= TARGET_LARGE_PEAK_KB)
+    t["large_peak_kb_per_client"] = target(
+        f"large peak memory <= {TARGET_LARGE_PEAK_KB:g} KB per client", v, TARGET_LARGE_PEAK_KB,
+        v is not None and v <= TARGET_LARGE_PEAK_KB)
     if small and large:
         v = large["time_per_client_week_us"] / small["time_per_client_week_us"]
     else:
@@ -321,10 +323,58 @@ def print_report(results: dict) -> None:
         status = {True: "PASS", False: "FAIL", None: "SKIP"}[t["pass"]]
         value = "not measured" if t["value"] is None else f"{t['value']:.3f}"
         print(f"  [{status}] {t['description']:<60} value {value}")
+    fc = results.get("first_call")
+    if fc:
+        print()
+        print("First call in a fresh process (import; first standard run; second run):")
+        for label, what in (("cold", "empty numba cache, as after a fresh install"),
+                            ("warm", "compiled kernels loaded from the cache")):
+            c = fc[label]
+            print(f"  {label}: import {c['import_s']:.2f} s, first run {c['first_run_s']:.2f} s, "
+                  f"second run {c['second_run_s']:.3f} s, whole process {c['process_s']:.2f} s"
+                  f"  ({what})")
     failed = [k for k, t in results["targets"].items() if t["pass"] is False]
     print()
     print(f"{len(failed)} target(s) FAILED: {', '.join(failed)}" if failed
           else "All measured targets pass.")
+
+
+# ---------------------------------------------------------------------- first call
+_FIRST_CALL = """
+import time, json
+t0 = time.perf_counter()
+from pathways_sim.model.model import PathwaysModel
+from pathways_sim.scenario import load_scenario
+t1 = time.perf_counter()
+PathwaysModel(load_scenario("holistic"), seed=1).run()
+t2 = time.perf_counter()
+PathwaysModel(load_scenario("holistic"), seed=2).run()
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_run_s": t2 - t1, "second_run_s": t3 - t2}))
+"""
+
+
+def first_call(log) -> dict:
+    """A fresh Python process: import, then the first standard run, compile included.
+
+    ``cold``: with an empty numba cache (``NUMBA_CACHE_DIR`` set to a new temporary
+    folder), as after a fresh install: the kernels compile in the first run. ``warm``: the
+    same with the cache that the cold run filled (every later process: the kernels load
+    from the cache). The project's own cache in ``__pycache__`` is left untouched.
+    """
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold", "warm"):
+            log(f"first call, {label} numba cache")
+            t0 = timer()
+            done = subprocess.run([sys.executable, "-c", _FIRST_CALL], env=env, check=True,
+                                  capture_output=True, text=True, cwd=REPO)
+            out[label] = {**json.loads(done.stdout.strip().splitlines()[-1]),
+                          "process_s": timer() - t0}
+    return out
 
 
 # ---------------------------------------------------------------------- main
@@ -340,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-memory", action="store_true",
                     help="skip the tracemalloc pass (peak memory is then not reported)")
     ap.add_argument("--quiet", action="store_true", help="only print the final table")
+    ap.add_argument("--no-first-call", action="store_true",
+                    help="skip the first-call measurement (two fresh processes, cold and "
+                         "warm numba cache)")
     args = ap.parse_args(argv)
 
     names = list(CONFIGURATIONS) if not args.only else [
@@ -390,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         "configurations": configs,
     }
     results["targets"] = evaluate_targets(configs)
+    if not args.no_first_call:
+        results["first_call"] = first_call(log)
 
     print_report(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

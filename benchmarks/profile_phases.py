@@ -3,11 +3,15 @@
 The basis for issue 9's compiled weekly kernels. For each configuration of
 ``bench.py`` (``small``, ``standard``, ``large``) it runs one model and reports:
 
-* **time per phase**: each phase method of ``PathwaysModel`` (the calls
-  ``step()`` makes, and the funder's period settlement that Mesa's event loop
-  calls) is wrapped with a timer from the outside, on the class, for the
-  duration of the measurement; the model's code is not changed. ``other`` is the
-  rest of ``run()``: Mesa's event loop and ``step()``'s own lines.
+* **time per phase**: each process method that ``PathwaysModel.PHASES`` names
+  (the calls ``step()`` makes, in order), and the funder's period settlement
+  that Mesa's event loop calls, is wrapped with a timer from the outside, on
+  its class, for the duration of the measurement; the model's code is not
+  changed. The compiled kernels (``*_kernel`` of the process modules) and the
+  Python parts the phases call (work-support starts, the funder's payments,
+  ``EventLog.add``) are timed the same way, as parts of their phase.
+  ``other`` is the rest of ``run()``: Mesa's event loop and ``step()``'s own
+  lines.
 * **per-week cost**: run time / weeks, and the same for a ``tiny`` model (the
   ``standard`` service at ``run.scale`` 0.01: about 20 referrals a year) whose
   time is almost all fixed per-week cost: what a week costs whatever the
@@ -48,20 +52,39 @@ from typing import Any
 
 import numpy as np
 
-from pathways_sim.model.clients import Client
+from pathways_sim.model import dynamics, exits, jobs, link_worker, provider
+from pathways_sim.model.dynamics import Dynamics
+from pathways_sim.model.events import EventLog
+from pathways_sim.model.exits import Exits
+from pathways_sim.model.followup import FollowUp
 from pathways_sim.model.funder import Funder
-from pathways_sim.model.model import PathwaysModel
+from pathways_sim.model.jobcentre import WorkSupport
+from pathways_sim.model.jobs import Jobs
+from pathways_sim.model.link_worker import LinkWork
+from pathways_sim.model.model import PHASES, PathwaysModel
+from pathways_sim.model.provider import Provision
+from pathways_sim.model.referral import Referral
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import CONFIGURATIONS, build_scenario, client_weeks  # noqa: E402
 
-STEP_PHASES = ("_refer", "_advance_window", "_readings", "_triage", "_sessions",
-               "_activities", "_dynamics", "_jobs", "_exits")
-"""The methods ``PathwaysModel.step()`` calls, in its order (today's model)."""
+PROCESS_CLASSES = {proc: cls for proc, cls in (
+    ("referral", Referral), ("follow_up", FollowUp), ("link_work", LinkWork),
+    ("provision", Provision), ("dynamics", Dynamics), ("jobs", Jobs), ("exits", Exits))}
+"""The class of each process attribute :data:`PHASES` names."""
 
-SUB_PHASES = ("_offer_activities", "_refer_to_work_support", "_discourage", "_self_directed",
-              "_log_barriers")
-"""Parts of the phases above, timed too (their time is inside their phase's)."""
+STEP_PHASES = tuple(phase for phase, _, _ in PHASES)
+"""The phases ``PathwaysModel.step()`` runs, in its order (the model's :data:`PHASES`)."""
+
+PHASE_OF = {f"{PROCESS_CLASSES[proc].__name__}.{method}": phase for phase, proc, method in PHASES}
+"""Qualified name of each phase's method -> the phase."""
+
+KERNEL_MODULES = (provider, link_worker, dynamics, jobs, exits)
+"""Modules whose ``*_kernel`` functions are timed as parts of their phase."""
+
+SUB_PHASES = (("WorkSupport.start", WorkSupport, "start"),
+              ("Funder.pay", Funder, "pay"), ("EventLog.add", EventLog, "add"))
+"""Python parts of the phases, timed too (their time is inside their phase's)."""
 
 TINY = {"scenario": "holistic", "changes": {"run.weeks": 156, "run.scale": 0.01},
         "description": "holistic service, 20 referrals/yr: nearly all fixed per-week cost"}
@@ -71,23 +94,24 @@ PROFILE_SEED = 1
 
 
 @contextlib.contextmanager
-def timed_methods(names: tuple[str, ...], cls: type = PathwaysModel) -> Iterator[dict]:
-    """Wrap ``cls.<name>`` for each name with a timer; yield name -> [seconds, calls].
+def timed(targets: list[tuple[str, Any, str]]) -> Iterator[dict]:
+    """Wrap ``owner.<attr>`` (a class's method or a module's function) with a timer for each
+    ``(label, owner, attr)``; yield label -> [seconds, calls].
 
-    Methods the class does not have are skipped, with a warning on stderr (the model is
-    being restructured: update :data:`STEP_PHASES` to its new phases).
+    A module function is replaced in the module's namespace, where the process methods
+    look it up at each call (the compiled function itself is unchanged).
     """
     totals: dict[str, list[float]] = {}
-    originals = {}
-    for name in names:
-        fn = cls.__dict__.get(name)
+    originals = []
+    for label, owner, attr in targets:
+        fn = getattr(owner, attr, None)
         if fn is None or not callable(fn):
-            print(f"warning: {cls.__name__} has no method {name}: not timed", file=sys.stderr)
+            print(f"warning: {owner.__name__} has no {attr}: not timed", file=sys.stderr)
             continue
-        totals[name] = [0.0, 0]
-        originals[name] = fn
+        totals[label] = [0.0, 0]
+        originals.append((owner, attr, owner.__dict__[attr]))
 
-        def wrapper(*args: Any, __fn: Any = fn, __acc: list = totals[name], **kw: Any) -> Any:
+        def wrapper(*args: Any, __fn: Any = fn, __acc: list = totals[label], **kw: Any) -> Any:
             t0 = time.perf_counter()
             try:
                 return __fn(*args, **kw)
@@ -95,22 +119,32 @@ def timed_methods(names: tuple[str, ...], cls: type = PathwaysModel) -> Iterator
                 __acc[0] += time.perf_counter() - t0
                 __acc[1] += 1
 
-        setattr(cls, name, functools.wraps(fn)(wrapper))
+        setattr(owner, attr, functools.wraps(fn)(wrapper))
     try:
         yield totals
     finally:
-        for name, fn in originals.items():
-            setattr(cls, name, fn)
+        for owner, attr, fn in originals:
+            setattr(owner, attr, fn)
+
+
+def _targets() -> tuple[list, list]:
+    phases = [(phase, PROCESS_CLASSES[proc], method) for phase, proc, method in PHASES]
+    subs = [(label, owner, attr) for label, owner, attr in SUB_PHASES]
+    for mod in KERNEL_MODULES:
+        subs += [(f"{name} (compiled)", mod, name) for name in sorted(vars(mod))
+                 if name.endswith("_kernel")]
+    return phases, subs
 
 
 def profile_config(name: str, config: dict) -> dict:
-    """One warm-up run, then one run with every phase timed."""
+    """One warm-up run (it also compiles or loads the kernels), then one run with every
+    phase timed."""
     scenario = build_scenario(config)
     PathwaysModel(scenario, seed=0).run()  # warm-up: imports, caches
     gc.collect()
-    with timed_methods(STEP_PHASES + SUB_PHASES) as steps, \
-            timed_methods(("settle_period",), Funder) as funder, \
-            timed_methods(("__init__",), Client) as agents:
+    phase_targets, sub_targets = _targets()
+    with timed(phase_targets) as steps, timed(sub_targets) as subs, \
+            timed([("settle_period", Funder, "settle_period")]) as funder:
         t0 = time.perf_counter()
         m = PathwaysModel(scenario, seed=PROFILE_SEED)
         t1 = time.perf_counter()
@@ -118,7 +152,7 @@ def profile_config(name: str, config: dict) -> dict:
         t2 = time.perf_counter()
     weeks = m.p.run.weeks
     run_s = t2 - t1
-    phases = {k: v[0] for k, v in steps.items() if k in STEP_PHASES}
+    phases = {k: v[0] for k, v in steps.items()}
     phases["settle_period (funder)"] = funder.get("settle_period", [0.0])[0]
     phases["other (Mesa loop, step)"] = run_s - sum(phases.values())
     return {
@@ -127,9 +161,8 @@ def profile_config(name: str, config: dict) -> dict:
         "ms_per_week": 1e3 * run_s / weeks,
         "us_per_client_week": 1e6 * run_s / max(client_weeks(m), 1),
         "phases_s": phases,
-        "sub_phases_s": {**{k: v[0] for k, v in steps.items() if k in SUB_PHASES},
-                         **{f"Client.{k}": v[0] for k, v in agents.items()}},
-        "calls": {k: int(v[1]) for k, v in steps.items()},
+        "sub_phases_s": {k: v[0] for k, v in subs.items()},
+        "calls": {k: int(v[1]) for k, v in {**steps, **subs}.items()},
     }
 
 
@@ -195,8 +228,9 @@ def count_numpy_calls(config: dict) -> dict:
     def on_start(code: Any, offset: int) -> Any:
         if not ours(code):
             return mon.DISABLE
-        if code.co_name in STEP_PHASES:
-            current[0] = code.co_name
+        phase = PHASE_OF.get(code.co_qualname)
+        if phase is not None:
+            current[0] = phase
         return None
 
     def on_call(code: Any, offset: int, fn: Any, arg0: Any) -> Any:

@@ -10,9 +10,11 @@ above it; distance from the labour market is recomputed; distance travelled is r
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from pathways_sim.model.clients import DISTANCE_WEIGHTS, REJECTED, SUPPORTED, D
 from pathways_sim.model.events import Ev
+from pathways_sim.model.kernels import emit
 from pathways_sim.model.process import Process
 
 _ASP, _MENTAL = D["aspiration"], D["mental"]
@@ -24,40 +26,77 @@ class Dynamics(Process):
     SECTIONS = ("dynamics",)
 
     def step(self, t: int) -> None:
+        """The weekly work is :func:`dynamics_kernel`; the funder then pays for distance
+        travelled where its regime does."""
         m, p = self.model, self.p
-        s, log, W = m.clients, m.log, m.window
-        status = s.status[W]
-        engaged = (status == SUPPORTED) | (s.act[W] >= 0)
-        # Relapse of idle clients, on window views (cheaper than gathering the idle rows).
-        idle = ~engaged & (status != REJECTED)
-        Bw = s.B[W]
-        gap = s.B0[W] - Bw
-        np.maximum(gap, 0.0, out=gap)
-        gap *= (p.dynamics.relapse_rate * idle).astype(np.float32)[:, None]
-        Bw += gap
-        grow = m.followed(engaged & s.working_age[W] & ~s.in_work[W])
-        if len(grow):
-            # A supporting Link Worker's work awareness; dynamics.activity_awareness for
-            # clients in an activity alone.
-            aware = np.full(len(grow), p.dynamics.activity_awareness, dtype=np.float32)
-            sup = s.status[grow] == SUPPORTED
-            aware[sup] = m.link_work.awareness()[s.lw[grow[sup]]]
-            fall = (p.dynamics.goal_growth * (1.0 - s.B[grow, _MENTAL])
-                    * (p.dynamics.awareness_base + aware))
-            s.B[grow, _ASP] = np.maximum(0.01, s.B[grow, _ASP] - fall)
-        asp = s.B[W, _ASP]
-        thr = p.dynamics.goal_threshold
-        new_goal = m.followed(~s.goal[W] & s.working_age[W] & ~s.in_work[W]
-                              & (status != REJECTED) & (asp < thr))
-        s.goal[new_goal] = True
-        log.add(Ev.WORK_GOAL, t, new_goal, s.B[new_goal, _ASP])
-        lapsed = m.followed(s.goal[W] & (asp > thr + p.dynamics.goal_lapse_margin))
-        s.goal[lapsed] = False
-        log.add(Ev.GOAL_LAPSED, t, lapsed, s.B[lapsed, _ASP])
-        dist = s.B[W] @ DISTANCE_WEIGHTS
-        s.dist[W] = dist
-        moved = m.followed(~s.travelled[W] & (s.dist0[W] - dist >= p.dynamics.travelled_distance)
-                           & (status != REJECTED))
-        s.travelled[moved] = True
-        log.add(Ev.DISTANCE_TRAVELLED, t, moved, s.dist0[moved] - s.dist[moved])
-        m.funder.pay("distance", moved, t)
+        s, log = m.clients, m.log
+        lo, n = m.follow_up.lo, s.n
+        d = p.dynamics
+        rows, start = log.reserve(2 * (n - lo))
+        end, moved = dynamics_kernel(
+            t, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, s.goal, s.travelled,
+            s.B, s.B0, s.dist, s.dist0, m.link_work.awareness(), DISTANCE_WEIGHTS,
+            d.relapse_rate, d.activity_awareness, d.goal_growth, d.awareness_base,
+            d.goal_threshold, d.goal_threshold + d.goal_lapse_margin, d.travelled_distance,
+            rows, start)
+        log.advance(end)
+        if len(moved):
+            m.funder.pay("distance", moved, t)
+
+
+_EV_GOAL, _EV_LAPSED, _EV_TRAVELLED = int(Ev.WORK_GOAL), int(Ev.GOAL_LAPSED), int(
+    Ev.DISTANCE_TRAVELLED)
+
+
+@njit(cache=True)
+def dynamics_kernel(t, lo, n, status, act, lw, working_age, in_work, goal, travelled, B, B0,
+                    dist, dist0, awareness, weights, relapse, activity_awareness, growth,
+                    awareness_base, threshold, lapse_at, travelled_distance, log, row):
+    """The phase ``dynamics`` for clients ``lo .. n-1`` in week ``t``.
+
+    For each client not rejected: with no support and no activity, each barrier relapses
+    by ``relapse`` of its gain since referral; supported or in an activity (of working
+    age, out of work), the aspiration barrier falls with confidence (1 - the mental-health
+    barrier) and the work awareness of the supporting Link Worker (or
+    ``activity_awareness`` in an activity alone). A work goal is stated when aspiration
+    falls below ``threshold`` (working age, out of work) and lapses above ``lapse_at``.
+    Distance is the weighted barrier index; a first fall of ``travelled_distance`` since
+    referral is logged.
+
+    Returns the log's new row count and the clients whose distance travelled was logged.
+    """
+    moved = np.empty(n - lo, dtype=np.int64)
+    nmoved = 0
+    nd = B.shape[1]
+    for i in range(lo, n):
+        st = status[i]
+        if st == REJECTED:
+            continue
+        engaged = st == SUPPORTED or act[i] >= 0
+        if not engaged:
+            for d in range(nd):
+                gap = B0[i, d] - B[i, d]
+                if gap > 0:
+                    B[i, d] += gap * relapse
+        elif working_age[i] and not in_work[i]:
+            aware = awareness[lw[i]] if st == SUPPORTED else activity_awareness
+            fall = growth * (1.0 - B[i, _MENTAL]) * (awareness_base + aware)
+            B[i, _ASP] = max(0.01, B[i, _ASP] - fall)
+        asp = B[i, _ASP]
+        if not goal[i]:
+            if working_age[i] and not in_work[i] and asp < threshold:
+                goal[i] = True
+                row = emit(log, row, t, i, _EV_GOAL, asp)
+        elif asp > lapse_at:
+            goal[i] = False
+            row = emit(log, row, t, i, _EV_LAPSED, asp)
+        x = 0.0
+        for d in range(nd):
+            x += B[i, d] * weights[d]
+        dist[i] = x
+        if not travelled[i] and dist0[i] - dist[i] >= travelled_distance:
+            travelled[i] = True
+            row = emit(log, row, t, i, _EV_TRAVELLED, dist0[i] - dist[i])
+            moved[nmoved] = i
+            nmoved += 1
+    return row, moved[:nmoved]

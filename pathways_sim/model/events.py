@@ -58,6 +58,7 @@ class Ev(IntEnum):
 
 #: The per-domain barrier reading events, in the order of :data:`clients.DOMAINS`.
 BARRIER_EVENTS: tuple[Ev, ...] = tuple(Ev[f"BARRIER_{d.upper()}"] for d in DOMAINS)
+_BARRIER_CODES = np.array(BARRIER_EVENTS, dtype=np.int8)
 
 
 EVENT_VALUE = {
@@ -139,15 +140,38 @@ class EventLog:
         self._value[self._n : end] = value
         self._n = end
 
+    def reserve(self, k: int) -> tuple[tuple[np.ndarray, ...], int]:
+        """Room for ``k`` more rows: the column arrays and the row count, for a kernel.
+
+        The kernel writes rows from the count on (:func:`pathways_sim.model.kernels.emit`)
+        and returns the new count, which the caller passes to :meth:`advance`.
+        """
+        if self._n + k > len(self._week):
+            self._grow(self._n + k)
+        return (self._week, self._client, self._event, self._value), self._n
+
+    def advance(self, n: int) -> None:
+        """Take the rows a kernel wrote up to ``n`` (after :meth:`reserve`)."""
+        if not self._n <= n <= len(self._week):
+            raise ValueError(f"event log: {n} rows written, {self._n} before")
+        self._n = n
+
     def add_barriers(self, week: int, clients: np.ndarray, B: np.ndarray) -> None:
         """Log each client's barrier in every domain (one BARRIER_* event per domain).
 
         ``B`` holds the clients' barrier rows (``ClientState.B[clients]``).
         """
-        if len(clients) == 0:
+        k = len(clients)
+        if k == 0:
             return
-        for j, ev in enumerate(BARRIER_EVENTS):
-            self.add(ev, week, clients, B[:, j])
+        # One block: all clients' first domain, then the second... (8 rows per client).
+        (w, c, e, v), start = self.reserve(k * len(BARRIER_EVENTS))
+        end = start + k * len(BARRIER_EVENTS)
+        w[start:end] = week
+        c[start:end].reshape(len(BARRIER_EVENTS), k)[:] = clients
+        e[start:end].reshape(len(BARRIER_EVENTS), k)[:] = _BARRIER_CODES[:, None]
+        v[start:end].reshape(len(BARRIER_EVENTS), k)[:] = B.T
+        self._n = end
 
     def frame(self) -> pd.DataFrame:
         """The log as a DataFrame with columns week, client, event, value (copies)."""

@@ -3,9 +3,9 @@
 The process :class:`WorkSupport` owns the providers of work-focused support (Mesa agents),
 their per-provider arrays (effect on job entry, in-work support, mandatory feel) and their
 current loads. It places clients (:meth:`WorkSupport.start`: referred by a Link Worker, or
-re-referred through an employment programme) and ends spells whose time is up
-(:meth:`WorkSupport.end_spells`, in the ``exits`` phase). Each provider decides whom it
-takes (:meth:`EmploymentSupport.accept`).
+re-referred through an employment programme); spells whose time is up end in the ``exits``
+phase (:func:`pathways_sim.model.exits.exits_kernel`). Each provider decides whom it takes
+(:meth:`EmploymentSupport.accept`).
 """
 
 from __future__ import annotations
@@ -136,14 +136,3 @@ class WorkSupport(Process):
         s.direct[idx] = code
         s.direct_end[idx] = t + self.p.direct.support_weeks
         self.model.log.add(Ev.DIRECT_START, t, idx, code)
-
-    def end_spells(self, t: int) -> None:
-        """End support whose time is up; recount each provider's clients."""
-        m = self.model
-        s, W = m.clients, m.window
-        direct = m.followed(s.direct[W] >= 0)
-        if len(direct):
-            end = direct[s.direct_end[direct] <= t]
-            m.log.add(Ev.DIRECT_END, t, end, s.direct[end])
-            s.direct[end] = -1
-        self.counts = np.bincount(s.direct[W][s.direct[W] >= 0], minlength=3)

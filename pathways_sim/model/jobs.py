@@ -10,9 +10,11 @@ for first job starts and sustainment where its regime does.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from pathways_sim.model.clients import NO_WEEK, REJECTED, SUPPORTED
 from pathways_sim.model.events import Ev
+from pathways_sim.model.kernels import draw, emit
 from pathways_sim.model.process import Process
 
 #: Weeks in work at which a job counts as sustained (and may be paid for).
@@ -26,44 +28,88 @@ class Jobs(Process):
     STREAMS = ("job.entry", "job.loss")
 
     def step(self, t: int) -> None:
+        """The weekly work is :func:`jobs_kernel`; the funder then pays for first job starts
+        and sustainment where its regime does."""
         m, p = self.model, self.p
-        s, log, W, ws, funder = m.clients, m.log, m.window, m.work_support, m.funder
-        status = s.status[W]
-        in_work = s.in_work[W]
-        seek = m.followed(s.working_age[W] & ~in_work & (status != REJECTED))
-        working = m.followed(in_work)
-        if len(seek):
-            j = p.jobs
-            h = (j.base_per_week * j.labour_demand * np.exp(-j.distance_slope * s.dist[seek])
-                 * (1.0 + ws.effect[s.direct[seek]])
-                 * np.where(s.goal[seek], 1.0, j.no_goal_factor))
-            start = seek[self.draw("job.entry", t, seek) < h]
-            s.in_work[start] = True
-            s.job_start[start] = t
-            log.add(Ev.JOB_START, t, start, s.dist[start])
-            first = start[~s.job_paid[start]]
-            s.job_paid[first] = True
-            funder.pay("job", first, t)
-            leave = start[(s.direct[start] >= 0) & ~ws.in_work_support[s.direct[start]]]
-            log.add(Ev.DIRECT_END, t, leave, s.direct[leave])
-            s.direct[leave] = -1
-        if len(working):
-            j = p.jobs
-            # In-work support: from IPS or an adviser in full; from a Link Worker
-            # still supporting the client, in proportion to follow-up intensity.
-            support = np.where(ws.in_work_support[s.direct[working]], 1.0,
-                               np.where(s.status[working] == SUPPORTED,
-                                        p.link_workers.follow_up, 0.0))
-            h = (j.loss_per_week * (j.loss_distance_base + s.dist[working])
-                 * (1.0 - j.in_work_support * support))
-            lost = working[self.draw("job.loss", t, working) < h]
-            started = s.job_start[lost]
-            log.add(Ev.JOB_END, t, lost, np.where(started > NO_WEEK, t - started, -1))
-            s.in_work[lost] = False
-            s.job_start[lost] = NO_WEEK
-            still = working[s.in_work[working] & (s.job_start[working] > NO_WEEK)]
-            dur = t - s.job_start[still]
-            for weeks in SUSTAIN_WEEKS:
-                hit = still[dur == weeks]
-                log.add(Ev.SUSTAINED, t, hit, weeks)
-                funder.pay(f"sustain_{weeks}w", hit, t)
+        s, log, ws = m.clients, m.log, m.work_support
+        lo, n = m.follow_up.lo, s.n
+        j = p.jobs
+        rows, start = log.reserve(2 * (n - lo))
+        end, paid, kind = jobs_kernel(
+            t, lo, n, *self.keys("job.entry", "job.loss"), s.status, s.working_age, s.in_work,
+            s.job_start, s.job_paid, s.dist, s.direct, s.goal, ws.effect, ws.in_work_support,
+            j.base_per_week * j.labour_demand, j.distance_slope, j.no_goal_factor,
+            j.loss_per_week, j.loss_distance_base, j.in_work_support, p.link_workers.follow_up,
+            _SUSTAIN, rows, start)
+        log.advance(end)
+        for k, outcome in enumerate(_OUTCOMES):
+            if len(paid):
+                m.funder.pay(outcome, paid[kind == k], t)
+
+
+_SUSTAIN = np.array(SUSTAIN_WEEKS, dtype=np.int64)
+_OUTCOMES = ("job", *(f"sustain_{w}w" for w in SUSTAIN_WEEKS))
+_EV_START, _EV_END = int(Ev.JOB_START), int(Ev.JOB_END)
+_EV_DIRECT_END, _EV_SUSTAINED = int(Ev.DIRECT_END), int(Ev.SUSTAINED)
+
+
+@njit(cache=True)
+def jobs_kernel(t, lo, n, k_entry, k_loss, status, working_age, in_work, job_start, job_paid,
+                dist, direct, goal, support_effect, in_work_support, entry_base, slope,
+                no_goal_factor, loss_base, loss_distance_base, loss_support, follow_up,
+                sustain, log, row):
+    """The phase ``jobs`` for clients ``lo .. n-1`` in week ``t``.
+
+    A client of working age out of work (not rejected) starts a job at the hazard
+    ``entry_base x exp(-slope x distance) x (1 + work support's effect)``, lower without
+    a work goal; work-focused support without in-work support then ends. A client in
+    work at the start of the week loses the job at ``loss_base x (loss_distance_base +
+    distance) x (1 - loss_support x in-work support)`` (in-work support is 1 from IPS or
+    an adviser, ``follow_up`` from a Link Worker still supporting the client); a job
+    kept reaches 13, 26 and 52 weeks (sustained).
+
+    Returns the log's new row count, the clients to pay for and the outcome of each
+    (0 a first job start, then the index in ``sustain`` + 1).
+    """
+    paid = np.empty(n - lo, dtype=np.int64)
+    kind = np.empty(n - lo, dtype=np.int64)
+    npaid = 0
+    for i in range(lo, n):
+        c = direct[i]
+        if in_work[i]:
+            support = 0.0
+            if c >= 0 and in_work_support[c]:
+                support = 1.0
+            elif status[i] == SUPPORTED:
+                support = follow_up
+            h = loss_base * (loss_distance_base + dist[i]) * (1.0 - loss_support * support)
+            started = job_start[i]
+            if draw(k_loss, t, i) < h:
+                row = emit(log, row, t, i, _EV_END, t - started if started > NO_WEEK else -1)
+                in_work[i] = False
+                job_start[i] = NO_WEEK
+            elif started > NO_WEEK:
+                for k in range(len(sustain)):
+                    if t - started == sustain[k]:
+                        row = emit(log, row, t, i, _EV_SUSTAINED, sustain[k])
+                        paid[npaid] = i
+                        kind[npaid] = k + 1
+                        npaid += 1
+        elif working_age[i] and status[i] != REJECTED:
+            h = entry_base * np.exp(-slope * dist[i]) * (
+                1.0 + (support_effect[c] if c >= 0 else 0.0))
+            if not goal[i]:
+                h *= no_goal_factor
+            if draw(k_entry, t, i) < h:
+                in_work[i] = True
+                job_start[i] = t
+                row = emit(log, row, t, i, _EV_START, dist[i])
+                if not job_paid[i]:
+                    job_paid[i] = True
+                    paid[npaid] = i
+                    kind[npaid] = 0
+                    npaid += 1
+                if c >= 0 and not in_work_support[c]:
+                    row = emit(log, row, t, i, _EV_DIRECT_END, c)
+                    direct[i] = -1
+    return row, paid[:npaid], kind[:npaid]

@@ -7,7 +7,8 @@ Everything a Link Worker does is here.
   row of the team's arrays: reading ``lw.caseload`` reads the row, ``lw.caseload = 5``
   writes it and takes effect from the next phase that uses it.
 * :class:`LinkWork` is the process: the team's arrays, posts and training, and two phases
-  of the week over the Link Workers' clients at once (vectorised by client row):
+  of the week over the Link Workers' clients, each one compiled pass over the clients still
+  followed (:func:`triage_kernel`, :func:`sessions_kernel`):
 
   - ``triage``: waiting clients may give up; free places are filled in the order of the
     triage rule, pulled towards clients close to work by results payments (creaming);
@@ -27,11 +28,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from mesa import Agent
+from numba import njit
 
 from pathways_sim.model.clients import OUT, SUPPORTED, WAITING, D
 from pathways_sim.model.events import ACTIVITY_CODES, SOURCE_CODES, Ev
+from pathways_sim.model.kernels import draw, emit
 from pathways_sim.model.process import Process
-from pathways_sim.scenario.registry import ACTIVITIES
+from pathways_sim.scenario.registry import ACTIVITIES, TRIAGE
 
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel
@@ -43,14 +46,18 @@ _WEEKS_PER_MONTH = 52.0 / 12.0
 _KNOWLEDGE_ROW = 8  # draws reserved per Link Worker in the knowledge stream (>= activities)
 
 
+@njit(cache=True)
 def _rank01(x: np.ndarray) -> np.ndarray:
     """Ranks scaled to [0, 1]; ties rank the earlier position higher (as a stable sort would)."""
-    if len(x) < 2:
-        return np.zeros(len(x))
-    order = np.lexsort((-np.arange(len(x)), x))  # ties: the earlier position ranks higher
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(len(x))
-    return ranks / (len(x) - 1)
+    k = len(x)
+    ranks = np.zeros(k)
+    if k < 2:
+        return ranks
+    # A stable sort of the reversed values puts, among ties, the later position first.
+    order = np.argsort(x[::-1], kind="mergesort")
+    for r in range(k):
+        ranks[k - 1 - order[r]] = r / (k - 1)
+    return ranks
 
 
 def referral_propensity(lwp, work_awareness, iag_level):
@@ -215,185 +222,265 @@ class LinkWork(Process):
         """Work awareness of each Link Worker (float32, for the client arrays)."""
         return self.work_awareness.astype(np.float32)
 
-    def far_score(self, dist: np.ndarray) -> np.ndarray:
-        """How far from work a Link Worker judges a client (0 close - 1 far: parked fully)."""
-        inc = self.p.incentives
-        return np.clip((dist - inc.parking_distance) / inc.parking_span, 0.0, 1.0)
-
     def colocation_factor(self, sign: float) -> float:
         lw = self.p.link_workers
         return 1.0 + sign * lw.colocation_effect if lw.colocated else 1.0
 
-    def session_rate(self, idx: np.ndarray) -> np.ndarray:
-        """Sessions a week for supported clients ``idx``: service frequency less parking."""
-        p = self.p
-        rate = p.link_workers.sessions_per_month / _WEEKS_PER_MONTH
-        park = p.incentives.parking * self.model.funder.incentive
-        if park == 0:
-            return np.full(len(idx), rate, dtype=np.float32)
-        return rate * (1.0 - park * self.far_score(self.model.clients.dist[idx]))
-
     # ------------------------------------------------------------------ phase: triage
     def triage(self, t: int) -> None:
-        """Waiting-list drop-out, then fill free places in triage order."""
+        """Waiting-list drop-out, then fill free places in triage order (:func:`triage_kernel`)."""
         m, p = self.model, self.p
-        s, log, W = m.clients, m.log, m.window
-        status = s.status[W]
-        waiting = m.followed(status == WAITING)
-        if len(waiting):
-            h = p.service.waiting_dropout_per_week * self.colocation_factor(-1.0)
-            gone = waiting[self.draw("waiting.dropout", t, waiting) < h]
-            s.status[gone] = OUT
-            log.add(Ev.DISENGAGED, t, gone, 0)
-            waiting = waiting[s.status[waiting] == WAITING]
-        supported = m.followed(status == SUPPORTED)
-        load = np.bincount(s.lw[supported], minlength=len(self.agents))
-        free = np.clip(np.where(self.active, self.caseload, 0) - load, 0, None)
-        k = min(int(free.sum()), len(waiting))
-        if k == 0:
-            return
-        rule = p.link_workers.triage
-        d = s.dist[waiting]
-        if rule == "first_come":
-            base = -(s.wait_since[waiting].astype(np.float64))
-        elif rule == "needs_based":
-            base = d.astype(np.float64)
-        else:
-            base = -d.astype(np.float64)
-        w = m.funder.incentive
-        if w > 0:
-            score = (1 - w) * _rank01(base) + w * _rank01(-d.astype(np.float64))
-        else:
-            score = base
-        order = np.argsort(-score, kind="stable") if k < len(waiting) else slice(None)
-        chosen = waiting[order][:k]
-        # Some decline when first contacted (warm handover by a co-located Link Worker helps).
-        # The referral route matters too (a care coordinator's referral is warmer than a GP's).
-        chosen_sorted = np.sort(chosen)
-        h = (p.service.decline_at_contact * self.colocation_factor(-1.0)
-             * self.decline_factor[s.source[chosen_sorted]])
-        declined = chosen_sorted[self.draw("decline", t, chosen_sorted) < h]
-        if len(declined):
-            s.status[declined] = OUT
-            log.add(Ev.DECLINED, t, declined, -1)
-            chosen = chosen[s.status[chosen] == WAITING]
-            k = len(chosen)
-            if k == 0:
-                return
-        # Round-robin over Link Workers with free places.
-        lw_ids = np.repeat(np.arange(len(free)), free)
-        slot = np.arange(len(lw_ids)) - np.repeat(np.cumsum(free) - free, free)
-        lw_ids = lw_ids[np.argsort(slot, kind="stable")][:k]
-        s.status[chosen] = SUPPORTED
-        s.lw[chosen] = lw_ids
-        s.support_start[chosen] = t
-        s.credit[chosen] = 1.0  # the assessment is the first session
-        log.add(Ev.ASSIGNED, t, chosen, lw_ids)
+        s, log = m.clients, m.log
+        lo, n = m.follow_up.lo, s.n
+        rows, start = log.reserve(2 * (n - lo))
+        end = triage_kernel(
+            t, lo, n, *self.keys("waiting.dropout", "decline"), s.status, s.lw, s.dist,
+            s.wait_since, s.source, s.support_start, s.credit, self.active, self.caseload,
+            p.service.waiting_dropout_per_week * self.colocation_factor(-1.0),
+            _TRIAGE_RULES.index(p.link_workers.triage), m.funder.incentive,
+            p.service.decline_at_contact * self.colocation_factor(-1.0), self.decline_factor,
+            rows, start)
+        log.advance(end)
 
     # ------------------------------------------------------------------ phase: sessions
     def sessions(self, t: int) -> None:
-        """Sessions: confidence, the plan's activity offer, direct referral, discouragement."""
-        m, p = self.model, self.p
-        s, log = m.clients, m.log
-        sup = m.followed(s.status[m.window] == SUPPORTED)
-        if len(sup) == 0:
-            return
-        s.credit[sup] += self.session_rate(sup)
-        sess = sup[s.credit[sup] >= 1.0]
-        if len(sess) == 0:
-            return
-        s.credit[sess] -= 1.0
-        s.sessions[sess] += 1
-        lw = s.lw[sess]
-        log.add(Ev.SESSION, t, sess, lw)
-        lwp = p.link_workers
-        w = lwp.session_coproduction_weight
-        gain = lwp.session_effect * ((1.0 - w) + w * lwp.coproduction)
-        s.B[sess, _MENTAL] = np.maximum(0.01, s.B[sess, _MENTAL] - gain)
-        s.B[sess, _ISO] = np.maximum(0.01, s.B[sess, _ISO] - lwp.session_isolation_share * gain)
-        self.offer_activities(t, sess)
-        self.refer_to_work_support(t, sess)
-        self.discourage(t, sess)
+        """Sessions: confidence, the plan's activity offer, direct referral, discouragement.
 
-    def offer_activities(self, t: int, sess: np.ndarray) -> None:
-        """The co-produced plan offers the known activity that best fits the largest barriers."""
+        The weekly work is :func:`sessions_kernel` (one compiled pass over the clients
+        still followed); the clients it refers to work-focused support then start there
+        (:meth:`WorkSupport.start <pathways_sim.model.jobcentre.WorkSupport.start>`).
+        """
         m, p = self.model, self.p
         s, log, prov = m.clients, m.log, m.provision
-        cand = sess[(s.act[sess] < 0) & (s.queue[sess] < 0)]
-        if len(cand) == 0:
-            return
-        fit = s.B[cand] @ prov.profile.T  # clients x activities
-        allowed = self.knows[s.lw[cand]]  # a copy (fancy indexing)
-        ready = s.dist[cand] < p.provision.readiness_distance
-        allowed[:, _VOL] &= ready
-        if not p.provision.open_learning:
-            allowed[:, _TRAIN] &= ready
-        else:
-            # An adult-learning offer takes anyone, but for a client not yet ready for
-            # stepping stones it answers the skills and confidence parts of training (basic
-            # maths, English, digital), not its work-related parts (aspiration, experience).
-            far = cand[~ready]
-            profile = prov.profile[_TRAIN]
-            fit[~ready, _TRAIN] = (s.B[far, _SKILLS] * profile[_SKILLS]
-                                   + s.B[far, _MENTAL] * profile[_MENTAL])
-        # Employment advice is for clients who have said they want work.
-        allowed[:, _EMP_ADVICE] &= s.goal[cand] & ~s.in_work[cand]
-        # Link Workers who know the provision also know how full it is: a long
-        # waiting list makes an activity a worse fit (assumption).
-        places = np.maximum(prov.places, 1).astype(np.float32)
-        fit = fit / (1.0 + prov.queue_counts / places)
-        fit = np.where(allowed, fit, -1.0)
-        best = np.argmax(fit, axis=1)
-        has = fit[np.arange(len(cand)), best] > 0
-        cand, best = cand[has], best[has]
-        if len(cand) == 0:
-            return
-        lwp = p.link_workers
-        prob = np.full(len(cand), p.service.uptake_base * (1.0 + lwp.follow_up)
-                       * self.colocation_factor(1.0), dtype=np.float32)
-        anxious = s.B[cand, _MENTAL] > lwp.anxious_barrier
-        accompanied = anxious & (self.draw("accompaniment", t, cand) < lwp.accompaniment)
-        prob[anxious] *= lwp.anxious_uptake_factor
-        prob[accompanied] *= lwp.accompanied_uptake_factor
-        log.add(Ev.ACCOMPANIED, t, cand[accompanied], best[accompanied])
-        take = self.draw("uptake", t, cand) < np.minimum(prob, p.service.uptake_cap)
-        cand, best = cand[take], best[take]
-        s.queue[cand] = best
-        s.queue_since[cand] = t
-        log.add(Ev.ACTIVITY_REFERRAL, t, cand, best)
-
-    def refer_to_work_support(self, t: int, sess: np.ndarray) -> None:
-        """The direct pathway: refer clients with a work goal to work-focused support."""
-        m, p = self.model, self.p
-        s = m.clients
-        cand = sess[s.goal[sess] & (s.direct[sess] < 0) & ~s.in_work[sess]]
-        if len(cand) == 0:
-            return
-        propensity = referral_propensity(p.link_workers, self.work_awareness,
-                                         self.iag_level).astype(np.float32)
-        prob = p.direct.referral_per_session * propensity[s.lw[cand]]
-        ready = s.dist[cand] < p.direct.readiness_distance
-        jcp_prob = np.minimum(1.0, prob * m.work_support.jobcentre.referral_boost)
-        u = self.draw("direct.referral", t, cand)
-        chosen = cand[u < np.where(ready, jcp_prob, prob)]
+        lo, n = m.follow_up.lo, s.n
+        lwp, inc = p.link_workers, p.incentives
+        w = lwp.session_coproduction_weight
+        gain = lwp.session_effect * ((1.0 - w) + w * lwp.coproduction)
+        # Link Workers who know the provision also know how full it is: a long waiting
+        # list makes an activity a worse fit (assumption).
+        crowding = 1.0 + prov.queue_counts / np.maximum(prov.places, 1).astype(np.float32)
+        propensity = referral_propensity(lwp, self.work_awareness, self.iag_level)
+        rows, start = log.reserve(4 * (n - lo))
+        end, chosen, ready = sessions_kernel(
+            t, lo, n, *self.keys("accompaniment", "uptake", "direct.referral", "discourage"),
+            s.status, s.credit, s.sessions, s.lw, s.B, s.dist, s.act, s.queue, s.queue_since,
+            s.goal, s.in_work, s.direct, self.knows, self.awareness(),
+            propensity.astype(np.float32), prov.profile, crowding.astype(np.float32),
+            lwp.sessions_per_month / _WEEKS_PER_MONTH, p.incentives.parking * m.funder.incentive,
+            inc.parking_distance, inc.parking_span, gain, lwp.session_isolation_share,
+            p.provision.readiness_distance, bool(p.provision.open_learning),
+            p.service.uptake_base * (1.0 + lwp.follow_up) * self.colocation_factor(1.0),
+            lwp.anxious_barrier, lwp.accompaniment, lwp.anxious_uptake_factor,
+            lwp.accompanied_uptake_factor, p.service.uptake_cap, p.direct.referral_per_session,
+            p.direct.readiness_distance, m.work_support.jobcentre.referral_boost,
+            lwp.discourage_distance, lwp.discourage_per_session, lwp.discourage_awareness,
+            p.dynamics.goal_threshold + lwp.discourage_setback, rows, start)
+        log.advance(end)
         if len(chosen):
-            m.work_support.start(t, chosen, ready[u < np.where(ready, jcp_prob, prob)])
+            m.work_support.start(t, chosen, ready)
 
-    def discourage(self, t: int, sess: np.ndarray) -> None:
-        """Link Workers with low work awareness discourage 'overly ambitious' goals."""
-        m, p = self.model, self.p
-        s = m.clients
-        lwp = p.link_workers
-        cand = sess[s.goal[sess] & (s.dist[sess] > lwp.discourage_distance) & ~s.in_work[sess]]
-        if len(cand) == 0:
-            return
-        lw = s.lw[cand]
-        aware = self.awareness()[lw]
-        h = lwp.discourage_per_session * np.clip(1.0 - aware / lwp.discourage_awareness, 0, 1)
-        hit = self.draw("discourage", t, cand) < h
-        cand = cand[hit]
-        s.goal[cand] = False
-        s.B[cand, _ASP] = np.maximum(s.B[cand, _ASP],
-                                     p.dynamics.goal_threshold + lwp.discourage_setback)
-        m.log.add(Ev.GOAL_DISCOURAGED, t, cand, lw[hit])
 
+_EV_SESSION, _EV_ACCOMPANIED = int(Ev.SESSION), int(Ev.ACCOMPANIED)
+_EV_ACT_REFERRAL, _EV_DISCOURAGED = int(Ev.ACTIVITY_REFERRAL), int(Ev.GOAL_DISCOURAGED)
+
+
+@njit(cache=True)
+def session_rate(rate, park, dist, parking_distance, parking_span):
+    """Sessions a week for a supported client at ``dist``: the service's frequency, less
+    parking under job incentives (``park`` > 0) for clients judged far from work."""
+    if park == 0:
+        return rate
+    far = min(max((dist - parking_distance) / parking_span, 0.0), 1.0)
+    return rate * (1.0 - park * far)
+
+
+@njit(cache=True)
+def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, status, credit,
+                    sessions, lw, B, dist, act, queue, queue_since, goal, in_work, direct,
+                    knows, awareness, propensity, profile, crowding, rate, park,
+                    parking_distance, parking_span, gain, isolation_share, readiness,
+                    open_learning, uptake, anxious_barrier, accompaniment, anxious_factor,
+                    accompanied_factor, uptake_cap, direct_per_session, direct_readiness,
+                    jcp_boost, discourage_distance, discourage_per_session,
+                    discourage_awareness, discouraged_barrier, log, row):
+    """The phase ``sessions`` for clients ``lo .. n-1`` in week ``t``.
+
+    Each supported client gains session credit at its session rate; with a whole session
+    due, the session (logged with the Link Worker) lowers the mental-health and isolation
+    barriers, then, in order:
+
+    * **the plan's offer**, to a client with no activity and no waiting list: the activity
+      the Link Worker knows that best fits the client's barriers (the profile), worse the
+      longer its waiting list; volunteering (and training, unless open learning) only
+      when ready; employment advice only with a work goal and out of work; with open
+      learning, training answers only the skills and confidence parts for a client not
+      ready. Uptake is lower for an anxious client, higher when accompanied;
+    * **direct referral** of a client with a work goal, out of work and of work support,
+      at the Link Worker's propensity (eased to Jobcentre Plus under a partnership for a
+      client ready for it);
+    * **discouragement** by a Link Worker of low work awareness of a goal thought
+      'overly ambitious' (the client far from work): the goal is dropped and aspiration
+      set back.
+
+    Returns the log's new row count, the clients referred to work-focused support and
+    whether each is ready for ordinary support.
+    """
+    chosen = np.empty(n - lo, dtype=np.int64)
+    ready_out = np.empty(n - lo, dtype=np.bool_)
+    nchosen = 0
+    nact = profile.shape[0]
+    fit = np.empty(nact, dtype=np.float64)
+    for i in range(lo, n):
+        if status[i] != SUPPORTED:
+            continue
+        credit[i] += session_rate(rate, park, dist[i], parking_distance, parking_span)
+        if credit[i] < 1.0:
+            continue
+        credit[i] -= 1.0
+        sessions[i] += 1
+        j = lw[i]
+        row = emit(log, row, t, i, _EV_SESSION, j)
+        B[i, _MENTAL] = max(0.01, B[i, _MENTAL] - gain)
+        B[i, _ISO] = max(0.01, B[i, _ISO] - isolation_share * gain)
+        # The plan's offer.
+        if act[i] < 0 and queue[i] < 0:
+            is_ready = dist[i] < readiness
+            for a in range(nact):
+                f = 0.0
+                for d in range(B.shape[1]):
+                    f += B[i, d] * profile[a, d]
+                fit[a] = f
+            if open_learning and not is_ready:
+                fit[_TRAIN] = (B[i, _SKILLS] * profile[_TRAIN, _SKILLS]
+                               + B[i, _MENTAL] * profile[_TRAIN, _MENTAL])
+            best = -1
+            best_fit = -1.0
+            for a in range(nact):
+                allowed = knows[j, a]
+                if a == _VOL or (a == _TRAIN and not open_learning):
+                    allowed = allowed and is_ready
+                if a == _EMP_ADVICE:
+                    allowed = allowed and goal[i] and not in_work[i]
+                f = fit[a] / crowding[a] if allowed else -1.0
+                if f > best_fit:
+                    best, best_fit = a, f
+            if best_fit > 0:
+                prob = uptake
+                if B[i, _MENTAL] > anxious_barrier:
+                    prob *= anxious_factor
+                    if draw(k_accompany, t, i) < accompaniment:
+                        prob *= accompanied_factor
+                        row = emit(log, row, t, i, _EV_ACCOMPANIED, best)
+                if draw(k_uptake, t, i) < min(prob, uptake_cap):
+                    queue[i] = best
+                    queue_since[i] = t
+                    row = emit(log, row, t, i, _EV_ACT_REFERRAL, best)
+        # Direct referral to work-focused support.
+        if goal[i] and direct[i] < 0 and not in_work[i]:
+            prob = direct_per_session * propensity[j]
+            is_ready = dist[i] < direct_readiness
+            if is_ready:
+                prob = min(1.0, prob * jcp_boost)
+            if draw(k_direct, t, i) < prob:
+                chosen[nchosen] = i
+                ready_out[nchosen] = is_ready
+                nchosen += 1
+        # Discouragement of an 'ambitious' goal.
+        if goal[i] and dist[i] > discourage_distance and not in_work[i]:
+            h = discourage_per_session * min(max(1.0 - awareness[j] / discourage_awareness,
+                                                 0.0), 1.0)
+            if draw(k_discourage, t, i) < h:
+                goal[i] = False
+                B[i, _ASP] = max(B[i, _ASP], discouraged_barrier)
+                row = emit(log, row, t, i, _EV_DISCOURAGED, j)
+    return row, chosen[:nchosen], ready_out[:nchosen]
+
+
+_TRIAGE_RULES = TRIAGE  # rule codes of triage_kernel: their positions
+_EV_DISENGAGED, _EV_DECLINED, _EV_ASSIGNED = int(Ev.DISENGAGED), int(Ev.DECLINED), int(
+    Ev.ASSIGNED)
+
+
+@njit(cache=True)
+def triage_kernel(t, lo, n, k_dropout, k_decline, status, lw, dist, wait_since, source,
+                  support_start, credit, active, caseload, waiting_dropout, rule, incentive,
+                  decline, decline_factor, log, row):
+    """The phase ``triage`` for clients ``lo .. n-1`` in week ``t``.
+
+    Waiting clients may give up (``waiting_dropout``). The places Link Workers in post
+    have free (caseload less supported clients) are filled from the waiting list in the
+    order of the triage ``rule`` (0 first come, 1 furthest from work first, 2 closest
+    first), pulled towards clients close to work by the results-payment ``incentive``
+    (a mix of the two rankings; creaming). Some of those chosen decline at first contact
+    (``decline`` by referral source); the rest are shared round-robin over the Link
+    Workers with free places (one each in index order, then a second each...) and their
+    assessment counts as their first session.
+
+    Returns the log's new row count.
+    """
+    nlw = len(caseload)
+    load = np.zeros(nlw, dtype=np.int64)
+    waiting = np.empty(n - lo, dtype=np.int64)
+    nw = 0
+    for i in range(lo, n):
+        st = status[i]
+        if st == SUPPORTED:
+            load[lw[i]] += 1
+        elif st == WAITING:
+            if draw(k_dropout, t, i) < waiting_dropout:
+                status[i] = OUT
+                row = emit(log, row, t, i, _EV_DISENGAGED, 0)
+            else:
+                waiting[nw] = i
+                nw += 1
+    free = np.zeros(nlw, dtype=np.int64)
+    for j in range(nlw):
+        if active[j]:
+            free[j] = max(caseload[j] - load[j], 0)
+    k = min(free.sum(), nw)
+    if k == 0:
+        return row
+    waiting = waiting[:nw]
+    if k < nw:
+        d = np.empty(nw)
+        for q in range(nw):
+            d[q] = dist[waiting[q]]
+        if rule == 0:
+            base = np.empty(nw)
+            for q in range(nw):
+                base[q] = -float(wait_since[waiting[q]])
+        elif rule == 1:
+            base = d
+        else:
+            base = -d
+        if incentive > 0:
+            score = (1 - incentive) * _rank01(base) + incentive * _rank01(-d)
+        else:
+            score = base
+        chosen = waiting[np.argsort(-score, kind="mergesort")[:k]]
+    else:
+        chosen = waiting
+    # Some decline when first contacted; the rest, in triage order, go round-robin.
+    slots = np.empty(k, dtype=np.int64)
+    ns = 0
+    level = 0
+    while ns < k:
+        for j in range(nlw):
+            if free[j] > level and ns < k:
+                slots[ns] = j
+                ns += 1
+        level += 1
+    ns = 0
+    for i in chosen:
+        if draw(k_decline, t, i) < decline * decline_factor[source[i]]:
+            status[i] = OUT
+            row = emit(log, row, t, i, _EV_DECLINED, -1)
+            continue
+        j = slots[ns]
+        ns += 1
+        status[i] = SUPPORTED
+        lw[i] = j
+        support_start[i] = t
+        credit[i] = 1.0  # the assessment is the first session
+        row = emit(log, row, t, i, _EV_ASSIGNED, j)
+    return row

@@ -1,9 +1,10 @@
 """VCS providers and provision: places, waiting lists, drop-out and effects on barriers.
 
 * :class:`VCSProvider` is one provider of one kind of activity (a Mesa agent). Its places,
-  duration, drop-out and effect live in one row of the provision's arrays; it fills its
-  free places from its waiting list (:meth:`VCSProvider.fill`) and can be commissioned to
-  add places (:meth:`VCSProvider.commission`).
+  duration, drop-out and effect live in one row of the provision's arrays; it can be
+  commissioned to add places (:meth:`VCSProvider.commission`). Its weekly work (filling
+  its free places from its waiting list, first come first served) is done for every
+  provider at once by :func:`activities_kernel`.
 * :class:`Provision` is the process (phase ``activities``): activities end or are dropped,
   attending lowers the barriers each activity addresses, clients out of support step into
   volunteering or training on their own (slowly), people leave waiting lists, and every
@@ -17,9 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from mesa import Agent
+from numba import njit
 
 from pathways_sim.model.clients import DOMAINS, OUT, SUPPORTED, D
 from pathways_sim.model.events import ACTIVITY_CODES, Ev
+from pathways_sim.model.kernels import draw, emit
 from pathways_sim.model.process import Process
 from pathways_sim.scenario.registry import ACTIVITIES
 
@@ -92,27 +95,6 @@ class VCSProvider(Agent):
     def effect(self) -> float:
         return float(self._provision.effect[self.code])
 
-    def fill(self, t: int, queue: np.ndarray, occupied: int) -> np.ndarray:
-        """Start the first clients of ``queue`` (its waiting list, in order) in free places.
-
-        Returns the clients started (their activity ends ``weeks`` from now).
-        """
-        take = min(self.places - occupied, len(queue))
-        if take <= 0:
-            return queue[:0]
-        m = self.model
-        s = m.clients
-        start = queue[:take]
-        s.queue[start] = -1
-        s.act[start] = self.code
-        s.act_end[start] = t + self.weeks
-        m.log.add(Ev.ACTIVITY_START, t, start, self.code)
-        if self.is_stepping_stone:
-            first = start[~s.stepped[start]]
-            s.stepped[first] = True
-            m.funder.pay("stepping_stone", first, t)
-        return start
-
     def commission(self, extra_share: float) -> int:
         """Add places (Rotherham-style commissioning of new provision). Returns places added."""
         extra = max(1, int(round(self.places * extra_share)))
@@ -145,64 +127,32 @@ class Provision(Process):
         self.agents = [VCSProvider(self, a, ACTIVITY_CODES[a]) for a in ACTIVITIES]
         self.act_counts = np.zeros(len(ACTIVITIES), dtype=np.int64)
         self.queue_counts = np.zeros(len(ACTIVITIES), dtype=np.int64)
+        self._stepping = np.array([pr.is_stepping_stone for pr in self.agents])
 
     def step(self, t: int) -> None:
-        """Activities end or are dropped, act on barriers; waiting lists move; places fill."""
+        """Activities end or are dropped, act on barriers; waiting lists move; places fill.
+
+        The weekly work is :func:`activities_kernel` (one compiled pass over the clients
+        still followed); the funder pays for first stepping stones afterwards.
+        """
         m, p = self.model, self.p
-        s, log, W = m.clients, m.log, m.window
-        busy = m.followed(s.act[W] >= 0)
-        a = s.act[busy]
-        if len(busy):
-            done = s.act_end[busy] <= t
-            log.add(Ev.ACTIVITY_END, t, busy[done], a[done])
-            s.act[busy[done]] = -1
-            busy, a = busy[~done], a[~done]
-            cut = p.provision.follow_up_dropout_cut * p.link_workers.follow_up
-            h = self.dropout[a] * np.where(s.status[busy] == SUPPORTED, 1.0 - cut, 1.0)
-            drop = self.draw("activity.dropout", t, busy) < h
-            log.add(Ev.ACTIVITY_DROPOUT, t, busy[drop], a[drop])
-            s.act[busy[drop]] = -1
-            busy, a = busy[~drop], a[~drop]
-            w = p.provision.coproduction_weight
-            eff = self.effect[a] * ((1.0 - w) + w * p.link_workers.coproduction)
-            s.B[busy] *= 1.0 - eff[:, None] * self.profile[a]
-        counts = np.bincount(a, minlength=len(self.agents))
-        self.self_directed(t)
-        queued = m.followed(s.queue[W] >= 0)
-        if len(queued):
-            h = p.provision.queue_dropout_factor * p.service.waiting_dropout_per_week
-            leave = self.draw("activity.queue_dropout", t, queued) < h
-            s.queue[queued[leave]] = -1
-            log.add(Ev.ACTIVITY_DROPOUT, t, queued[leave], -1)
-            queued = queued[~leave]
-        # Fill free places first come, first served: one stable sort by (activity, since).
-        q = s.queue[queued]
-        order = np.lexsort((s.queue_since[queued], q))
-        queued, q = queued[order], q[order]
-        bounds = np.searchsorted(q, np.arange(len(self.agents) + 1))
-        waiting = np.diff(bounds)
-        for pr in self.agents:
-            c = pr.code
-            started = pr.fill(t, queued[bounds[c] : bounds[c + 1]], int(counts[c]))
-            counts[c] += len(started)
-            waiting[c] -= len(started)
+        s, log = m.clients, m.log
+        lo, n = m.follow_up.lo, s.n
+        cut = p.provision.follow_up_dropout_cut * p.link_workers.follow_up
+        w = p.provision.coproduction_weight
+        rows, start = log.reserve(4 * (n - lo))
+        end, counts, waiting, paid = activities_kernel(
+            t, lo, n, *self.keys("activity.dropout", "activity.queue_dropout", "self_directed"),
+            s.status, s.act, s.act_end, s.queue, s.queue_since, s.in_work, s.working_age,
+            s.dist, s.stepped, s.B, self.places, self.weeks, self.dropout, self.effect,
+            self.profile, self._stepping, 1.0 - cut, (1.0 - w) + w * p.link_workers.coproduction,
+            p.provision.readiness_distance, p.provision.self_directed_per_week,
+            p.provision.queue_dropout_factor * p.service.waiting_dropout_per_week, rows, start)
+        log.advance(end)
         self.act_counts = counts
         self.queue_counts = waiting
-
-    def self_directed(self, t: int) -> None:
-        """Clients out of support step into volunteering or training on their own, slowly."""
-        m, p = self.model, self.p
-        s, W = m.clients, m.window
-        cand = m.followed((s.status[W] == OUT) & (s.act[W] < 0) & (s.queue[W] < 0)
-                          & ~s.in_work[W] & s.working_age[W])
-        if len(cand) == 0:
-            return
-        cand = cand[s.dist[cand] < p.provision.readiness_distance]
-        go = cand[self.draw("self_directed", t, cand) < p.provision.self_directed_per_week]
-        kind = np.where(s.B[go, D["skills"]] > s.B[go, D["work_experience"]], _TRAIN, _VOL)
-        s.queue[go] = kind
-        s.queue_since[go] = t
-        m.log.add(Ev.ACTIVITY_REFERRAL, t, go, kind)
+        if len(paid):
+            m.funder.pay("stepping_stone", paid, t)
 
     def commission(self) -> None:
         """Commission extra places where an activity's waiting list persists (Rotherham)."""
@@ -211,3 +161,92 @@ class Provision(Process):
             persists = self.queue_counts[pr.code] > prov.commission_queue_share * pr.places
             if pr.places > 0 and persists:
                 pr.commission(prov.commission_share)
+
+
+_EV_END, _EV_DROPOUT = int(Ev.ACTIVITY_END), int(Ev.ACTIVITY_DROPOUT)
+_EV_REFERRAL, _EV_START = int(Ev.ACTIVITY_REFERRAL), int(Ev.ACTIVITY_START)
+_SKILLS, _WORK_EXP = D["skills"], D["work_experience"]
+
+
+@njit(cache=True)
+def activities_kernel(t, lo, n, k_dropout, k_queue, k_self, status, act, act_end, queue,
+                      queue_since, in_work, working_age, dist, stepped, B, places, weeks,
+                      dropout, effect, profile, stepping, supported_dropout, coproduction,
+                      readiness, self_directed, queue_dropout, log, row):
+    """The phase ``activities`` for clients ``lo .. n-1`` in week ``t``.
+
+    For each client, in index order: an activity that has run its weeks ends; otherwise
+    the client may drop out (less when a Link Worker follows up); otherwise attending
+    lowers each barrier by ``effect x coproduction x profile``. A client out of support,
+    out of work and of working age, close enough to work, with no activity or waiting
+    list, may put themselves on the waiting list for training (skills the larger
+    barrier) or volunteering. Anyone on a waiting list may leave it. Then each provider
+    fills its free places from its waiting list, first come (``queue_since``), first
+    served (lowest index on a tie).
+
+    Returns the log's new row count, clients per activity and left waiting per activity,
+    and the clients whose first stepping stone started (the funder pays for them).
+    """
+    k = len(places)
+    counts = np.zeros(k, dtype=np.int64)
+    nq = np.zeros(k, dtype=np.int64)
+    queued = np.empty(n - lo, dtype=np.int64)
+    nqueued = 0
+    for i in range(lo, n):
+        a = act[i]
+        if a >= 0:
+            if act_end[i] <= t:
+                row = emit(log, row, t, i, _EV_END, a)
+                act[i] = -1
+            else:
+                h = dropout[a] * (supported_dropout if status[i] == SUPPORTED else 1.0)
+                if draw(k_dropout, t, i) < h:
+                    row = emit(log, row, t, i, _EV_DROPOUT, a)
+                    act[i] = -1
+                else:
+                    eff = effect[a] * coproduction
+                    for d in range(B.shape[1]):
+                        B[i, d] *= 1.0 - eff * profile[a, d]
+                    counts[a] += 1
+        if (status[i] == OUT and act[i] < 0 and queue[i] < 0 and not in_work[i]
+                and working_age[i] and dist[i] < readiness
+                and draw(k_self, t, i) < self_directed):
+            kind = _TRAIN if B[i, _SKILLS] > B[i, _WORK_EXP] else _VOL
+            queue[i] = kind
+            queue_since[i] = t
+            row = emit(log, row, t, i, _EV_REFERRAL, kind)
+        if queue[i] >= 0:
+            if draw(k_queue, t, i) < queue_dropout:
+                queue[i] = -1
+                row = emit(log, row, t, i, _EV_DROPOUT, -1)
+            else:
+                queued[nqueued] = i
+                nqueued += 1
+                nq[queue[i]] += 1
+    paid = np.empty(nqueued, dtype=np.int64)
+    npaid = 0
+    if nqueued:
+        queued = queued[:nqueued]
+        code = np.empty(nqueued, dtype=np.int64)
+        for j in range(nqueued):
+            code[j] = queue[queued[j]]
+        for c in range(k):
+            free = places[c] - counts[c]
+            if free <= 0 or nq[c] == 0:
+                continue
+            mine = queued[code == c]
+            if free < len(mine):
+                order = np.argsort(queue_since[mine], kind="mergesort")  # stable: index ties
+                mine = mine[order[:free]]
+            for i in mine:
+                queue[i] = -1
+                act[i] = c
+                act_end[i] = t + weeks[c]
+                row = emit(log, row, t, i, _EV_START, c)
+                if stepping[c] and not stepped[i]:
+                    stepped[i] = True
+                    paid[npaid] = i
+                    npaid += 1
+            counts[c] += len(mine)
+            nq[c] -= len(mine)
+    return row, counts, nq, paid[:npaid]

@@ -26,7 +26,7 @@ from pathways_sim.model.clients import (
     D,
     wellbeing,
 )
-from pathways_sim.model.events import SOURCE_CODES, Ev
+from pathways_sim.model.events import BARRIER_EVENTS, SOURCE_CODES, Ev
 from pathways_sim.model.process import Process
 from pathways_sim.model.rng import Streams
 from pathways_sim.scenario.registry import SOURCES
@@ -193,39 +193,75 @@ class Referral(Process):
         self.sources.append(ReferralSource("jcp", jcp.referrals_per_year, p.jcp.shift))
         self.schedule = ReferralSchedule(p, model.streams, self.sources, p.run.weeks)
 
-    def step(self, t: int) -> None:
-        """Add week ``t``'s referrals: attributes, readings at referral, eligibility, goals."""
-        new = self.schedule.week(t)
-        if new is None:
-            return
-        m, p = self.model, self.p
-        s, log = m.clients, m.log
-        rows = s.extend(len(new["age"]))
-        for key, col in new.items():
-            getattr(s, key)[rows] = col
-        s.B0[rows] = new["B"]
-        s.ref_week[rows] = t
-        s.wait_since[rows] = t
-        idx = np.arange(rows.start, rows.stop, dtype=np.int32)
-        B = new["B"]
-        dist = B @ DISTANCE_WEIGHTS
-        s.dist[rows] = dist
-        s.dist0[rows] = dist
-        s.far[rows] = dist >= p.funding.far_distance
-        log.add(Ev.REFERRED, t, idx, new["source"])
-        log.add(Ev.READING, t, idx, dist)
-        log.add(Ev.WELLBEING, t, idx, wellbeing(B))
+        self._settle()
+
+    def _settle(self) -> None:
+        """Work out, for every scheduled referral at once, what ``step`` adds in its week.
+
+        Referrals do not depend on model state, and a referral's client index is its row in
+        the schedule (clients are indexed in order of referral, and only referral adds
+        them), so their client columns (eligibility, employment, goal, distance) and their
+        events (referral, readings, rejection, employment, goal) are settled here, in
+        vectorised passes over the whole run; ``step`` copies week ``t``'s rows. Within a
+        week the events are grouped by kind, in the order listed above.
+        """
+        p, tab = self.p, self.schedule.table
+        offsets = self.schedule.offsets
+        n = int(offsets[-1])
+        week = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets)).astype(np.int32)
+        idx = np.arange(n, dtype=np.int32)
+        B = tab["B"]
+        # Week by week, as the referrals arrive: a matrix product's last bits can depend on
+        # the number of rows (BLAS blocking), and each week's values must not.
+        dist = np.empty(n, dtype=np.float32)
+        well = np.empty(n, dtype=np.float32)
+        for lo, hi in zip(offsets[:-1], offsets[1:], strict=True):
+            if hi > lo:
+                dist[lo:hi] = B[lo:hi] @ DISTANCE_WEIGHTS
+                well[lo:hi] = wellbeing(B[lo:hi])
         e = p.eligibility
-        age, wa = new["age"], new["working_age"]
+        age, wa = tab["age"], tab["working_age"]
         reject = ((age < e.min_age) | (age > e.max_age) | (dist > e.max_distance)
-                  | (e.working_age_only & ~wa) | (e.exclude_psychosis & new["psychosis"]))
-        s.status[rows] = np.where(reject, REJECTED, WAITING)
-        log.add(Ev.REJECTED, t, idx[reject])
-        kept = idx[~reject]
-        log.add_barriers(t, kept, s.B[kept])
-        employed = (new["emp_status"] == EMPLOYED_AT_RISK) & ~reject
-        s.in_work[rows] = employed
-        log.add(Ev.EMPLOYED_AT_REFERRAL, t, idx[employed])
+                  | (e.working_age_only & ~wa) | (e.exclude_psychosis & tab["psychosis"]))
+        employed = (tab["emp_status"] == EMPLOYED_AT_RISK) & ~reject
         goal = ~reject & wa & ~employed & (B[:, _ASP] < p.dynamics.goal_threshold)
-        s.goal[rows] = goal
-        log.add(Ev.WORK_GOAL, t, idx[goal], B[goal, _ASP])
+        self.columns = {**tab, "B0": B, "ref_week": week, "wait_since": week, "dist": dist,
+                        "dist0": dist, "far": dist >= p.funding.far_distance,
+                        "status": np.where(reject, REJECTED, WAITING).astype(np.int8),
+                        "in_work": employed, "goal": goal}
+        kept = ~reject
+        groups = [(Ev.REFERRED, None, tab["source"]), (Ev.READING, None, dist),
+                  (Ev.WELLBEING, None, well), (Ev.REJECTED, reject, 0.0),
+                  *((ev, kept, B[:, j]) for j, ev in enumerate(BARRIER_EVENTS)),
+                  (Ev.EMPLOYED_AT_REFERRAL, employed, 0.0), (Ev.WORK_GOAL, goal, B[:, _ASP])]
+        parts = []
+        for rank, (ev, mask, value) in enumerate(groups):
+            rows = idx if mask is None else idx[mask]
+            value = np.broadcast_to(np.asarray(value, dtype=np.float32), (n,))
+            parts.append((week[rows], np.full(len(rows), rank), rows, np.full(len(rows), ev),
+                          value[rows]))
+        ev_week, rank, client, event, value = (np.concatenate(c) for c in zip(*parts,
+                                                                              strict=True))
+        order = np.lexsort((rank, ev_week))  # stable: by week, kind, then client
+        self.events = (ev_week[order].astype(np.int16), client[order],
+                       event[order].astype(np.int8), value[order])
+        self.event_offsets = np.searchsorted(self.events[0], np.arange(len(offsets)))
+
+    def step(self, t: int) -> None:
+        """Add week ``t``'s referrals: their rows of the client arrays and their events
+        (settled up front by :meth:`_settle`)."""
+        offsets = self.schedule.offsets
+        if t + 1 >= len(offsets) or offsets[t + 1] == offsets[t]:
+            return
+        lo, hi = int(offsets[t]), int(offsets[t + 1])
+        s, log = self.model.clients, self.model.log
+        if s.n != lo:
+            raise RuntimeError(f"referral: client arrays hold {s.n} clients, the schedule {lo}")
+        rows = s.extend(hi - lo)
+        for key, col in self.columns.items():
+            getattr(s, key)[rows] = col[lo:hi]
+        a, b = self.event_offsets[t], self.event_offsets[t + 1]
+        cols, start = log.reserve(b - a)
+        for dst, src in zip(cols, self.events, strict=True):
+            dst[start : start + b - a] = src[a:b]
+        log.advance(start + b - a)

@@ -1,5 +1,20 @@
 """Named random streams keyed by client, for common random numbers.
 
+Two kinds of draw, both keyed so that a client's draw for a decision never depends on
+other clients or other decisions:
+
+* **Weekly per-client decisions** (drop-out, uptake, job entry...), made inside the
+  compiled kernels: a counter-based hash of (root seed, stream, week, client)
+  (:func:`stream_key` here, :func:`pathways_sim.model.kernels.draw` in the kernels).
+  Nothing is generated or skipped: the kernel computes the one number it needs, so a
+  draw costs a few nanoseconds and no per-call overhead (the PCG64 blocks below cost
+  several microseconds per call, about 15 calls a week). Chosen for the kernels of
+  issue 9 (docs/odd.md, "Stochasticity"); it changed the draws from the PCG64 blocks, so
+  its results were checked for statistical equivalence with the version before
+  (benchmarks/equivalence.py), not bit-identity.
+* **Everything else** (referral counts and client attributes, Link Worker knowledge,
+  model-level generators), through :class:`Streams`, described next.
+
 One root seed; each stochastic process (referrals, uptake, drop-out, job
 entry...) has its own PCG64 stream seeded from the root seed and the process
 name with :class:`numpy.random.SeedSequence`. A draw for client ``i`` in week
@@ -30,6 +45,26 @@ from scipy.special import ndtri
 _PER_DRAW = 2  # float32 draws per 64-bit PCG64 output
 _BLOCK = 1 << 48  # 64-bit outputs reserved per week (far more than any run needs)
 _UNKNOWN = 1 << 127  # stream position after a caller drew an unknown amount: restart next time
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix64(x: int) -> int:
+    """The SplitMix64 finaliser on Python ints (as :func:`pathways_sim.model.kernels.mix64`)."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def stream_key(seed: int, name: str) -> np.uint64:
+    """The 64-bit key of stream ``name`` in a run with root ``seed`` (for the kernels' draws).
+
+    A hash of the seed and the stream's crc32: distinct streams and seeds get unrelated
+    keys; :func:`pathways_sim.model.kernels.draw` hashes it with the week and the client.
+    """
+    return np.uint64(_mix64((_mix64(seed & _MASK) + 0x9E3779B97F4A7C15 * _process_id(name))
+                            & _MASK))
 
 
 def _process_id(name: str) -> int:
