@@ -26,7 +26,7 @@ from pathways_sim.model.events import Ev
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel
 
-#: Outcome events each regime pays for (MODEL.md §2, EVIDENCE §2).
+#: Outcome events each regime pays for (docs/evidence.md §E2.13).
 PAYS_FOR: dict[str, tuple[str, ...]] = {
     "block": (),
     "pbr_job": ("job",),

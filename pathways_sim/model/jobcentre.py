@@ -75,7 +75,7 @@ class JobcentrePlus(EmploymentSupport):
 
     Work coaches are always reachable by signposting; a partnership adds a stream
     of Universal Credit referrals closer to work and eases Link Worker referrals
-    to work coaches. Work-coach support can make work feel mandatory (MODEL.md §2).
+    to work coaches. Work-coach support can make work feel mandatory (docs/evidence.md §E4.6).
     """
 
     def __init__(self, model: PathwaysModel, p) -> None:
