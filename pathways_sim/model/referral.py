@@ -78,7 +78,7 @@ def draw_population(p, streams: Streams, source: ReferralSource, seq_lo: int,
     work_experience[[EMPLOYED_AT_RISK, UNEMPLOYED, INACTIVE, RETIRED]] = (
         c.work_experience_employed, c.work_experience_unemployed, c.work_experience_inactive,
         c.work_experience_retired)
-    # JCP refers Universal Credit claimants: working age, mostly unemployed (docs/evidence.md §E4.3).
+    # JCP refers Universal Credit claimants: working age, mostly unemployed (evidence.md §E4.3).
     jcp = source.name == "jcp"
     wa = np.ones(k, dtype=bool) if jcp else u[:, 0] < c.share_working_age
     pension = float(c.pension_age)
