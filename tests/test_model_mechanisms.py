@@ -337,7 +337,8 @@ def test_no_dropout_hazard_means_no_one_leaves_an_activity_early():
 
 
 def test_a_week_in_an_activity_lowers_exactly_the_barriers_it_addresses():
-    m = run_model("medium", weeks=20)
+    # More work goals than the default, so employment advice (for a goal only) is seen too.
+    m = run_model("medium", {"dynamics.goal_threshold": 0.6}, weeks=20)
     s, cop = m.clients, m.p.link_workers.coproduction
     # Domains no other phase of the week touches (sessions act on mental and isolation,
     # work goals on aspiration; relapse spares clients in an activity).
@@ -357,25 +358,70 @@ def test_a_week_in_an_activity_lowers_exactly_the_barriers_it_addresses():
     assert seen.min() > 0, seen  # every activity was checked on some clients
 
 
-def test_stepping_stones_are_offered_only_below_readiness_distance():
-    ready = 0.45
-    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.readiness_distance": ready,
-                                          "provision.self_directed_per_week": 0.01}), seed=5)
+# The readiness rule alone: no supported volunteering (tested below).
+RULE_ONLY = {"provision.supported_volunteering": 0.0}
+
+
+def test_stepping_stones_are_offered_only_below_the_link_workers_readiness_distance():
+    # Readiness depends on the service's offer: the base, plus accompaniment and the share of
+    # provision each Link Worker knows.
+    m = PathwaysModel(scenario("medium", {**AMPLE, **RULE_ONLY,
+                                          "provision.readiness_distance": 0.3,
+                                          "provision.readiness_accompaniment": 0.2,
+                                          "provision.readiness_knowledge": 0.2,
+                                          "provision.self_directed_per_week": 0.0}), seed=5)
+    lwp, team = m.p.link_workers, m.link_work
+    ready = team.readiness()
+    np.testing.assert_allclose(ready, 0.3 + 0.2 * lwp.accompaniment
+                               + 0.2 * team.knows.mean(axis=1), rtol=1e-6)
+    assert ready.min() < ready.max()  # Link Workers who know more offer stepping stones further
     stones, others_far = 0, 0
     for _ in range(40):
         wk = step(m)
         offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
         who = offers["client"].to_numpy()
+        r = ready[m.clients.lw[who]]
         stone = offers["value"].isin([VOL, TRAIN]).to_numpy()
-        assert (wk.dist[who[stone]] < ready).all(), wk.t
+        assert (wk.dist[who[stone]] < r[stone]).all(), wk.t
         stones += int(stone.sum())
-        others_far += int((wk.dist[who[~stone]] >= ready).sum())
+        others_far += int((wk.dist[who[~stone]] >= r[~stone]).sum())
     assert stones > 50 and others_far > 50  # the rule had clients on both sides
+
+
+def test_supported_volunteering_is_offered_at_any_distance_and_age_and_accompanied():
+    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.supported_volunteering": 1.0,
+                                          "link_workers.accompaniment": 0.5,
+                                          "provision.self_directed_per_week": 0.0}), seed=5)
+    ready = m.link_work.readiness()
+    far = retired = 0
+    for _ in range(40):
+        wk = step(m)
+        offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
+        who, kind = offers["client"].to_numpy(), offers["value"].to_numpy()
+        beyond = (kind == VOL) & (wk.dist[who] >= ready[m.clients.lw[who]])
+        accompanied = set(events(wk.log, Ev.ACCOMPANIED, VOL)["client"])
+        assert set(who[beyond]) <= accompanied, wk.t  # supported volunteering goes along
+        assert not ((kind == TRAIN) & (wk.dist[who] >= ready[m.clients.lw[who]])).any()
+        far += int(beyond.sum())
+        retired += int((~m.clients.working_age[who[beyond]]).sum())
+    assert far > 30 and retired > 0
+    # Without it (and with the same draws), volunteering waits for readiness.
+    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.supported_volunteering": 0.0,
+                                          "link_workers.accompaniment": 0.5,
+                                          "provision.self_directed_per_week": 0.0}), seed=5)
+    for _ in range(40):
+        wk = step(m)
+        offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
+        who = offers["client"].to_numpy()[offers["value"].to_numpy() == VOL]
+        assert (wk.dist[who] < ready[m.clients.lw[who]]).all(), wk.t
 
 
 def test_open_learning_offers_training_at_any_distance_and_volunteering_still_waits():
     ready = 0.45
-    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.readiness_distance": ready,
+    m = PathwaysModel(scenario("medium", {**AMPLE, **RULE_ONLY,
+                                          "provision.readiness_distance": ready,
+                                          "provision.readiness_accompaniment": 0.0,
+                                          "provision.readiness_knowledge": 0.0,
                                           "provision.self_directed_per_week": 0.0,
                                           "provision.open_learning": True}), seed=5)
     far_training = 0
