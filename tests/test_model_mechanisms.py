@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathways_sim.model.clients import DOMAINS, REJECTED, SUPPORTED, WAITING, Client
+from pathways_sim.model.clients import (
+    DISTANCE_WEIGHTS,
+    DOMAINS,
+    REJECTED,
+    SUPPORTED,
+    WAITING,
+    Client,
+    D,
+)
+from pathways_sim.model.dynamics import dynamics_kernel
 from pathways_sim.model.events import SOURCE_CODES, Ev
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.model.provider import PROFILES
@@ -435,6 +444,35 @@ def test_open_learning_offers_training_at_any_distance_and_volunteering_still_wa
 
 
 # §3.5 Stepping stones and work goals --------------------------------------------------------------
+def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
+    # The upward spiral (docs/odd.md §7.10): one week of the dynamics kernel from a real
+    # model's state, with and without dynamics.stepping_stone_awareness. Only clients in
+    # volunteering or training, engaged, of working age and out of work, gain; by exactly
+    # goal_growth x (1 - B_mental) x the extra awareness.
+    m = run_model("medium", weeks=40)
+    s, d, lo, n = m.clients, m.p.dynamics, m.follow_up.lo, m.clients.n
+    after = {}
+    for extra in (0.0, 0.5):
+        B, goal, travelled, dist = s.B.copy(), s.goal.copy(), s.travelled.copy(), s.dist.copy()
+        rows, start = m.log.reserve(2 * (n - lo))
+        dynamics_kernel(
+            m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
+            B, s.B0, dist, s.dist0, m.link_work.awareness(), DISTANCE_WEIGHTS,
+            m.provision.stepping, d.relapse_rate, d.activity_awareness, extra, d.goal_growth,
+            d.awareness_base, d.goal_threshold, d.goal_threshold + d.goal_lapse_margin,
+            d.travelled_distance, rows, start)
+        after[extra] = B[lo:n, D["aspiration"]]
+    act = s.act[lo:n]
+    stone = (act >= 0) & m.provision.stepping[np.maximum(act, 0)]
+    spiral = stone & s.working_age[lo:n] & ~s.in_work[lo:n] & (s.status[lo:n] != REJECTED)
+    assert spiral.sum() > 20
+    np.testing.assert_array_equal(after[0.5][~spiral], after[0.0][~spiral])
+    gain = d.goal_growth * (1.0 - s.B[lo:n, D["mental"]]) * 0.5
+    floor = after[0.0] - gain <= 0.01  # the barrier never falls below 0.01
+    np.testing.assert_allclose(after[0.5][spiral & ~floor],
+                               (after[0.0] - gain)[spiral & ~floor], rtol=1e-4, atol=1e-6)
+
+
 def test_work_goals_appear_more_with_work_aware_link_workers():
     goals = {}
     for aware in (0.2, 0.8):
