@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathways_sim.model.clients import DOMAINS, REJECTED, SUPPORTED, WAITING, Client
+from pathways_sim.model.clients import (
+    DISTANCE_WEIGHTS,
+    DOMAINS,
+    REJECTED,
+    SUPPORTED,
+    WAITING,
+    Client,
+    D,
+)
+from pathways_sim.model.dynamics import dynamics_kernel
 from pathways_sim.model.events import SOURCE_CODES, Ev
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.model.provider import PROFILES
@@ -337,7 +346,8 @@ def test_no_dropout_hazard_means_no_one_leaves_an_activity_early():
 
 
 def test_a_week_in_an_activity_lowers_exactly_the_barriers_it_addresses():
-    m = run_model("medium", weeks=20)
+    # More work goals than the default, so employment advice (for a goal only) is seen too.
+    m = run_model("medium", {"dynamics.goal_threshold": 0.6}, weeks=20)
     s, cop = m.clients, m.p.link_workers.coproduction
     # Domains no other phase of the week touches (sessions act on mental and isolation,
     # work goals on aspiration; relapse spares clients in an activity).
@@ -357,25 +367,70 @@ def test_a_week_in_an_activity_lowers_exactly_the_barriers_it_addresses():
     assert seen.min() > 0, seen  # every activity was checked on some clients
 
 
-def test_stepping_stones_are_offered_only_below_readiness_distance():
-    ready = 0.45
-    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.readiness_distance": ready,
-                                          "provision.self_directed_per_week": 0.01}), seed=5)
+# The readiness rule alone: no supported volunteering (tested below).
+RULE_ONLY = {"provision.supported_volunteering": 0.0}
+
+
+def test_stepping_stones_are_offered_only_below_the_link_workers_readiness_distance():
+    # Readiness depends on the service's offer: the base, plus accompaniment and the share of
+    # provision each Link Worker knows.
+    m = PathwaysModel(scenario("medium", {**AMPLE, **RULE_ONLY,
+                                          "provision.readiness_distance": 0.3,
+                                          "provision.readiness_accompaniment": 0.2,
+                                          "provision.readiness_knowledge": 0.2,
+                                          "provision.self_directed_per_week": 0.0}), seed=5)
+    lwp, team = m.p.link_workers, m.link_work
+    ready = team.readiness()
+    np.testing.assert_allclose(ready, 0.3 + 0.2 * lwp.accompaniment
+                               + 0.2 * team.knows.mean(axis=1), rtol=1e-6)
+    assert ready.min() < ready.max()  # Link Workers who know more offer stepping stones further
     stones, others_far = 0, 0
     for _ in range(40):
         wk = step(m)
         offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
         who = offers["client"].to_numpy()
+        r = ready[m.clients.lw[who]]
         stone = offers["value"].isin([VOL, TRAIN]).to_numpy()
-        assert (wk.dist[who[stone]] < ready).all(), wk.t
+        assert (wk.dist[who[stone]] < r[stone]).all(), wk.t
         stones += int(stone.sum())
-        others_far += int((wk.dist[who[~stone]] >= ready).sum())
+        others_far += int((wk.dist[who[~stone]] >= r[~stone]).sum())
     assert stones > 50 and others_far > 50  # the rule had clients on both sides
+
+
+def test_supported_volunteering_is_offered_at_any_distance_and_age_and_accompanied():
+    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.supported_volunteering": 1.0,
+                                          "link_workers.accompaniment": 0.5,
+                                          "provision.self_directed_per_week": 0.0}), seed=5)
+    ready = m.link_work.readiness()
+    far = retired = 0
+    for _ in range(40):
+        wk = step(m)
+        offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
+        who, kind = offers["client"].to_numpy(), offers["value"].to_numpy()
+        beyond = (kind == VOL) & (wk.dist[who] >= ready[m.clients.lw[who]])
+        accompanied = set(events(wk.log, Ev.ACCOMPANIED, VOL)["client"])
+        assert set(who[beyond]) <= accompanied, wk.t  # supported volunteering goes along
+        assert not ((kind == TRAIN) & (wk.dist[who] >= ready[m.clients.lw[who]])).any()
+        far += int(beyond.sum())
+        retired += int((~m.clients.working_age[who[beyond]]).sum())
+    assert far > 30 and retired > 0
+    # Without it (and with the same draws), volunteering waits for readiness.
+    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.supported_volunteering": 0.0,
+                                          "link_workers.accompaniment": 0.5,
+                                          "provision.self_directed_per_week": 0.0}), seed=5)
+    for _ in range(40):
+        wk = step(m)
+        offers = events(wk.log, Ev.ACTIVITY_REFERRAL)
+        who = offers["client"].to_numpy()[offers["value"].to_numpy() == VOL]
+        assert (wk.dist[who] < ready[m.clients.lw[who]]).all(), wk.t
 
 
 def test_open_learning_offers_training_at_any_distance_and_volunteering_still_waits():
     ready = 0.45
-    m = PathwaysModel(scenario("medium", {**AMPLE, "provision.readiness_distance": ready,
+    m = PathwaysModel(scenario("medium", {**AMPLE, **RULE_ONLY,
+                                          "provision.readiness_distance": ready,
+                                          "provision.readiness_accompaniment": 0.0,
+                                          "provision.readiness_knowledge": 0.0,
                                           "provision.self_directed_per_week": 0.0,
                                           "provision.open_learning": True}), seed=5)
     far_training = 0
@@ -389,6 +444,35 @@ def test_open_learning_offers_training_at_any_distance_and_volunteering_still_wa
 
 
 # §3.5 Stepping stones and work goals --------------------------------------------------------------
+def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
+    # The upward spiral (docs/odd.md §7.10): one week of the dynamics kernel from a real
+    # model's state, with and without dynamics.stepping_stone_awareness. Only clients in
+    # volunteering or training, engaged, of working age and out of work, gain; by exactly
+    # goal_growth x (1 - B_mental) x the extra awareness.
+    m = run_model("medium", weeks=40)
+    s, d, lo, n = m.clients, m.p.dynamics, m.follow_up.lo, m.clients.n
+    after = {}
+    for extra in (0.0, 0.5):
+        B, goal, travelled, dist = s.B.copy(), s.goal.copy(), s.travelled.copy(), s.dist.copy()
+        rows, start = m.log.reserve(2 * (n - lo))
+        dynamics_kernel(
+            m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
+            B, s.B0, dist, s.dist0, m.link_work.awareness(), DISTANCE_WEIGHTS,
+            m.provision.stepping, d.relapse_rate, d.activity_awareness, extra, d.goal_growth,
+            d.awareness_base, d.goal_threshold, d.goal_threshold + d.goal_lapse_margin,
+            d.travelled_distance, rows, start)
+        after[extra] = B[lo:n, D["aspiration"]]
+    act = s.act[lo:n]
+    stone = (act >= 0) & m.provision.stepping[np.maximum(act, 0)]
+    spiral = stone & s.working_age[lo:n] & ~s.in_work[lo:n] & (s.status[lo:n] != REJECTED)
+    assert spiral.sum() > 20
+    np.testing.assert_array_equal(after[0.5][~spiral], after[0.0][~spiral])
+    gain = d.goal_growth * (1.0 - s.B[lo:n, D["mental"]]) * 0.5
+    floor = after[0.0] - gain <= 0.01  # the barrier never falls below 0.01
+    np.testing.assert_allclose(after[0.5][spiral & ~floor],
+                               (after[0.0] - gain)[spiral & ~floor], rtol=1e-4, atol=1e-6)
+
+
 def test_work_goals_appear_more_with_work_aware_link_workers():
     goals = {}
     for aware in (0.2, 0.8):

@@ -21,9 +21,11 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from pathways_sim.model.clients import SUPPORTED, D
 from pathways_sim.model.events import Ev
+from pathways_sim.model.model import PathwaysModel
 from pathways_sim.outcomes import default_cohort, members
-from tests.helpers import interval, metrics, paired_interval, run_model
+from tests.helpers import VOL, interval, metrics, paired_interval, run_model, scenario
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +34,10 @@ SERVICE_MODELS = ("signposting", "light", "medium", "holistic")
 
 
 @cache
-def outcomes(name: str, seed: int) -> dict[str, float]:
-    """Metrics of one full run, plus pattern-7 measures of the outcome cohort."""
-    m = run_model(name, seed=seed)
+def outcomes(name: str, seed: int, changes: tuple = ()) -> dict[str, float]:
+    """Metrics of one full run (of a scenario with ``changes``, (path, value) pairs), plus
+    pattern-5, 7 and 11 measures of the outcome cohort."""
+    m = run_model(name, dict(changes), seed=seed)
     out = metrics(m)
     log, r = m.log.frame(), m.p.run
     cohort = members(log, default_cohort(r.weeks, r.cohort_weeks, r.follow_up_weeks))
@@ -54,12 +57,17 @@ def outcomes(name: str, seed: int) -> dict[str, float]:
         rows = log[(log["event"] == event) & log["client"].isin(far)]
         rows = rows[rows["week"].to_numpy() - ref[rows["client"]] < 104]
         out[f"{name}_24m_far"] = rows["client"].nunique() / len(far)
+    # Pattern 11: the furthest third who started volunteering within 12 months.
+    vol = log[(log["event"] == Ev.ACTIVITY_START) & (log["value"] == VOL)
+              & log["client"].isin(far)]
+    vol = vol[vol["week"].to_numpy() - ref[vol["client"]] < 52]
+    out["volunteering_12m_far"] = vol["client"].nunique() / len(far)
     return out
 
 
-def values(name: str, metric: str) -> list[float]:
-    """One metric over the replicates of a scenario, in seed order."""
-    return [outcomes(name, seed)[metric] for seed in SEEDS]
+def values(name: str, metric: str, changes: tuple = ()) -> list[float]:
+    """One metric over the replicates of a scenario (with ``changes``), in seed order."""
+    return [outcomes(name, seed, changes)[metric] for seed in SEEDS]
 
 
 def report(what: str, mean: float, lo: float, hi: float) -> str:
@@ -154,3 +162,76 @@ def test_7_jcp_partnership_costs_some_disengagement():
 # ---------------------------------------------------------------------------- pattern 8
 def test_8_scaling_up_without_colocation_lowers_work_outcomes():
     assert_lowers("scaled_up_no_colocation", "holistic", "found_work_24m")
+
+
+# ---------------------------------------------------------------------------- pattern 9
+@cache
+def interest_in_work(name: str, seed: int) -> dict[int, tuple[float, float]]:
+    """Interest in work (1 - the aspiration barrier) of supported clients, by weeks since referral.
+
+    For each lag in 13 and 26 weeks: the mean interest at referral and at the lag of the
+    clients referred in the first 52 weeks who, at the lag, are still supported, of
+    working age and out of work (the clients whose interest the report's follow-up data
+    measured).
+    """
+    m = PathwaysModel(scenario(name), seed=seed)
+    s, asp = m.clients, D["aspiration"]
+    seen: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {13: [], 26: []}
+    for _ in range(52 + 26):
+        m.step()
+        for lag, rows in seen.items():
+            w = m.week - lag
+            if 0 <= w < 52:
+                n = s.n
+                idx = np.flatnonzero((s.ref_week[:n] == w) & (s.status[:n] == SUPPORTED)
+                                     & s.working_age[:n] & ~s.in_work[:n])
+                rows.append((1.0 - s.B0[idx, asp], 1.0 - s.B[idx, asp]))
+    return {lag: (float(np.concatenate([r[0] for r in rows]).mean()),
+                  float(np.concatenate([r[1] for r in rows]).mean()))
+            for lag, rows in seen.items()}
+
+
+@pytest.mark.parametrize("name", ["medium", "holistic"])
+def test_9_interest_in_work_rises_markedly_after_4_to_6_months_of_support(name):
+    # docs/evidence.md §E3.9: very low at referral, rising markedly after 4-6 months.
+    # "Markedly": at 6 months over 1.4 times its level at referral, per replicate; and
+    # the rise over months 4-6 is larger than over the first 3 months (it builds up).
+    runs = [interest_in_work(name, seed) for seed in SEEDS]
+    at0, at6 = [r[26][0] for r in runs], [r[26][1] for r in runs]
+    mean, lo, hi = paired_interval(1.4 * np.array(at0), at6)
+    assert lo > 0, report(f"{name}: interest at 6 months - 1.4 x at referral", mean, lo, hi)
+    first = [r[13][1] - r[13][0] for r in runs]  # months 1-3
+    later = [r[26][1] - r[13][1] for r in runs]  # months 4-6 (clients still supported at 6)
+    mean, lo, hi = paired_interval(first, later)
+    assert lo > 0, report(f"{name}: rise in months 4-6 - rise in months 1-3", mean, lo, hi)
+
+
+# ---------------------------------------------------------------------------- pattern 10
+NO_STEPPING_STONES = (("provision.training_places", 0), ("provision.volunteering_places", 0))
+
+
+@pytest.mark.parametrize("name", ["medium", "holistic"])
+def test_10_stepping_stone_places_raise_later_jobs(name):
+    # docs/evidence.md §E4.1: work comes indirectly, through volunteering and training.
+    mean, lo, hi = paired_interval(values(name, "found_work_24m"),
+                                   values(name, "found_work_24m", NO_STEPPING_STONES))
+    assert hi < 0, report(f"{name} without stepping-stone places - {name}, found_work_24m",
+                          mean, lo, hi)
+
+
+# ---------------------------------------------------------------------------- pattern 11
+NO_SUPPORTED_VOLUNTEERING = (("provision.supported_volunteering", 0.0),)
+
+
+@pytest.mark.parametrize("name", ["medium", "holistic"])
+def test_11_supported_volunteering_reaches_clients_far_from_work(name):
+    # docs/evidence.md §E3.10 (Box H): a client far from work reached volunteering with a
+    # Link Worker who accompanied him. Some of the furthest third volunteer within 12
+    # months, clearly more than without supported volunteering.
+    far = values(name, "volunteering_12m_far")
+    lo, hi = interval(far)
+    assert lo > 0, f"{name}: volunteering_12m_far 90% interval [{lo:.4g}, {hi:.4g}]"
+    mean, lo, hi = paired_interval(
+        values(name, "volunteering_12m_far", NO_SUPPORTED_VOLUNTEERING), far)
+    assert lo > 0, report(f"{name} - {name} without supported volunteering, "
+                          "volunteering_12m_far", mean, lo, hi)

@@ -513,6 +513,7 @@ def test_ema_workbench_example_runs_the_model_as_a_function():
         assert len(outcomes[metric]) == 4
         assert np.all((outcomes[metric] >= 0) & (outcomes[metric] <= 1))
     # the function the Workbench calls is an ordinary one: same inputs, same outputs
+    # (assert_equal: a metric undefined in so short a run is NaN on both sides)
     once = example.simulate("medium", seed=3, weeks=30, **{"run.scale": 0.3})
     again = example.simulate("medium", seed=3, weeks=30, **{"run.scale": 0.3})
     np.testing.assert_equal(again, once)  # NaN (no job yet: no cost per job) equals NaN

@@ -1,7 +1,8 @@
 """Barriers, wellbeing and work interest (phase ``dynamics``).
 
 Unsupported gains fade (relapse towards the barriers at referral); support and confidence
-raise interest in work, more with a work-aware Link Worker; a work goal is stated once the
+raise interest in work, more with a work-aware Link Worker and more again in volunteering or
+training (the upward spiral); a work goal is stated once the
 aspiration barrier falls below ``dynamics.goal_threshold`` and lapses when it rises well
 above it; distance from the labour market is recomputed; distance travelled is recorded
 (and paid for under the stepping-stones regime).
@@ -36,7 +37,8 @@ class Dynamics(Process):
         end, moved = dynamics_kernel(
             t, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, s.goal, s.travelled,
             s.B, s.B0, s.dist, s.dist0, m.link_work.awareness(), DISTANCE_WEIGHTS,
-            d.relapse_rate, d.activity_awareness, d.goal_growth, d.awareness_base,
+            m.provision.stepping, d.relapse_rate, d.activity_awareness,
+            d.stepping_stone_awareness, d.goal_growth, d.awareness_base,
             d.goal_threshold, d.goal_threshold + d.goal_lapse_margin, d.travelled_distance,
             rows, start)
         log.advance(end)
@@ -50,18 +52,20 @@ _EV_GOAL, _EV_LAPSED, _EV_TRAVELLED = int(Ev.WORK_GOAL), int(Ev.GOAL_LAPSED), in
 
 @njit(cache=True)
 def dynamics_kernel(t, lo, n, status, act, lw, working_age, in_work, goal, travelled, B, B0,
-                    dist, dist0, awareness, weights, relapse, activity_awareness, growth,
-                    awareness_base, threshold, lapse_at, travelled_distance, log, row):
+                    dist, dist0, awareness, weights, stepping, relapse, activity_awareness,
+                    stepping_awareness, growth, awareness_base, threshold, lapse_at,
+                    travelled_distance, log, row):
     """The phase ``dynamics`` for clients ``lo .. n-1`` in week ``t``.
 
     For each client not rejected: with no support and no activity, each barrier relapses
     by ``relapse`` of its gain since referral; supported or in an activity (of working
     age, out of work), the aspiration barrier falls with confidence (1 - the mental-health
     barrier) and the work awareness of the supporting Link Worker (or
-    ``activity_awareness`` in an activity alone). A work goal is stated when aspiration
-    falls below ``threshold`` (working age, out of work) and lapses above ``lapse_at``.
-    Distance is the weighted barrier index; a first fall of ``travelled_distance`` since
-    referral is logged.
+    ``activity_awareness`` in an activity alone), plus ``stepping_awareness`` in a
+    stepping stone (volunteering or training): the upward spiral. A work goal is stated
+    when aspiration falls below ``threshold`` (working age, out of work) and lapses above
+    ``lapse_at``. Distance is the weighted barrier index; a first fall of
+    ``travelled_distance`` since referral is logged.
 
     Returns the log's new row count and the clients whose distance travelled was logged.
     """
@@ -80,6 +84,8 @@ def dynamics_kernel(t, lo, n, status, act, lw, working_age, in_work, goal, trave
                     B[i, d] += gap * relapse
         elif working_age[i] and not in_work[i]:
             aware = awareness[lw[i]] if st == SUPPORTED else activity_awareness
+            if act[i] >= 0 and stepping[act[i]]:
+                aware += stepping_awareness
             fall = growth * (1.0 - B[i, _MENTAL]) * (awareness_base + aware)
             B[i, _ASP] = max(0.01, B[i, _ASP] - fall)
         asp = B[i, _ASP]

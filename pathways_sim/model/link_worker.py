@@ -222,6 +222,19 @@ class LinkWork(Process):
         """Work awareness of each Link Worker (float32, for the client arrays)."""
         return self.work_awareness.astype(np.float32)
 
+    def readiness(self) -> np.ndarray:
+        """Each Link Worker's readiness distance for work-oriented stepping stones (float32).
+
+        ``provision.readiness_distance``, raised by what the service offers: accompaniment
+        (``provision.readiness_accompaniment`` x ``link_workers.accompaniment``) and the
+        Link Worker's knowledge of provision (``provision.readiness_knowledge`` x the share
+        of the kinds of provision it knows).
+        """
+        prov, lwp = self.p.provision, self.p.link_workers
+        known = self.knows.mean(axis=1) if len(self.knows) else np.zeros(0)
+        return (prov.readiness_distance + prov.readiness_accompaniment * lwp.accompaniment
+                + prov.readiness_knowledge * known).astype(np.float32)
+
     def colocation_factor(self, sign: float) -> float:
         lw = self.p.link_workers
         return 1.0 + sign * lw.colocation_effect if lw.colocated else 1.0
@@ -260,6 +273,7 @@ class LinkWork(Process):
         # list makes an activity a worse fit (assumption).
         crowding = 1.0 + prov.queue_counts / np.maximum(prov.places, 1).astype(np.float32)
         propensity = referral_propensity(lwp, self.work_awareness, self.iag_level)
+        readiness = self.readiness()
         rows, start = log.reserve(4 * (n - lo))
         end, chosen, ready = sessions_kernel(
             t, lo, n, *self.keys("accompaniment", "uptake", "direct.referral", "discourage"),
@@ -268,7 +282,7 @@ class LinkWork(Process):
             propensity.astype(np.float32), prov.profile, crowding.astype(np.float32),
             lwp.sessions_per_month / _WEEKS_PER_MONTH, p.incentives.parking * m.funder.incentive,
             inc.parking_distance, inc.parking_span, gain, lwp.session_isolation_share,
-            p.provision.readiness_distance, bool(p.provision.open_learning),
+            readiness, bool(p.provision.open_learning), p.provision.supported_volunteering,
             p.service.uptake_base * (1.0 + lwp.follow_up) * self.colocation_factor(1.0),
             lwp.anxious_barrier, lwp.accompaniment, lwp.anxious_uptake_factor,
             lwp.accompanied_uptake_factor, p.service.uptake_cap, p.direct.referral_per_session,
@@ -299,10 +313,11 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
                     sessions, lw, B, dist, act, queue, queue_since, goal, in_work, direct,
                     knows, awareness, propensity, profile, crowding, rate, park,
                     parking_distance, parking_span, gain, isolation_share, readiness,
-                    open_learning, uptake, anxious_barrier, accompaniment, anxious_factor,
-                    accompanied_factor, uptake_cap, direct_per_session, direct_readiness,
-                    jcp_boost, discourage_distance, discourage_per_session,
-                    discourage_awareness, discouraged_barrier, log, row):
+                    open_learning, supported_volunteering, uptake, anxious_barrier,
+                    accompaniment, anxious_factor, accompanied_factor, uptake_cap,
+                    direct_per_session, direct_readiness, jcp_boost, discourage_distance,
+                    discourage_per_session, discourage_awareness, discouraged_barrier, log,
+                    row):
     """The phase ``sessions`` for clients ``lo .. n-1`` in week ``t``.
 
     Each supported client gains session credit at its session rate; with a whole session
@@ -312,9 +327,13 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
     * **the plan's offer**, to a client with no activity and no waiting list: the activity
       the Link Worker knows that best fits the client's barriers (the profile), worse the
       longer its waiting list; volunteering (and training, unless open learning) only
-      when ready; employment advice only with a work goal and out of work; with open
-      learning, training answers only the skills and confidence parts for a client not
-      ready. Uptake is lower for an anxious client, higher when accompanied;
+      when ready (closer than the Link Worker's ``readiness`` distance) - except
+      supported volunteering, considered at a share ``supported_volunteering`` of offers
+      and offered at any distance and age when the Link Worker will accompany the client
+      (the accompaniment draw); employment advice only with a work
+      goal and out of work; with open learning, training answers only the skills and
+      confidence parts for a client not ready. Uptake is lower for an anxious client,
+      higher when accompanied (a supported volunteering offer always is);
     * **direct referral** of a client with a work goal, out of work and of work support,
       at the Link Worker's propensity (eased to Jobcentre Plus under a partnership for a
       client ready for it);
@@ -344,7 +363,13 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
         B[i, _ISO] = max(0.01, B[i, _ISO] - isolation_share * gain)
         # The plan's offer.
         if act[i] < 0 and queue[i] < 0:
-            is_ready = dist[i] < readiness
+            is_ready = dist[i] < readiness[j]
+            # One accompaniment draw per offer: whether the Link Worker would go along.
+            u = draw(k_accompany, t, i)
+            with_lw = u < accompaniment
+            # Supported volunteering is considered at a share of offers, and only with
+            # the Link Worker going along (the same draw: supported implies with_lw).
+            supported = u < accompaniment * supported_volunteering
             for a in range(nact):
                 f = 0.0
                 for d in range(B.shape[1]):
@@ -357,7 +382,9 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
             best_fit = -1.0
             for a in range(nact):
                 allowed = knows[j, a]
-                if a == _VOL or (a == _TRAIN and not open_learning):
+                if a == _VOL:
+                    allowed = allowed and (is_ready or supported)
+                elif a == _TRAIN and not open_learning:
                     allowed = allowed and is_ready
                 if a == _EMP_ADVICE:
                     allowed = allowed and goal[i] and not in_work[i]
@@ -366,11 +393,15 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
                     best, best_fit = a, f
             if best_fit > 0:
                 prob = uptake
-                if B[i, _MENTAL] > anxious_barrier:
+                anxious = B[i, _MENTAL] > anxious_barrier
+                if anxious:
                     prob *= anxious_factor
-                    if draw(k_accompany, t, i) < accompaniment:
+                    if with_lw:
                         prob *= accompanied_factor
-                        row = emit(log, row, t, i, _EV_ACCOMPANIED, best)
+                # An anxious client may be accompanied; supported volunteering (volunteering
+                # for a client not yet ready) always is.
+                if with_lw and (anxious or (best == _VOL and not is_ready)):
+                    row = emit(log, row, t, i, _EV_ACCOMPANIED, best)
                 if draw(k_uptake, t, i) < min(prob, uptake_cap):
                     queue[i] = best
                     queue_since[i] = t

@@ -107,7 +107,8 @@ class Provision(Process):
 
     State: per activity code, ``places``, ``weeks``, ``dropout`` and ``effect`` (the
     providers' rows), ``profile`` (activities x barrier domains), and this week's
-    ``act_counts`` (clients in each activity) and ``queue_counts`` (on each waiting list).
+    ``act_counts`` (clients in each activity), ``queue_counts`` (on each waiting list) and
+    ``stepping`` (whether each activity is a stepping stone).
     """
 
     SECTIONS = ("provision", "service", "link_workers", "run")
@@ -127,7 +128,7 @@ class Provision(Process):
         self.agents = [VCSProvider(self, a, ACTIVITY_CODES[a]) for a in ACTIVITIES]
         self.act_counts = np.zeros(len(ACTIVITIES), dtype=np.int64)
         self.queue_counts = np.zeros(len(ACTIVITIES), dtype=np.int64)
-        self._stepping = np.array([pr.is_stepping_stone for pr in self.agents])
+        self.stepping = np.array([pr.is_stepping_stone for pr in self.agents])
 
     def step(self, t: int) -> None:
         """Activities end or are dropped, act on barriers; waiting lists move; places fill.
@@ -145,7 +146,7 @@ class Provision(Process):
             t, lo, n, *self.keys("activity.dropout", "activity.queue_dropout", "self_directed"),
             s.status, s.act, s.act_end, s.queue, s.queue_since, s.in_work, s.working_age,
             s.dist, s.stepped, s.B, self.places, self.weeks, self.dropout, self.effect,
-            self.profile, self._stepping, 1.0 - cut, (1.0 - w) + w * p.link_workers.coproduction,
+            self.profile, self.stepping, 1.0 - cut, (1.0 - w) + w * p.link_workers.coproduction,
             p.provision.readiness_distance, p.provision.self_directed_per_week,
             p.provision.queue_dropout_factor * p.service.waiting_dropout_per_week, rows, start)
         log.advance(end)

@@ -60,6 +60,9 @@ METRICS: dict[str, tuple[str, str]] = dict([
     _m("disengaged_12m", _SHARE, "Disengaged (while waiting or while supported) within "
        "12 months."),
     _m("discharged_12m", _SHARE, "Discharged by their Link Worker within 12 months."),
+    _m("work_goal_at_referral", _SHARE, "Stated a work goal in the week of referral: interest "
+       "in work before support (docs/evidence.md §E3.9)."),
+    _m("work_goal_6m", _SHARE, "Stated a work goal within 6 months (at referral included)."),
     _m("work_goal_12m", _SHARE, "Stated a work goal within 12 months (at referral included)."),
     *(_m(f"{kind}_{m}m", _SHARE, f"Started {what} within {m} months.")
       for m in (6, 12, 24)
@@ -82,6 +85,9 @@ METRICS: dict[str, tuple[str, str]] = dict([
        "closest to work at referral."),
     _m("found_work_24m_far", "share of third", "found_work_24m in the third of the cohort "
        "furthest from work at referral."),
+    _m("volunteering_12m_far", "share of third", "volunteering_12m in the third of the cohort "
+       "furthest from work at referral (supported volunteering reaches them; "
+       "docs/evidence.md §E3.10)."),
     _m("found_work_ratio_near_far_24m", "ratio", "found_work_24m of the closest third / of the "
        "furthest third (1 = equal; with a +0.5 continuity correction when the far third has "
        "no job starts)."),
@@ -313,7 +319,10 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     out["took_up_service"] = _share(activity < fu)
     out["disengaged_12m"] = _share(rows.first_rel(Ev.DISENGAGED) < w12)
     out["discharged_12m"] = _share(rows.first_rel(Ev.DISCHARGED) < w12)
-    out["work_goal_12m"] = _share(rows.first_rel(Ev.WORK_GOAL) < w12)
+    goal = rows.first_rel(Ev.WORK_GOAL)
+    out["work_goal_at_referral"] = _share(goal < 1)
+    out["work_goal_6m"] = _share(goal < win(6))
+    out["work_goal_12m"] = _share(goal < w12)
 
     vol = rows.first_rel(Ev.ACTIVITY_START, values=(_VOL,))
     train = rows.first_rel(Ev.ACTIVITY_START, values=(_TRAIN,))
@@ -348,6 +357,7 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     n_near, n_far = int(near.sum()), int(far.sum())
     out["found_work_24m_near"] = _share(worked[near])
     out["found_work_24m_far"] = _share(worked[far])
+    out["volunteering_12m_far"] = _share((vol < w12)[far])
     if n_near == 0 or n_far == 0:
         out["found_work_ratio_near_far_24m"] = float("nan")
     elif k_far == 0:

@@ -196,6 +196,11 @@ LEVERS: tuple[Lever, ...] = (
           "Train every Link Worker in work awareness and advice and guidance (IAG Level 4), "
           "as Raising Aspirations did: from the start, or now, mid-run.",
           options=TRAINING_LABELS, reader=_read_training, writer=_write_training),
+    Lever("supported_volunteering", "Supported volunteering", "float",
+          ("provision.supported_volunteering",),
+          "Share of offers at which a Link Worker who goes along with the client prescribes "
+          "volunteering to someone far from work, at any age (0 = volunteering only when "
+          "ready for it).", low=0.0, high=1.0, step=0.05),
     Lever("caseload", "Caseload (clients per Link Worker)", "int", ("link_workers.caseload",),
           "How many clients one Link Worker supports at once.", low=10, high=150, step=5),
     Lever("posts", "Funding: Link Worker posts", "int",
