@@ -8,6 +8,8 @@ seed) equals the block budget; Link Workers respond to the expected payment per 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,3 +114,20 @@ def test_fixed_capacity_keeps_posts_at_the_block_level_while_paying_by_results()
     # Behaviour is the same in both (same prices, same pull): only the capacity differs.
     assert full.funder.pull == fixed.funder.pull > 0
     assert "job" in PAYS_FOR[fixed.funder.regime]
+
+
+def test_the_run_manifest_and_ledger_record_the_prices_paid(tmp_path):
+    from pathways_sim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "pbr_job_outcomes", "--replicates", "2", "--weeks", "60", "--seed", "3",
+                 "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    prices = manifest["prices"]
+    assert [p["seed"] for p in prices] == manifest["seeds"]
+    ledger = pd.read_csv(out / "ledger.csv")
+    for p in prices:
+        assert p["rule"] == "budget_neutral" and p["regime"] == "pbr_job"
+        assert p["prices"]["job"] == pytest.approx(1200 * p["price_scale"], abs=0.01)
+        rows = ledger[ledger["seed"] == p["seed"]]
+        assert rows["price_scale"].to_numpy() == pytest.approx(p["price_scale"])

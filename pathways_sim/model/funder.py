@@ -193,6 +193,14 @@ class Funder(Agent):
         self.value_table = sum((self.prices[o] * base.rates[o] for o in pays),
                                np.zeros(self.n_bands))
 
+    def price_record(self) -> dict:
+        """The prices this run paid, for the manifest: rule, scale and price per outcome."""
+        pays = PAYS_FOR[self.regime]
+        return {"regime": self.regime, "rule": self.p.funding.price_rule,
+                "price_scale": self.price_scale,
+                "prices": {o: round(float(self.prices[o]), 2) for o in pays},
+                "far_price_factor": self.far_price_factor}
+
     def bands(self, dist: np.ndarray) -> np.ndarray:
         """Band (0 .. ``incentives.value_bands`` - 1) of each distance from work."""
         return np.minimum((np.asarray(dist) * self.n_bands).astype(np.int64), self.n_bands - 1)
