@@ -131,3 +131,49 @@ def test_the_run_manifest_and_ledger_record_the_prices_paid(tmp_path):
         assert p["prices"]["job"] == pytest.approx(1200 * p["price_scale"], abs=0.01)
         rows = ledger[ledger["seed"] == p["seed"]]
         assert rows["price_scale"].to_numpy() == pytest.approx(p["price_scale"])
+
+
+CAPACITY_EXPERIMENT = """\
+title: Capacity against behaviour (test)
+description: Job-outcome PBR at explicit prices, posts following income or fixed; small.
+base: medium
+levers:
+  funding.regime: [block, pbr_job]
+  funding.share_at_risk: [0.5]
+  funding.price_rule: [explicit]
+  funding.capacity_responds: [true, false]
+outcomes:
+  found_work_12m: maximize
+  support_ratio_near_far: minimize
+design: {type: full_factorial}
+replicates: 3
+seed: 5
+weeks: 40
+baseline: {funding.regime: block, funding.capacity_responds: true}
+"""
+
+
+def test_the_brief_splits_the_pbr_effect_into_capacity_and_behaviour(tmp_path):
+    from pathways_sim.report.brief import write_report
+    from pathways_sim.sweep import InProcessExecutor, load_experiment, load_sweep, run_sweep
+    from pathways_sim.sweep.analysis import capacity_behaviour
+
+    (tmp_path / "cap.yaml").write_text(CAPACITY_EXPERIMENT, encoding="utf-8")
+    out = tmp_path / "sweep"
+    run_sweep(load_experiment(tmp_path / "cap.yaml"), out, InProcessExecutor(), progress=False)
+    sweep = load_sweep(out)
+    joined = sweep.joined()
+    split = capacity_behaviour(joined, sweep.points, ["link_worker_posts_mean",
+                                                      "support_ratio_near_far"])
+    parts = split.pivot_table(index="metric", columns="part", values="diff")
+    # The parts add up to the total, replicate by replicate and so on average.
+    assert (parts["behaviour"] + parts["capacity"]).to_numpy() == pytest.approx(
+        parts["total"].to_numpy())
+    # At explicit prices posts fall (capacity); with posts fixed they do not (behaviour).
+    assert parts.loc["link_worker_posts_mean", "behaviour"] == 0
+    assert parts.loc["link_worker_posts_mean", "capacity"] < 0
+    # Creaming is behaviour: it shows with the posts fixed.
+    assert parts.loc["support_ratio_near_far", "behaviour"] > 0
+    _, md_path = write_report(out)
+    md = md_path.read_text(encoding="utf-8")
+    assert "## Capacity and behaviour" in md and "Behaviour (posts fixed)" in md
