@@ -177,3 +177,15 @@ def test_the_brief_splits_the_pbr_effect_into_capacity_and_behaviour(tmp_path):
     _, md_path = write_report(out)
     md = md_path.read_text(encoding="utf-8")
     assert "## Capacity and behaviour" in md and "Behaviour (posts fixed)" in md
+
+
+def test_the_workshop_has_levers_for_equal_budget_prices_and_a_far_premium():
+    from pathways_sim.viz import levers as lv
+
+    sc = lv.LEVERS_BY_KEY["regime"].apply("pbr_job", scenario("medium", TWO_YEARS))
+    sc = lv.LEVERS_BY_KEY["price_rule"].apply("budget_neutral", sc)
+    sc = lv.LEVERS_BY_KEY["far_premium"].apply(2.0, sc)
+    assert sc["funding.price_rule"] == "budget_neutral"
+    assert sc["funding.far_price_factor"] == 2.0
+    f = PathwaysModel(sc, seed=1).funder
+    assert f.price_scale > 1.0 and f.far_price_factor == 2.0
