@@ -130,30 +130,6 @@ def test_5_job_outcome_pbr_lowers_support_and_outcomes_of_the_furthest_third(met
     assert_lowers("pbr_job_outcomes", "medium", metric)
 
 
-# ---------------------------------------------------------------------------- pattern 12
-def test_12_job_outcome_pbr_is_compared_at_equal_budget():
-    # pbr_job_outcomes' prices are budget_neutral: the funder's spend over the run is the block
-    # service's within 2% (paired 90% interval of the ratio), and posts stay near 10 (the
-    # comparison is of behaviour, not of the staff the money buys).
-    ratio = [o / b for b, o in zip(values("medium", "service_spend_total"),
-                                   values("pbr_job_outcomes", "service_spend_total"),
-                                   strict=True)]
-    lo, hi = interval(ratio)
-    assert 0.98 < lo and hi < 1.02, (lo, hi)
-    posts = values("pbr_job_outcomes", "link_worker_posts_mean")
-    assert 9 <= min(posts) and max(posts) <= 11, posts
-
-
-def test_12_at_equal_budget_job_pbr_raises_the_creaming_index():
-    assert_raises("pbr_job_outcomes", "medium", "support_ratio_near_far")
-
-
-@pytest.mark.parametrize("metric", ["sessions_per_client_far", "activity_24m_far",
-                                    "travelled_24m_far"])
-def test_12_at_equal_budget_job_pbr_lowers_outcomes_of_the_furthest_third(metric):
-    assert_lowers("pbr_job_outcomes", "medium", metric)
-
-
 # ---------------------------------------------------------------------------- pattern 6
 @pytest.mark.parametrize("metric", ["work_goal_12m", "found_work_24m"])
 def test_6_link_worker_work_training_raises_goals_and_outcomes(metric):
@@ -178,3 +154,27 @@ def test_7_jcp_partnership_costs_some_disengagement():
 # ---------------------------------------------------------------------------- pattern 8
 def test_8_scaling_up_without_colocation_lowers_work_outcomes():
     assert_lowers("scaled_up_no_colocation", "holistic", "found_work_24m")
+
+
+# ---------------------------------------------------------------------------- pattern 12
+def test_12_job_outcome_pbr_is_compared_at_equal_budget():
+    # pbr_job_outcomes' prices are budget_neutral: the funder's spend over the run is the block
+    # service's within 2% (paired 90% interval of the ratio), and posts stay near 10 (the
+    # comparison is of behaviour, not of the staff the money buys).
+    ratio = [o / b for b, o in zip(values("medium", "service_spend_total"),
+                                   values("pbr_job_outcomes", "service_spend_total"),
+                                   strict=True)]
+    lo, hi = interval(ratio)
+    assert 0.98 < lo and hi < 1.02, (lo, hi)
+    posts = values("pbr_job_outcomes", "link_worker_posts_mean")
+    assert 9 <= min(posts) and max(posts) <= 11, posts
+
+
+def test_12_at_equal_budget_job_pbr_raises_the_creaming_index():
+    assert_raises("pbr_job_outcomes", "medium", "support_ratio_near_far")
+
+
+@pytest.mark.parametrize("metric", ["sessions_per_client_far", "activity_24m_far",
+                                    "travelled_24m_far"])
+def test_12_at_equal_budget_job_pbr_lowers_outcomes_of_the_furthest_third(metric):
+    assert_lowers("pbr_job_outcomes", "medium", metric)

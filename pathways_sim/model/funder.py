@@ -167,8 +167,8 @@ class Funder(Agent):
         self.price_scale = 1.0
         self.expected_payments: np.ndarray | None = None  # per period, budget_neutral only
         self.value_table = np.zeros(self.n_bands)  # expected payment per client by band
-        if self.regime != "block":
-            self._price(baseline(model.config, model.seed))
+        if self.regime != "block" and (self.pull > 0 or f.price_rule == "budget_neutral"):
+            self._price(baseline(model.config, model.seed))  # else nothing uses a baseline
         # Parking: how much less than the best-paying client one at full parking distance is
         # expected to earn (0-1; with no expected payment, nothing to park for).
         grid = np.append(self.mids, min(1.0, inc.parking_distance + inc.parking_span))
