@@ -499,7 +499,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
             reps.seeds,
             [PROG, *argv],
             extra={"scenario_requested": args.scenario, "cohort": reps.cohort_description,
-                   "workers": workers,
+                   "workers": workers, "prices": reps.prices(),
                    "calibration": calibration.version if calibration is not None else None},
         )
         write_manifest(folder / "manifest.json", manifest, files)

@@ -127,6 +127,8 @@ class RunResult:
             (:func:`~pathways_sim.outcomes.stocks.weekly_stocks`).
         funnel: Clients of the outcome cohort reaching each pathway stage
             (:func:`~pathways_sim.outcomes.stocks.funnel`, a Series of counts).
+        prices: The results prices paid (:meth:`~pathways_sim.model.funder.Funder.price_record`;
+            under ``budget_neutral`` computed from the replicate's block-grant pilot).
     """
 
     seed: int
@@ -136,6 +138,7 @@ class RunResult:
     metrics: dict[str, float]
     stocks: pd.DataFrame
     funnel: pd.Series
+    prices: dict = field(default_factory=dict)
 
 
 def run_one(scenario: Scenario, seed: int, weeks: int | None = None) -> RunResult:
@@ -175,6 +178,7 @@ def run_one(scenario: Scenario, seed: int, weeks: int | None = None) -> RunResul
         metrics=metrics,
         stocks=weekly_stocks(log, p.run.weeks, p.run.follow_up_weeks, attrs),
         funnel=funnel(log, cohort_of(scenario)),
+        prices=model.funder.price_record(),
     )
 
 
@@ -252,6 +256,10 @@ class ReplicateSet:
     def cohort_description(self) -> str:
         """The cohort in words: which clients the shares are of."""
         return self.cohort.description
+
+    def prices(self) -> list[dict]:
+        """The results prices each replicate paid (for the manifest), in replicate order."""
+        return [{"seed": r.seed, **r.prices} for r in self.results]
 
     def table(self) -> pd.DataFrame:
         """Mean and 90% interval of each metric across replicates.

@@ -216,6 +216,7 @@ description: Job-outcome PBR against a block grant, small and short.
 base: medium
 levers:
   scenario: [medium, pbr_job_outcomes]
+  funding.price_rule: [explicit]   # Work Programme prices, not budget-neutral: posts fall
 outcomes:
   found_work_12m: maximize
   cost_per_job_24m: minimize

@@ -116,7 +116,7 @@ ALLOWED_CONSTANTS: dict[str, set[float]] = {
     "jobs": {13, 26, 52, 2},  # sustainment milestones (events and prices are named by
     # them), events per client
     "exits": {4},  # events per client
-    "funder": {52.0},  # weeks a year
+    "funder": {52.0, 0.5, 2, 64},  # weeks a year, band midpoints, (near, far), cache size
     "jobcentre": {3, 4},  # number of work-support codes (+1 for "none")
     "followup": {26},  # the Wellbeing Star reading interval (outcomes are read at it)
     "model": {2, 3, 4, 5, 6, 7, 26, 52, 1024, 4096, 1.1, 40},  # lanes, sizes, weeks/year

@@ -235,3 +235,27 @@ def test_11_supported_volunteering_reaches_clients_far_from_work(name):
         values(name, "volunteering_12m_far", NO_SUPPORTED_VOLUNTEERING), far)
     assert lo > 0, report(f"{name} - {name} without supported volunteering, "
                           "volunteering_12m_far", mean, lo, hi)
+
+
+# ---------------------------------------------------------------------------- pattern 12
+def test_12_job_outcome_pbr_is_compared_at_equal_budget():
+    # pbr_job_outcomes' prices are budget_neutral: the funder's spend over the run is the block
+    # service's within 2% (paired 90% interval of the ratio), and posts stay near 10 (the
+    # comparison is of behaviour, not of the staff the money buys).
+    ratio = [o / b for b, o in zip(values("medium", "service_spend_total"),
+                                   values("pbr_job_outcomes", "service_spend_total"),
+                                   strict=True)]
+    lo, hi = interval(ratio)
+    assert 0.98 < lo and hi < 1.02, (lo, hi)
+    posts = values("pbr_job_outcomes", "link_worker_posts_mean")
+    assert 9 <= min(posts) and max(posts) <= 11, posts
+
+
+def test_12_at_equal_budget_job_pbr_raises_the_creaming_index():
+    assert_raises("pbr_job_outcomes", "medium", "support_ratio_near_far")
+
+
+@pytest.mark.parametrize("metric", ["sessions_per_client_far", "activity_24m_far",
+                                    "travelled_24m_far"])
+def test_12_at_equal_budget_job_pbr_lowers_outcomes_of_the_furthest_third(metric):
+    assert_lowers("pbr_job_outcomes", "medium", metric)

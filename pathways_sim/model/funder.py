@@ -12,10 +12,19 @@ session and per job are derived from it and the event log
 (:mod:`pathways_sim.outcomes.costs`); no other price enters. Calls go one way: the funder
 tells the Link Worker team (:meth:`~pathways_sim.model.link_worker.LinkWork.set_posts`)
 and the provision (:meth:`~pathways_sim.model.provider.Provision.commission`).
+
+Under payment by results the funder first measures **baseline performance**: a pilot run of
+the same scenario under its block grant, with the same seed (:func:`baseline`; deterministic,
+cached per scenario and seed). From it come (i) the ``budget_neutral`` price rule, which scales
+the regime's prices so that its expected spend at baseline performance equals the block
+budget, and the expected payments of each period, against which posts respond; and (ii) the
+Link Workers' chance of each paid outcome by a client's distance from work, hence the
+**expected payment per client** (price x chance) that drives creaming and parking.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,15 +44,59 @@ PAYS_FOR: dict[str, tuple[str, ...]] = {
 }
 
 
-def job_focus(regime: str, incentives) -> float:
-    """How much a regime rewards closeness to work, hence creaming and parking.
+#: Every priced outcome, in the order of the baseline's tallies.
+OUTCOMES: tuple[str, ...] = ("job", "sustain_13w", "sustain_26w", "sustain_52w",
+                             "stepping_stone", "distance")
 
-    Job regimes reward it fully and a block grant not at all (by definition);
-    stepping-stone payments by ``incentives.stepping_stone_focus``.
+# The funding settings that do not change what happens under a block grant: runs that differ
+# only in them share one baseline.
+_PRICING_KEYS = ("funding.regime", "funding.share_at_risk", "funding.price_rule",
+                 "funding.far_price_factor", "funding.capacity_responds")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a scenario achieves under its block grant (a pilot run, same seed).
+
+    Attributes:
+        rates: Outcome -> its count per client referred, by band of distance from work at
+            referral (``incentives.value_bands`` equal bands of 0-1; 0 where a band is empty).
+        periods: One row per funding period, one column per outcome of :data:`OUTCOMES`,
+            a pair (near, far) each: the outcomes counted in the period (shape periods x
+            outcomes x 2).
     """
-    if regime == "pbr_stepping_stones":
-        return incentives.stepping_stone_focus
-    return 0.0 if regime == "block" else 1.0
+
+    rates: dict[str, np.ndarray]
+    periods: np.ndarray
+
+
+_BASELINES: dict[tuple, Baseline] = {}
+
+
+def baseline(scenario, seed: int) -> Baseline:
+    """Baseline performance of ``scenario`` at ``seed``: a pilot run under its block grant.
+
+    Cached per scenario (without its pricing settings) and seed, so the regimes and price
+    rules compared on one service share one pilot.
+    """
+    key = (tuple((k, v) for k, v in scenario.values.items() if k not in _PRICING_KEYS
+                 and not k.startswith(("funding.price_", "incentives."))), int(seed))
+    if key not in _BASELINES:
+        from pathways_sim.model.model import PathwaysModel  # the funder is part of the model
+
+        pilot = PathwaysModel(scenario.with_changes(
+            {"funding.regime": "block", "funding.share_at_risk": 0.0},
+            name=f"{scenario.name}+block_baseline"), seed=seed)
+        pilot.run()
+        f, s = pilot.funder, pilot.clients
+        bands = f.bands(s.dist0[: s.n])
+        referred = np.bincount(bands, minlength=f.n_bands).astype(np.float64)
+        rates = {o: np.divide(f.tally_bands[o], referred, out=np.zeros(f.n_bands),
+                              where=referred > 0) for o in OUTCOMES}
+        if len(_BASELINES) > 64:
+            _BASELINES.clear()
+        _BASELINES[key] = Baseline(rates, np.array(f.tally_periods, dtype=np.float64))
+    return _BASELINES[key]
 
 
 class Funder(Agent):
@@ -101,20 +154,88 @@ class Funder(Agent):
         self.ledger: list[dict] = []
         self._period_payments = 0.0
         self._period_start = 0
+        # Every priced outcome is tallied, paid for or not: a block run is the baseline.
+        inc = self.p.incentives
+        self.n_bands: int = inc.value_bands
+        self.mids = (np.arange(self.n_bands) + 0.5) / self.n_bands  # band midpoints
+        self.tally_bands = {o: np.zeros(self.n_bands) for o in OUTCOMES}
+        self.tally_periods: list[np.ndarray] = []
+        self._tally = np.zeros((len(OUTCOMES), 2))
+        # Strength of the Link Workers' response to results payments (0 under a block grant).
+        self.pull: float = (inc.response * min(1.0, inc.at_risk_gain * self.share_at_risk)
+                            if self.regime != "block" else 0.0)
+        self.price_scale = 1.0
+        self.expected_payments: np.ndarray | None = None  # per period, budget_neutral only
+        self.value_table = np.zeros(self.n_bands)  # expected payment per client by band
+        if self.regime != "block" and (self.pull > 0 or f.price_rule == "budget_neutral"):
+            self._price(baseline(model.config, model.seed))  # else nothing uses a baseline
+        # Parking: how much less than the best-paying client one at full parking distance is
+        # expected to earn (0-1; with no expected payment, nothing to park for).
+        grid = np.append(self.mids, min(1.0, inc.parking_distance + inc.parking_span))
+        values = self.value(grid, grid >= f.far_distance)
+        top = float(values.max())
+        self.parking_gradient: float = (float(np.clip(1.0 - values[-1] / top, 0.0, 1.0))
+                                        if top > 0 else 0.0)
+
+    def _price(self, base: Baseline) -> None:
+        """Set prices (``budget_neutral``: scaled to the block budget) and the value table."""
+        f, pays = self.p.funding, PAYS_FOR[self.regime]
+        weights = np.array([self.prices[o] if o in pays else 0.0 for o in OUTCOMES])
+        per_period = (base.periods[..., 0] + self.far_price_factor * base.periods[..., 1]
+                      ) @ weights if len(base.periods) else np.zeros(0)
+        if f.price_rule == "budget_neutral":
+            at_risk = self.annual_budget * self.share_at_risk * self.p.run.weeks / 52.0
+            total = float(per_period.sum())
+            # No outcome at baseline: nothing to scale (prices stay as given).
+            self.price_scale = at_risk / total if total > 0 else 1.0
+            self.prices = {o: v * self.price_scale for o, v in self.prices.items()}
+            self.expected_payments = per_period * self.price_scale
+        self.value_table = sum((self.prices[o] * base.rates[o] for o in pays),
+                               np.zeros(self.n_bands))
+
+    def price_record(self) -> dict:
+        """The prices this run paid, for the manifest: rule, scale and price per outcome."""
+        pays = PAYS_FOR[self.regime]
+        return {"regime": self.regime, "rule": self.p.funding.price_rule,
+                "price_scale": self.price_scale,
+                "prices": {o: round(float(self.prices[o]), 2) for o in pays},
+                "far_price_factor": self.far_price_factor}
+
+    def bands(self, dist: np.ndarray) -> np.ndarray:
+        """Band (0 .. ``incentives.value_bands`` - 1) of each distance from work."""
+        return np.minimum((np.asarray(dist) * self.n_bands).astype(np.int64), self.n_bands - 1)
+
+    def value(self, dist: np.ndarray, far: np.ndarray) -> np.ndarray:
+        """Expected results payment for clients at ``dist`` (far premium where ``far``):
+        the prices x the baseline chance of each paid outcome, interpolated between bands."""
+        v = np.interp(dist, self.mids, self.value_table)
+        return np.where(far, v * self.far_price_factor, v)
 
     @property
     def incentive(self) -> float:
-        """Strength 0-1 of the pull towards clients close to work (drives creaming and parking)."""
-        inc = self.p.incentives
-        at_risk = min(1.0, inc.at_risk_gain * self.share_at_risk)
-        return inc.response * at_risk * job_focus(self.regime, inc)
+        """Parking strength 0-1: the response to payments x how much less a client far from
+        work is expected to earn (0 when a premium makes them worth as much)."""
+        return self.pull * self.parking_gradient
 
     def pay(self, outcome: str, clients: np.ndarray, week: int) -> None:
-        """Pay for ``outcome`` for each client if the regime pays for it; log PAYMENT events."""
-        if outcome not in PAYS_FOR[self.regime] or len(clients) == 0:
+        """Pay for ``outcome`` for each client if the regime pays for it; log PAYMENT events.
+
+        Every outcome is tallied (by distance band at referral, and near/far in the period)
+        whether paid or not: a block run's tallies are the baseline (:func:`baseline`).
+        """
+        if len(clients) == 0:
+            return
+        s = self.model.clients
+        k = OUTCOMES.index(outcome)
+        far = s.far[clients]
+        self.tally_bands[outcome] += np.bincount(self.bands(s.dist0[clients]),
+                                                 minlength=self.n_bands)
+        self._tally[k, 1] += int(far.sum())
+        self._tally[k, 0] += len(clients) - int(far.sum())
+        if outcome not in PAYS_FOR[self.regime]:
             return
         price = np.full(len(clients), self.prices[outcome], dtype=np.float32)
-        price[self.model.clients.far[clients]] *= self.far_price_factor
+        price[far] *= self.far_price_factor
         self.model.log.add(Ev.PAYMENT, week, clients, price)
         self._period_payments += float(price.sum())
 
@@ -133,9 +254,15 @@ class Funder(Agent):
         # funded for the whole period.
         places = int(m.provision.places.sum())
         if self.capacity_responds and self.regime != "block":
-            annualised = income * 52.0 / weeks
-            posts_after = int(np.clip(round(annualised / self.cost_per_link_worker), 0,
-                                      self.p.funding.max_posts_multiple
+            k = len(self.ledger)
+            if self.expected_payments is not None and k < len(self.expected_payments):
+                # Budget-neutral contract: the service plans on the baseline's payments of
+                # the period and keeps its posts while it earns them.
+                planned = guaranteed + float(self.expected_payments[k])
+                target = self.initial_posts * income / planned if planned > 0 else 0.0
+            else:
+                target = income * 52.0 / weeks / self.cost_per_link_worker
+            posts_after = int(np.clip(round(target), 0, self.p.funding.max_posts_multiple
                                       * max(1, self.initial_posts)))
             team.set_posts(posts_after)
         link_worker_cost = posts_before * self.cost_per_link_worker * weeks / 52.0
@@ -149,7 +276,10 @@ class Funder(Agent):
             "vcs_places": places, "vcs_cost": vcs_cost, "adviser_cost": adviser_cost,
             "spend": income + vcs_cost + adviser_cost,
             "link_workers_before": posts_before, "link_workers_after": posts_after,
+            "price_scale": self.price_scale,
         })
+        self.tally_periods.append(self._tally.copy())
+        self._tally[:] = 0.0
         if self.p.provision.commission_new:
             m.provision.commission()
         self._period_payments = 0.0

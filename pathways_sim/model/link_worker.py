@@ -11,7 +11,7 @@ Everything a Link Worker does is here.
   followed (:func:`triage_kernel`, :func:`sessions_kernel`):
 
   - ``triage``: waiting clients may give up; free places are filled in the order of the
-    triage rule, pulled towards clients close to work by results payments (creaming);
+    triage rule, pulled towards the clients with the highest expected results payment (creaming);
     some decline at first contact; the rest are shared round-robin over Link Workers
     with free places;
   - ``sessions``: sessions at the service model's frequency, fewer for clients far from
@@ -248,9 +248,10 @@ class LinkWork(Process):
         rows, start = log.reserve(2 * (n - lo))
         end = triage_kernel(
             t, lo, n, *self.keys("waiting.dropout", "decline"), s.status, s.lw, s.dist,
-            s.wait_since, s.source, s.support_start, s.credit, self.active, self.caseload,
-            p.service.waiting_dropout_per_week * self.colocation_factor(-1.0),
-            _TRIAGE_RULES.index(p.link_workers.triage), m.funder.incentive,
+            s.wait_since, s.source, s.support_start, s.credit, s.far, self.active,
+            self.caseload, p.service.waiting_dropout_per_week * self.colocation_factor(-1.0),
+            _TRIAGE_RULES.index(p.link_workers.triage), m.funder.pull,
+            m.funder.mids, m.funder.value_table, m.funder.far_price_factor,
             p.service.decline_at_contact * self.colocation_factor(-1.0), self.decline_factor,
             rows, start)
         log.advance(end)
@@ -434,15 +435,19 @@ _EV_DISENGAGED, _EV_DECLINED, _EV_ASSIGNED = int(Ev.DISENGAGED), int(Ev.DECLINED
 
 @njit(cache=True)
 def triage_kernel(t, lo, n, k_dropout, k_decline, status, lw, dist, wait_since, source,
-                  support_start, credit, active, caseload, waiting_dropout, rule, incentive,
-                  decline, decline_factor, log, row):
+                  support_start, credit, far, active, caseload, waiting_dropout, rule, pull,
+                  mids, value_table, far_factor, decline, decline_factor, log, row):
     """The phase ``triage`` for clients ``lo .. n-1`` in week ``t``.
 
     Waiting clients may give up (``waiting_dropout``). The places Link Workers in post
     have free (caseload less supported clients) are filled from the waiting list in the
     order of the triage ``rule`` (0 first come, 1 furthest from work first, 2 closest
-    first), pulled towards clients close to work by the results-payment ``incentive``
-    (a mix of the two rankings; creaming). Some of those chosen decline at first contact
+    first), pulled towards the clients with the highest expected results payment
+    (creaming): ``value_table`` by band of distance from work, interpolated between band
+    midpoints ``mids``, times ``far_factor`` for clients ``far`` from work at referral. The pull is
+    ``pull`` x the spread of expected payment over the list ((max - min) / max): a
+    payment that barely depends on the client reorders little. Some of those chosen
+    decline at first contact
     (``decline`` by referral source); the rest are shared round-robin over the Link
     Workers with free places (one each in index order, then a second each...) and their
     assessment counts as their first session.
@@ -484,10 +489,16 @@ def triage_kernel(t, lo, n, k_dropout, k_decline, status, lw, dist, wait_since, 
             base = d
         else:
             base = -d
-        if incentive > 0:
-            score = (1 - incentive) * _rank01(base) + incentive * _rank01(-d)
-        else:
-            score = base
+        score = base
+        if pull > 0:
+            v = np.interp(d, mids, value_table)
+            for q in range(nw):
+                if far[waiting[q]]:
+                    v[q] *= far_factor
+            top = v.max()
+            if top > 0:
+                w = pull * (top - v.min()) / top
+                score = (1 - w) * _rank01(base) + w * _rank01(v)
         chosen = waiting[np.argsort(-score, kind="mergesort")[:k]]
     else:
         chosen = waiting

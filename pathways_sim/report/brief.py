@@ -22,9 +22,10 @@ Its sections:
 6. **Equity**: outcomes and support of the clients closest to and furthest
    from work (the creaming index).
 7. **Staffing and costs**: Link Worker posts funded (payment by results changes
-   them), the cohort's share of what the funder paid (one cost account, the
-   funder's ledger), cost per job and cost per additional job against the
-   no-service counterfactual.
+   them), the capacity effect against the behaviour effect when the sweep holds posts
+   fixed in a twin of a payment-by-results option (``funding.capacity_responds``),
+   the cohort's share of what the funder paid (one cost account, the funder's ledger),
+   cost per job and cost per additional job against the no-service counterfactual.
 8. **Pattern checks** (when the experiment has ``checks:``): PASS / FAIL.
 9. **Scenario discovery** (with at least 2 varying inputs and 20 design
    points): feature scores and PRIM boxes from the EMA Workbench; otherwise
@@ -82,6 +83,7 @@ from pathways_sim.sweep.analysis import (
     FUNNEL_METRICS,
     LEVEL,
     additional_outcome_costs,
+    capacity_behaviour,
     evaluate_checks,
     paired_differences,
     summarise,
@@ -678,6 +680,37 @@ def _staffing(d: _Data) -> list[Block]:
                       "posts period by period (staffing.csv).")]
 
 
+_CAPACITY_METRICS = ("link_worker_posts_mean", "support_ratio_near_far")
+"""Shown in the capacity/behaviour split besides the experiment's own outcomes."""
+
+
+def _capacity(d: _Data) -> list[Block]:
+    """Capacity effect against behaviour effect, where the sweep holds posts fixed in a twin."""
+    directed = [m for m, v in d.outcomes.items() if v in ("maximize", "minimize")]
+    metrics = [*directed, *(m for m in _CAPACITY_METRICS if m not in directed)]
+    split = capacity_behaviour(d.joined, d.sweep.points, metrics, LEVEL)
+    if split.empty:
+        return []
+    rows: list[list[Cell]] = []
+    for (pid, metric), sub in split.groupby(["point_id", "metric"], sort=False):
+        part = sub.set_index("part")
+        cells = [_cell_interval(metric, *(float(part.loc[k, c]) for c in ("diff", "lo", "hi")))
+                 for k in ("total", "behaviour", "capacity")]
+        rows.append([d.lay.label[int(pid)], metric_label(metric), *cells])
+    return [Heading("Capacity and behaviour"), Paragraph(
+        "Payment by results changes two things at once: how Link Workers treat clients "
+        "(whom they take from the waiting list and how often they see them: the **behaviour "
+        "effect**) and, when posts follow income, how many Link Workers the money buys (the "
+        "**capacity effect**). Each option whose posts follow income is run again with posts "
+        "held at the block level (`funding.capacity_responds: false`), on the same random "
+        "numbers: behaviour = fixed posts − baseline; capacity = full regime − fixed posts; "
+        "the two add up to the total against the baseline."),
+        Table(["Option (posts follow income)", "Outcome", "Total", "Behaviour (posts fixed)",
+               "Capacity (posts following income)"], rows,
+              align=("left", "left", "right", "right", "right"),
+              caption=f"Paired differences, {_PCT}% confidence intervals.")]
+
+
 def _staffing_note(d: _Data) -> str | None:
     """An "In brief" line when an option's staffing differs from its baseline's."""
     table = _staffing_table(d)
@@ -1077,7 +1110,8 @@ def build_brief(sweep: Sweep) -> Document:
         return Document(str(title), tuple(blocks), meta=meta)
     sections = [
         _in_brief(d, _caveats(d)), _headline(d), _forest(d), _fans(d), _funnel(d),
-        _equity(d), _staffing(d), _costs(d), _checks(d), _discovery(d), _levels(d), _assumptions(d),
+        _equity(d), _staffing(d), _capacity(d), _costs(d), _checks(d), _discovery(d),
+        _levels(d), _assumptions(d),
         _settings(d), _failures(d),
     ]
     for section in sections:

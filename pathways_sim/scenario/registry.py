@@ -20,6 +20,7 @@ ACTIVITIES = ("health_wellbeing", "social_group", "volunteering", "training", "e
 SERVICE_MODELS = ("signposting", "light", "medium", "holistic")
 REGIMES = ("block", "pbr_job", "pbr_job_sustainment", "pbr_stepping_stones")
 FUNDERS = ("health_commissioner", "social_impact_bond", "dwp", "lottery", "pooled")
+PRICE_RULES = ("explicit", "budget_neutral")
 TRIAGE = ("first_come", "needs_based", "closest_to_work")
 
 
@@ -226,6 +227,7 @@ _jcp = [
 _funding = [
     _c("funding.funder", "health_commissioner", FUNDERS, "Who funds the service (label for reports; pooled funds combine health and work money).", ASSUME + "an NHS commissioner as the default; Gloucestershire's service is CCG-commissioned (docs/evidence.md §E1.2), Ways to Wellness a social impact bond (§E2.15)"),
     _c("funding.regime", "block", REGIMES, "What the funder pays for: a block grant or payment by results.", ASSUME + "a block grant by default; payment-by-results regimes after the Work Programme (docs/evidence.md §E2.13)"),
+    _c("funding.price_rule", "explicit", PRICE_RULES, "How results prices are set: as given (explicit), or budget_neutral: the given prices scaled by one factor so that the funder's expected spend at baseline performance (a pilot run of the same scenario under its block grant, same seed) equals the block budget; posts then respond to payments against the baseline's for the period.", ASSUME + "model design: a fair comparison of regimes holds the funder's expected spend at the block budget (docs/evidence.md §E2.13 gives the Work Programme's prices, not how they were set); explicit by default"),
     _f("funding.share_at_risk", 0.0, "share 0-1", "Share of the contract paid only by results.", ASSUME + "0, a block contract; the Work Programme and Ways to Wellness paid by outcomes (docs/evidence.md §E2.13, §E2.15)", 0.0, 1.0),
     _f("funding.cost_per_link_worker", 35000, "GBP/year", "Full annual cost of one Link Worker post (salary plus on-costs): the block budget is the initial posts x this, and the cost of a session is derived from it (posts' cost / sessions delivered).", ASSUME + "band 4-5 salary plus on-costs", 1.0, 1e6),
     _b("funding.pays_employment_adviser", False, "The funder also pays for the co-located employment adviser (direct.employment_adviser), as pooled health and work money can; otherwise the adviser is funded elsewhere (e.g. DWP) and is not in this service's cost account.", ASSUME + "model design: pooled health and work money can pay for a co-located adviser; off by default (the adviser funded elsewhere, e.g. by DWP)"),
@@ -248,7 +250,7 @@ _incentives = [
     _f("incentives.response", 0.8, "0-1", "How strongly Link Workers respond to results payments (creaming and parking).", "docs/evidence.md §E2.14: creaming and parking widespread in the Work Programme; the strength is an assumption", 0.0, 1.0),
     _f("incentives.parking", 0.6, "0-1", "Largest cut in sessions for clients far from work under full job-outcome incentive.", "docs/evidence.md §E2.14: spending on the hardest-to-help fell (NAO 2014); the size is an assumption", 0.0, 1.0),
     _f("incentives.at_risk_gain", 2.0, "per share at risk", "Strength of the incentive per share of the contract at risk (full at 1 / gain, e.g. 50% at risk).", ASSUME + "half the contract at risk is a full incentive", 0.0, 100.0),
-    _f("incentives.stepping_stone_focus", 0.25, "0-1", "How much stepping-stone payments reward closeness to work, relative to job payments (1).", ASSUME + "volunteering and training are within reach of most clients", 0.0, 1.0),
+    _i("incentives.value_bands", 5, "bands", "Bands of distance from work (equal bands of 0-1) over which Link Workers judge a client's chance of each paid outcome, from the service's baseline (its block-grant pilot run); the expected payment per client is interpolated between them.", ASSUME + "coarse judgement of a client's prospects; five bands keep each band's rate from a one-year pilot stable", 1, 50),
     _f("incentives.parking_distance", 0.45, "distance 0-1", "Distance from work from which Link Workers start to park clients under job incentives.", ASSUME + "parking affects the harder-to-help", 0.0, 1.0),
     _f("incentives.parking_span", 0.3, "distance units", "Distance beyond incentives.parking_distance over which parking rises to its full cut.", ASSUME + "the hardest to help are parked fully", 0.01, 1.0),
 ]

@@ -47,12 +47,14 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "CAPACITY_LEVER",
     "COST_METRIC",
     "EQUITY_METRICS",
     "FUNNEL_METRICS",
     "LEVEL",
     "ROLE_ORDER",
     "additional_outcome_costs",
+    "capacity_behaviour",
     "evaluate_checks",
     "fieller_interval",
     "pair_runs",
@@ -550,4 +552,69 @@ def evaluate_checks(joined: pd.DataFrame, checks: Sequence[Mapping[str, Any]],
             "baseline_mean": float(b.mean()) if n else math.nan,
             "diff": diff, "lo": lo, "hi": hi, "result": result, "reason": reason,
         })
+    return pd.DataFrame(rows, columns=cols)
+
+
+CAPACITY_LEVER = "funding.capacity_responds"
+"""The lever that holds Link Worker posts at their initial level (False) whatever the income."""
+
+
+def capacity_behaviour(joined: pd.DataFrame, points: Sequence[Mapping[str, Any]],
+                       metrics: Sequence[str], level: float = LEVEL) -> pd.DataFrame:
+    """Split each payment-by-results option's effect into behaviour and capacity.
+
+    An option whose posts follow income (``funding.capacity_responds`` true) is paired with
+    its twin point that differs only in holding posts fixed; both are paired, replicate by
+    replicate, with the option's baseline (common random numbers):
+
+    * ``total`` = full regime - baseline;
+    * ``behaviour`` = fixed posts - baseline (who is triaged and supported, at the block's
+      capacity);
+    * ``capacity`` = full regime - fixed posts (what the posts the money buys, or loses, do).
+
+    Args:
+        joined: One row per finished run (``point_id``, ``replicate``, ``baseline_point``
+            and the metrics).
+        points: The sweep's design points (``point_id``, ``role``, ``factors``).
+        metrics: Metrics to split.
+        level: Confidence level of the t-intervals.
+
+    Returns:
+        One row per (option point, metric, part) with ``point_id`` (the full regime's),
+        ``twin_point``, ``metric``, ``part`` (total / behaviour / capacity), ``diff``, ``lo``,
+        ``hi`` and ``n``; empty when the sweep has no such pairs.
+    """
+    cols = ["point_id", "twin_point", "metric", "part", "diff", "lo", "hi", "n"]
+    options = [p for p in points if p["role"] == "option"]
+
+    def others(p: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in p["factors"].items() if k != CAPACITY_LEVER}
+
+    rows = []
+    names = [m for m in dict.fromkeys(metrics) if m in joined.columns]
+    for full in options:
+        if full["factors"].get(CAPACITY_LEVER) is not True:
+            continue
+        if full["factors"].get("funding.regime") == "block":
+            continue  # a block grant's posts never follow income: nothing to split
+        twin = next((q for q in options if q["factors"].get(CAPACITY_LEVER) is False
+                     and others(q) == others(full)), None)
+        if twin is None:
+            continue
+        runs = {}
+        for name, pid in (("full", full["point_id"]), ("fixed", twin["point_id"])):
+            runs[name] = joined[joined["point_id"] == int(pid)].set_index("replicate")
+        base_ids = runs["full"]["baseline_point"].dropna().unique()
+        if len(base_ids) != 1:
+            continue
+        runs["base"] = joined[joined["point_id"] == int(base_ids[0])].set_index("replicate")
+        reps = runs["full"].index.intersection(runs["fixed"].index).intersection(
+            runs["base"].index)
+        for m in names:
+            f, x, b = (runs[k].loc[reps, m].to_numpy(dtype=np.float64)
+                       for k in ("full", "fixed", "base"))
+            for part, diff in (("total", f - b), ("behaviour", x - b), ("capacity", f - x)):
+                mean, lo, hi, n = t_interval(diff, level)
+                rows.append([int(full["point_id"]), int(twin["point_id"]), m, part, mean, lo,
+                             hi, n])
     return pd.DataFrame(rows, columns=cols)

@@ -33,6 +33,11 @@ REGIME_LABELS = {
     "pbr_stepping_stones": "Paid for volunteering, training, distance travelled",
 }
 
+PRICE_RULE_LABELS = {
+    "explicit": "As given (Work Programme-style prices)",
+    "budget_neutral": "Scaled to the block budget (equal budget)",
+}
+
 TRAINING_LABELS = {
     "none": "Not trained",
     "start": "Trained from the start",
@@ -187,6 +192,15 @@ LEVERS: tuple[Lever, ...] = (
           ("funding.share_at_risk",),
           "0 = all guaranteed; 1 = all paid only when results happen (block grants ignore it).",
           low=0.0, high=1.0, step=0.05),
+    Lever("price_rule", "Results prices", "choice", ("funding.price_rule",),
+          "As given, or scaled so that the funder's expected spend at the service's "
+          "block-grant performance equals the block budget (compares regimes at equal "
+          "budget; block grants ignore it).", options=PRICE_RULE_LABELS),
+    Lever("far_premium", "Price premium for clients far from work", "float",
+          ("funding.far_price_factor",),
+          "Multiplies the results price for clients far from work at referral: Link Workers "
+          "weigh price x chance, so a premium lowers creaming where those clients have a "
+          "chance of the paid outcome (1 = no premium).", low=1.0, high=4.0, step=0.25),
     Lever("jcp", "Jobcentre Plus partnership", "bool", ("jcp.partnership", "jcp.referral_boost"),
           "JCP refers Universal Credit clients (closer to work) and takes warm handovers to "
           "named work coaches; some clients may feel work is mandatory."),
