@@ -670,6 +670,15 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
         for p in plan.points
     ]
     sample = sorted({0, len(plan.points) // 2, len(plan.points) - 1})
+    # A short run first, untimed: the compiled weekly kernels load (or, after a fresh
+    # install, compile) on a process's first run, which the sweep's workers pay once.
+    first = plan.points[sample[0]].scenario
+    try:
+        warm_up = first.with_changes({"run.weeks": 2}, name=first.name)
+    except ScenarioError:  # a scenario whose other settings need more weeks: time it cold
+        warm_up = None
+    if warm_up is not None:
+        run_metrics(Job(-1, warm_up, plan.seeds[0]))
     timed: list[float] = []
     spent = time.perf_counter()
     for pid in sample:
