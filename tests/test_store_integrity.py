@@ -28,20 +28,8 @@ from pathways_sim.manifest import sha256_file
 from pathways_sim.scenario import ScenarioError
 from pathways_sim.sweep import InProcessExecutor, SweepError, load_experiment, load_sweep, run_sweep
 from tests.small_calibration import write_small_calibration
+from tests.test_sweep import TINY  # the same tiny experiment: 5 points x 3 replicates
 
-TINY = """\
-description: A tiny experiment for tests.
-base: medium
-levers:
-  scenario: [medium, holistic]
-outcomes: {found_work_12m: maximize, cost_per_job_24m: minimize}
-design: {type: full_factorial}
-replicates: 3
-seed: 7
-weeks: 60
-baseline: {scenario: medium}
-counterfactual: no_service
-"""
 RUNS = 15  # 5 design points x 3 replicates, in 8 parts of 2 runs (the last of 1)
 
 
