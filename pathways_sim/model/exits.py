@@ -4,8 +4,8 @@ Work-focused support ends when its time is up (each provider's clients are recou
 Link Worker support ends at ``link_workers.max_support_weeks`` or when the plan is
 complete (close enough to work, nothing in progress, at least four weeks); supported
 clients may disengage (less with more contact and co-location, more when work-focused
-support feels mandatory); clients out of everything may be re-referred, sometimes
-through an employment programme.
+support feels mandatory, and for every client under a JCP partnership); clients out of
+everything may be re-referred, sometimes through an employment programme.
 """
 
 from __future__ import annotations
@@ -23,8 +23,15 @@ from pathways_sim.model.process import Process
 class Exits(Process):
     """Discharge, disengagement and re-referral. No state of its own beyond the client rows."""
 
-    SECTIONS = ("link_workers", "service", "disengagement", "incentives")
+    SECTIONS = ("link_workers", "service", "disengagement", "incentives", "jcp")
     STREAMS = ("disengage", "rereferral", "rereferral.route")
+
+    def mistrust_factor(self) -> float:
+        """Relative disengagement of every supported client under a JCP partnership, where
+        work can come to feel mandatory (``jcp.mandatory_disengagement``; the rise while
+        with a work coach, ``disengagement.mandatory_factor``, comes on top)."""
+        j = self.p.jcp
+        return 1.0 + j.mandatory_disengagement if j.partnership else 1.0
 
     def step(self, t: int) -> None:
         """The weekly work is :func:`exits_kernel`; clients re-referred through an
@@ -41,7 +48,8 @@ class Exits(Process):
             svc.discharge_distance, svc.min_weeks_before_discharge,
             lwp.sessions_per_month / _WEEKS_PER_MONTH, inc.parking * m.funder.incentive,
             inc.parking_distance, inc.parking_span,
-            d.base_per_week * m.link_work.colocation_factor(-1.0), d.contact_protection,
+            d.base_per_week * m.link_work.colocation_factor(-1.0) * self.mistrust_factor(),
+            d.contact_protection,
             d.mandatory_factor, d.rereferral_per_week, d.rereferral_via_employment,
             rows, start)
         log.advance(end)

@@ -66,8 +66,8 @@ class EmploymentSupport(Agent):
         ordinary work-focused support (zero exclusion takes anyone).
         """
         free = self.free_places()
-        elig = unplaced & (ready | self.zero_exclusion)
-        return np.flatnonzero(elig)[: max(0, free)]
+        elig = np.flatnonzero(unplaced & (ready | self.zero_exclusion))
+        return elig if free is None else elig[:free]
 
 
 class JobcentrePlus(EmploymentSupport):
@@ -119,18 +119,28 @@ class WorkSupport(Process):
             self.mandatory[code] = sup.mandatory
         self.counts = np.zeros(3, dtype=np.int64)
 
+    def placement_order(self) -> list[int]:
+        """Provider codes in the order a referred client is offered them.
+
+        ``direct.placement_order``: ``most_effective`` ranks the providers available by
+        their effect on job entry, highest first (ties: IPS, adviser, JCP);
+        ``ips_adviser_jcp`` keeps that fixed order whatever the effects.
+        """
+        fixed = [c for c in (_IPS, _ADVISER, _JCP) if c in self.providers]
+        if self.p.direct.placement_order == "ips_adviser_jcp":
+            return fixed
+        return sorted(fixed, key=lambda c: -self.providers[c].effect)  # stable: ties fixed
+
     def start(self, t: int, idx: np.ndarray, ready: np.ndarray) -> None:
-        """Place clients with the best available work-focused support (IPS, adviser, JCP)."""
+        """Place clients with the work-focused support first in :meth:`placement_order` that
+        takes them (places free; ready, or zero exclusion)."""
         s = self.model.clients
         code = np.full(len(idx), -1, dtype=np.int8)
-        for c in (_IPS, _ADVISER):
-            sup = self.providers.get(c)
-            if sup is None:
-                continue
-            pos = sup.accept(code < 0, ready)
+        for c in self.placement_order():
+            pos = self.providers[c].accept(code < 0, ready)
             code[pos] = c
-            self.counts[c] += len(pos)
-        code[(code < 0) & ready] = _JCP
+            if c != _JCP:  # work coaches' loads are counted in the exits phase only
+                self.counts[c] += len(pos)
         placed = code >= 0
         idx, code = idx[placed], code[placed]
         s.direct[idx] = code

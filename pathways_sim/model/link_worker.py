@@ -148,8 +148,8 @@ class LinkWork(Process):
     level trained so far: later hires are hired trained).
     """
 
-    SECTIONS = ("link_workers", "service", "incentives", "provision", "direct", "referrals",
-                "dynamics", "run")
+    SECTIONS = ("link_workers", "service", "incentives", "provision", "direct", "jcp",
+                "referrals", "dynamics", "run")
     STREAMS = ("waiting.dropout", "decline", "accompaniment", "uptake", "direct.referral",
                "discourage", "link_worker.knowledge")
 
@@ -183,7 +183,8 @@ class LinkWork(Process):
         self.caseload = np.append(self.caseload, lwp.caseload)
         self.work_awareness = np.append(self.work_awareness, lwp.work_awareness)
         self.iag_level = np.append(self.iag_level, lwp.iag_level)
-        self.knows = np.vstack([self.knows, u < lwp.knowledge_of_provision])
+        self.knows = np.vstack([self.knows, u < lwp.knowledge_of_provision * self.scale_factor(
+            lwp.caseload_knowledge_loss)])
         self.active = np.append(self.active, True)
         hired = LinkWorker(self, i)
         hired.train(*self.training)
@@ -218,6 +219,37 @@ class LinkWork(Process):
         """The training event of ``link_workers.training_week`` (before that week is simulated)."""
         self.train()
 
+    def scale_factor(self, loss: float) -> float:
+        """What a Link Worker keeps of knowledge or accompaniment at the service's caseload.
+
+        ``max(0, 1 - loss x (caseload / reference - 1))`` above
+        ``link_workers.reference_caseload``, 1 at or below it: scaling up as a process.
+        """
+        lwp = self.p.link_workers
+        excess = max(0.0, lwp.caseload / lwp.reference_caseload - 1.0)
+        return max(0.0, 1.0 - loss * excess)
+
+    @property
+    def accompaniment(self) -> float:
+        """Chance a Link Worker goes along with a client: ``link_workers.accompaniment``,
+        less at a caseload above the reference (``caseload_accompaniment_loss``)."""
+        lwp = self.p.link_workers
+        return lwp.accompaniment * self.scale_factor(lwp.caseload_accompaniment_loss)
+
+    def direct_factor(self) -> float:
+        """Relative rate of referral to work-focused support the service's set-up gives:
+        co-location (``direct.colocation_referral_effect``) and an employment adviser on
+        site (``direct.adviser_referral_boost``)."""
+        d = self.p.direct
+        f = 1.0 + d.colocation_referral_effect if self.p.link_workers.colocated else 1.0
+        return f * (1.0 + d.adviser_referral_boost) if d.employment_adviser else f
+
+    def trust_factor(self) -> float:
+        """Relative uptake of the Link Worker's offers: lower under a JCP partnership, where
+        some clients come to feel work is mandatory (``jcp.mandatory_uptake_cut``)."""
+        j = self.p.jcp
+        return 1.0 - j.mandatory_uptake_cut if j.partnership else 1.0
+
     def awareness(self) -> np.ndarray:
         """Work awareness of each Link Worker (float32, for the client arrays)."""
         return self.work_awareness.astype(np.float32)
@@ -226,13 +258,13 @@ class LinkWork(Process):
         """Each Link Worker's readiness distance for work-oriented stepping stones (float32).
 
         ``provision.readiness_distance``, raised by what the service offers: accompaniment
-        (``provision.readiness_accompaniment`` x ``link_workers.accompaniment``) and the
+        (``provision.readiness_accompaniment`` x :attr:`accompaniment`) and the
         Link Worker's knowledge of provision (``provision.readiness_knowledge`` x the share
         of the kinds of provision it knows).
         """
-        prov, lwp = self.p.provision, self.p.link_workers
+        prov = self.p.provision
         known = self.knows.mean(axis=1) if len(self.knows) else np.zeros(0)
-        return (prov.readiness_distance + prov.readiness_accompaniment * lwp.accompaniment
+        return (prov.readiness_distance + prov.readiness_accompaniment * self.accompaniment
                 + prov.readiness_knowledge * known).astype(np.float32)
 
     def colocation_factor(self, sign: float) -> float:
@@ -284,9 +316,11 @@ class LinkWork(Process):
             lwp.sessions_per_month / _WEEKS_PER_MONTH, p.incentives.parking * m.funder.incentive,
             inc.parking_distance, inc.parking_span, gain, lwp.session_isolation_share,
             readiness, bool(p.provision.open_learning), p.provision.supported_volunteering,
-            p.service.uptake_base * (1.0 + lwp.follow_up) * self.colocation_factor(1.0),
-            lwp.anxious_barrier, lwp.accompaniment, lwp.anxious_uptake_factor,
-            lwp.accompanied_uptake_factor, p.service.uptake_cap, p.direct.referral_per_session,
+            p.service.uptake_base * (1.0 + lwp.follow_up) * self.colocation_factor(1.0)
+            * self.trust_factor(),
+            lwp.anxious_barrier, self.accompaniment, lwp.anxious_uptake_factor,
+            lwp.accompanied_uptake_factor, p.service.uptake_cap,
+            p.direct.referral_per_session * self.direct_factor(),
             p.direct.readiness_distance, m.work_support.jobcentre.referral_boost,
             lwp.discourage_distance, lwp.discourage_per_session, lwp.discourage_awareness,
             p.dynamics.goal_threshold + lwp.discourage_setback, rows, start)

@@ -22,6 +22,7 @@ REGIMES = ("block", "pbr_job", "pbr_job_sustainment", "pbr_stepping_stones")
 FUNDERS = ("health_commissioner", "social_impact_bond", "dwp", "lottery", "pooled")
 PRICE_RULES = ("explicit", "budget_neutral")
 TRIAGE = ("first_come", "needs_based", "closest_to_work")
+PLACEMENT_ORDERS = ("most_effective", "ips_adviser_jcp")
 
 
 def _f(path, default, unit, desc, source, low=0.0, high=None, calibrate=False):
@@ -141,6 +142,9 @@ _lw = [
     _f("link_workers.discourage_distance", 0.5, "distance 0-1", "Only the work goals of clients further than this from work can be discouraged as over-ambitious.", ASSUME + "the 'overly ambitious' goals Link Workers discouraged (docs/evidence.md §E4.5) are those of clients far from work", 0.0, 1.0),
     _f("link_workers.discourage_awareness", 0.6, "0-1", "Work awareness from which a Link Worker no longer discourages goals (the hazard falls linearly to zero at it).", ASSUME + "trained Link Workers do not discourage", 0.01, 1.0),
     _f("link_workers.discourage_setback", 0.2, "barrier units", "A discouraged client's aspiration barrier rises to at least dynamics.goal_threshold plus this.", ASSUME + "a discouraged goal takes months to come back", 0.0, 1.0),
+    _i("link_workers.reference_caseload", 90, "clients", "Caseload up to which a Link Worker keeps full knowledge of local provision and time to accompany clients; above it both fall (link_workers.caseload_knowledge_loss, caseload_accompaniment_loss).", ASSUME + "the holistic service's caseload; when Raising Aspirations was mainstreamed it lost co-location and local relationships (docs/evidence.md §E3.6)", 1, 1000),
+    _f("link_workers.caseload_knowledge_loss", 1.0, "relative per relative excess", "Relative fall of link_workers.knowledge_of_provision per relative excess of the caseload over link_workers.reference_caseload (knowledge x max(0, 1 - loss x (caseload / reference - 1))).", ASSUME + "scaling up loses local relationships (Raising Aspirations mainstreamed, docs/evidence.md §E3.6); the size is an assumption", 0.0, 10.0),
+    _f("link_workers.caseload_accompaniment_loss", 1.0, "relative per relative excess", "Relative fall of link_workers.accompaniment per relative excess of the caseload over link_workers.reference_caseload, as for knowledge.", ASSUME + "a larger caseload leaves less time to go along with clients; the size is an assumption", 0.0, 10.0),
 ]
 
 _provision = []
@@ -196,6 +200,9 @@ _direct = [
     _f("direct.jcp_effect", 0.5, "relative", "Relative rise in the job-entry hazard with a JCP work coach.", ASSUME + "calibrated", 0.0, 10.0, calibrate=True),
     _f("direct.adviser_effect", 1.2, "relative", "Relative rise in the job-entry hazard with an employment adviser.", ASSUME + "between JCP and IPS", 0.0, 10.0, calibrate=True),
     _f("direct.ips_effect", 2.5, "relative", "Relative rise in the job-entry hazard with IPS.", "docs/evidence.md §E2.10: IPS 61% vs 23% competitive employment; §E1.6: EQOLISE 85/156 vs 43/156; the hazard ratio is calibrated", 0.0, 20.0, calibrate=True),
+    _c("direct.placement_order", "most_effective", PLACEMENT_ORDERS, "Order in which a referred client is offered work-focused support: most_effective (the provider with the highest job-entry effect first: with the defaults IPS, then the employment adviser, then the JCP work coach) or ips_adviser_jcp (that fixed order, whatever the effects).", "docs/evidence.md §E2.10: IPS is the most effective work support; §E4.7: the IPS principle; model design: send a client to the strongest option available"),
+    _f("direct.colocation_referral_effect", 0.5, "relative", "Relative rise in Link Worker referrals to work-focused support when Link Workers are co-located (link_workers.colocated).", ASSUME + "size; when Raising Aspirations lost co-location its JCP referrals fell (docs/evidence.md §E3.6)", 0.0, 10.0),
+    _f("direct.adviser_referral_boost", 0.5, "relative", "Relative rise in Link Worker referrals to work-focused support when an employment adviser works on site (direct.employment_adviser): a warm handover to a colleague.", ASSUME + "size; Bromley by Bow has employment advisers on site (docs/evidence.md §E3.5)", 0.0, 10.0),
 ]
 
 _jobs = [
@@ -222,6 +229,8 @@ _jcp = [
     _f("jcp.shift", -0.12, "barrier units", "Added to every barrier of JCP referrals (closer to work; aspiration lower).", ASSUME + "JCP refers Universal Credit claimants, closer to work; the size is an assumption", -0.5, 0.5),
     _f("jcp.referral_boost", 1.0, "relative", "Relative rise in Link Worker referrals of ready clients to work-focused support under a JCP partnership (named work coaches, warm handover).", ASSUME + "warm handover with a named work coach", 0.0, 10.0),
     _f("jcp.share_unemployed", 0.8, "share 0-1", "Share of JCP referrals unemployed and looking (the rest economically inactive; none in work).", ASSUME + "Universal Credit claimants in the intensive work search group", 0.0, 1.0),
+    _f("jcp.mandatory_uptake_cut", 0.15, "relative", "Relative fall in uptake of the Link Worker's activity offers under a JCP partnership: some clients come to feel work is mandatory and trust the Link Worker less.", ASSUME + "size; the report warns that work must never feel mandatory where a service works with JCP (docs/evidence.md §E4.6)", 0.0, 1.0),
+    _f("jcp.mandatory_disengagement", 0.15, "relative", "Relative rise in disengagement of every client supported by the Link Workers under a JCP partnership (beyond disengagement.mandatory_factor while with a work coach).", ASSUME + "size; work must never feel mandatory (docs/evidence.md §E4.6)", 0.0, 10.0),
 ]
 
 _funding = [
