@@ -20,6 +20,13 @@ the regime's prices so that its expected spend at baseline performance equals th
 budget, and the expected payments of each period, against which posts respond; and (ii) the
 Link Workers' chance of each paid outcome by a client's distance from work, hence the
 **expected payment per client** (price x chance) that drives creaming and parking.
+
+Who funds the service (``funding.funder``) matters through the funder's **profile**
+(:func:`funder_profile`): whether it records work outcomes - a funder that does raises Link
+Workers' attention to work (:attr:`Funder.work_attention`, read by
+:meth:`~pathways_sim.model.link_worker.LinkWork.attended_awareness`) - and whether it funds
+through short-term grants, whose renewal may fail at each renewal date and cut VCS places
+(:meth:`Funder.renew_grant`).
 """
 
 from __future__ import annotations
@@ -52,6 +59,31 @@ OUTCOMES: tuple[str, ...] = ("job", "sustain_13w", "sustain_26w", "sustain_52w",
 # only in them share one baseline.
 _PRICING_KEYS = ("funding.regime", "funding.share_at_risk", "funding.price_rule",
                  "funding.far_price_factor", "funding.capacity_responds")
+
+
+@dataclass(frozen=True)
+class FunderProfile:
+    """What a funder (``funding.funder``) records and how it funds.
+
+    Attributes:
+        funder: The funder (a value of :data:`pathways_sim.scenario.registry.FUNDERS`).
+        records_work: It records work outcomes (``funding.records_work_<funder>``).
+        work_attention: Multiplier on Link Workers' work awareness (``funding.work_attention``
+            where work is recorded, else 1).
+        grant: It funds through short-term grants with a renewal risk (the lottery funder).
+    """
+
+    funder: str
+    records_work: bool
+    work_attention: float
+    grant: bool
+
+
+def funder_profile(funding) -> FunderProfile:
+    """The profile of the scenario's funder, from the ``funding`` parameters."""
+    records = bool(getattr(funding, f"records_work_{funding.funder}"))
+    return FunderProfile(funding.funder, records, funding.work_attention if records else 1.0,
+                         funding.funder == "lottery")
 
 
 @dataclass(frozen=True)
@@ -149,6 +181,12 @@ class Funder(Agent):
             "stepping_stone": f.price_stepping_stone, "distance": f.price_distance,
         }
         self.far_price_factor: float = f.far_price_factor
+        self.profile = funder_profile(f)
+        #: Multiplier on Link Workers' work awareness: what the funder records, they attend to.
+        self.work_attention: float = self.profile.work_attention
+        self._next_renewal = f.grant_weeks if self.profile.grant else -1
+        #: (week, renewed) of each grant renewal date passed (grant funders only).
+        self.renewals: list[tuple[int, bool]] = []
         self.initial_posts = model.link_work.initial_posts
         self.annual_budget = self.initial_posts * self.cost_per_link_worker
         self.ledger: list[dict] = []
@@ -282,5 +320,22 @@ class Funder(Agent):
         self._tally[:] = 0.0
         if self.p.provision.commission_new:
             m.provision.commission()
+        while 0 <= self._next_renewal <= m.week:
+            self.renew_grant()
         self._period_payments = 0.0
         self._period_start = m.week
+
+    def renew_grant(self) -> None:
+        """A grant's renewal date has passed (at the settlement on or after it): the grant is
+        renewed at ``funding.grant_renewal_chance``; if not, ``funding.grant_cut_share`` of
+        every VCS provider's places is cut (:meth:`Provision.cut
+        <pathways_sim.model.provider.Provision.cut>`). One model-level draw from the stream
+        ``funding.renewal`` keyed by the renewal date, so runs with one seed share it."""
+        m, f = self.model, self.p.funding
+        week = self._next_renewal
+        renewed = bool(m.streams.generator("funding.renewal", week).random()
+                       < f.grant_renewal_chance)
+        if not renewed:
+            m.provision.cut(f.grant_cut_share)
+        self.renewals.append((week, renewed))
+        self._next_renewal = week + f.grant_weeks
