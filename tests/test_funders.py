@@ -125,3 +125,53 @@ def test_fragile_grant_funding_means_fewer_stepping_stones_on_average(grant_runs
                 int(m.clients.stepped[: m.clients.n].sum())) for g, m in grant_runs]
     mean, lo, hi = paired_interval([b for _, b in stepped], [a for a, _ in stepped])
     assert hi < 0, (mean, lo, hi)
+
+
+SIB = {"run.weeks": 104}  # two years: four readings of the first referrals
+
+
+def test_social_impact_bond_pays_for_wellbeing_improvement_and_health_gains():
+    # docs/evidence.md §E2.15: Ways to Wellness' outcome payments follow Wellbeing Star
+    # improvement and secondary-care cost reduction. Each client is paid once per outcome,
+    # at the settlement after the reading that evidenced it, and the ledger's results
+    # payments are those payments.
+    from pathways_sim.model.clients import wellbeing
+    from pathways_sim.model.events import Ev
+
+    m = run_model("ways_to_wellness", SIB, seed=2)
+    f, s = m.funder, m.clients
+    assert f.pays == ("wellbeing", "health_cost")
+    log = m.log.frame()
+    paid = log[log["event"] == Ev.PAYMENT]
+    assert len(paid) > 0
+    ledger = pd.DataFrame(f.ledger)
+    assert ledger["results_payments"].sum() == pytest.approx(float(paid["value"].sum()),
+                                                             rel=1e-5)
+    # Every client with a wellbeing reading at least funding.wellbeing_gain above referral
+    # (read before the last settlement) is paid the wellbeing price once.
+    reads = log[(log["event"] == Ev.WELLBEING)
+                & (log["week"] < ledger["period_end_week"].iloc[-1])]
+    gain = reads["value"].to_numpy() - wellbeing(s.B0[reads["client"].to_numpy()])
+    improved = set(reads["client"][gain >= m.p.funding.wellbeing_gain - 1e-4])
+    price = f.prices["wellbeing"]
+    at_price = paid[np.isclose(paid["value"], price, rtol=1e-5)]
+    assert at_price["client"].is_unique
+    assert set(at_price["client"]) == improved
+    # About 70% of the payments are on the cost outcome (as Ways to Wellness', §E2.15).
+    cost_share = 1.0 - float(at_price["value"].sum()) / float(paid["value"].sum())
+    assert 0.6 < cost_share < 0.8, cost_share
+
+
+def test_sib_payments_rise_with_wellbeing_improvement():
+    # The payments follow the outcome: without the confidence Link Worker sessions build
+    # (session effect 0) fewer clients improve, and the bond pays less (explicit prices, so
+    # the price is the same in both); with no part of the contract at risk it pays nothing.
+    explicit = {**SIB, "funding.price_rule": "explicit"}
+    high = run_model("ways_to_wellness", explicit, seed=3)
+    low = run_model("ways_to_wellness", {**explicit, "link_workers.session_effect": 0.0},
+                    seed=3)
+    pay = [pd.DataFrame(m.funder.ledger)["results_payments"].sum() for m in (low, high)]
+    assert pay[1] > 1.1 * pay[0], pay
+    none = run_model("ways_to_wellness", {**SIB, "funding.share_at_risk": 0.0}, seed=3)
+    assert none.funder.pays == ()
+    assert pd.DataFrame(none.funder.ledger)["results_payments"].sum() == 0.0
