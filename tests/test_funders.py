@@ -1,4 +1,4 @@
-"""Funders that shape what is measured and targeted (issue 10 mechanism 5; docs/odd.md §7.16).
+"""Funders that shape what is measured and targeted (issue 10 mechanism 5; docs/odd.md §7.14).
 
 Who funds a service (``funding.funder``) decides, through the funder's profile, whether work
 outcomes are recorded - and with it Link Workers' attention to work - and, for lottery and
