@@ -175,3 +175,16 @@ def test_sib_payments_rise_with_wellbeing_improvement():
     none = run_model("ways_to_wellness", {**SIB, "funding.share_at_risk": 0.0}, seed=3)
     assert none.funder.pays == ()
     assert pd.DataFrame(none.funder.ledger)["results_payments"].sum() == 0.0
+
+
+def test_the_workshop_funder_lever_changes_what_link_workers_attend_to():
+    from pathways_sim.viz import levers as lv
+
+    lever = lv.LEVERS_BY_KEY["funder"]
+    assert set(lever.options) == set(FUNDERS)
+    medium = scenario("medium")
+    assert lever.read(medium) == "health_commissioner"
+    dwp = lever.apply("dwp", medium)
+    assert dwp["funding.funder"] == "dwp"
+    assert PathwaysModel(dwp, seed=1).funder.work_attention == medium["funding.work_attention"]
+    assert PathwaysModel(medium, seed=1).funder.work_attention == 1.0
