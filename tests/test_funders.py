@@ -113,6 +113,10 @@ def test_renewal_draws_are_common_random_numbers():
     b = run_model("grant_funded", {"link_workers.work_awareness": 0.8,
                                    "referrals.per_year": 1500}, seed=7)
     assert a.funder.renewals == b.funder.renewals
+    # The manifest's record of the run says who funded it and which grants were renewed.
+    record = a.funder.price_record()
+    assert record["funder"] == "lottery" and record["records_work"] is False
+    assert record["grant_renewals"] == [[w, r] for w, r in a.funder.renewals]
 
 
 def test_fragile_grant_funding_means_fewer_stepping_stones_on_average(grant_runs):

@@ -248,12 +248,17 @@ class Funder(Agent):
                                np.zeros(self.n_bands))
 
     def price_record(self) -> dict:
-        """The prices this run paid, for the manifest: rule, scale and price per outcome."""
+        """The prices this run paid, for the manifest: rule, scale and price per outcome; and
+        the funder's profile (whether it records work outcomes; a grant's renewals so far)."""
         pays = self.pays
-        return {"regime": self.regime, "funder": self.profile.funder,
-                "rule": self.p.funding.price_rule, "price_scale": self.price_scale,
-                "prices": {o: round(float(self.prices[o]), 2) for o in pays},
-                "far_price_factor": self.far_price_factor}
+        record = {"regime": self.regime, "funder": self.profile.funder,
+                  "records_work": self.profile.records_work,
+                  "rule": self.p.funding.price_rule, "price_scale": self.price_scale,
+                  "prices": {o: round(float(self.prices[o]), 2) for o in pays},
+                  "far_price_factor": self.far_price_factor}
+        if self.profile.grant:
+            record["grant_renewals"] = [[w, r] for w, r in self.renewals]
+        return record
 
     def bands(self, dist: np.ndarray) -> np.ndarray:
         """Band (0 .. ``incentives.value_bands`` - 1) of each distance from work."""
