@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
+from pathways_sim.model.clients import D, wellbeing
 from pathways_sim.model.events import Ev
 
 if TYPE_CHECKING:
@@ -373,8 +374,6 @@ class Funder(Agent):
           fall in secondary-care use a social impact bond pays for; the model has no
           secondary-care use of its own).
         """
-        from pathways_sim.model.clients import D, wellbeing  # the client arrays' layout
-
         m, f = self.model, self.p.funding
         s = m.clients
         _, client, event, value = m.log.since(self._log_read)

@@ -163,7 +163,6 @@ class Provision(Process):
             if pr.places > 0 and persists:
                 pr.commission(prov.commission_share)
 
-
     def cut(self, share: float) -> None:
         """Cut ``share`` of every provider's places (a grant not renewed; rounded to whole
         places kept). Clients in an activity finish it; no place is filled until the
