@@ -275,3 +275,14 @@ def test_12_at_equal_budget_job_pbr_raises_the_creaming_index():
                                     "travelled_24m_far"])
 def test_12_at_equal_budget_job_pbr_lowers_outcomes_of_the_furthest_third(metric):
     assert_lowers("pbr_job_outcomes", "medium", metric)
+
+
+# ---------------------------------------------------------------------------- pattern 13
+@pytest.mark.parametrize("metric", ["work_goal_12m", "direct_support_12m"])
+def test_13_a_funder_that_records_work_raises_attention_to_work_and_work_goals(metric):
+    # docs/evidence.md §E4.8 (the report's recommendation 3): who funds a service decides
+    # what it targets and measures. The medium service funded by DWP (which records work
+    # outcomes) against the same service funded by a health commissioner (which does not):
+    # more clients state a work goal within 12 months, and more are referred to
+    # work-focused support (Link Workers' attention to work).
+    assert_raises("funder_records_work", "medium", metric)

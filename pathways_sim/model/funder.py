@@ -20,6 +20,13 @@ the regime's prices so that its expected spend at baseline performance equals th
 budget, and the expected payments of each period, against which posts respond; and (ii) the
 Link Workers' chance of each paid outcome by a client's distance from work, hence the
 **expected payment per client** (price x chance) that drives creaming and parking.
+
+Who funds the service (``funding.funder``) matters through the funder's **profile**
+(:func:`funder_profile`): whether it records work outcomes - a funder that does raises Link
+Workers' attention to work (:attr:`Funder.work_attention`, read by
+:meth:`~pathways_sim.model.link_worker.LinkWork.attended_awareness`) - and whether it funds
+through short-term grants, whose renewal may fail at each renewal date and cut VCS places
+(:meth:`Funder.renew_grant`).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
+from pathways_sim.model.clients import D, wellbeing
 from pathways_sim.model.events import Ev
 
 if TYPE_CHECKING:
@@ -44,14 +52,47 @@ PAYS_FOR: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Outcomes a funder pays for whatever the regime, on the part of the contract at risk
+#: (``funding.share_at_risk`` > 0): a social impact bond pays on wellbeing improvement and on
+#: secondary-care cost reduction, as Ways to Wellness (docs/evidence.md §E2.15).
+FUNDER_PAYS: dict[str, tuple[str, ...]] = {
+    "health_commissioner": (), "dwp": (), "lottery": (), "pooled": (),
+    "social_impact_bond": ("wellbeing", "health_cost"),
+}
+
 #: Every priced outcome, in the order of the baseline's tallies.
 OUTCOMES: tuple[str, ...] = ("job", "sustain_13w", "sustain_26w", "sustain_52w",
-                             "stepping_stone", "distance")
+                             "stepping_stone", "distance", "wellbeing", "health_cost")
 
 # The funding settings that do not change what happens under a block grant: runs that differ
 # only in them share one baseline.
 _PRICING_KEYS = ("funding.regime", "funding.share_at_risk", "funding.price_rule",
                  "funding.far_price_factor", "funding.capacity_responds")
+
+
+@dataclass(frozen=True)
+class FunderProfile:
+    """What a funder (``funding.funder``) records and how it funds.
+
+    Attributes:
+        funder: The funder (a value of :data:`pathways_sim.scenario.registry.FUNDERS`).
+        records_work: It records work outcomes (``funding.records_work_<funder>``).
+        work_attention: Multiplier on Link Workers' work awareness (``funding.work_attention``
+            where work is recorded, else 1).
+        grant: It funds through short-term grants with a renewal risk (the lottery funder).
+    """
+
+    funder: str
+    records_work: bool
+    work_attention: float
+    grant: bool
+
+
+def funder_profile(funding) -> FunderProfile:
+    """The profile of the scenario's funder, from the ``funding`` parameters."""
+    records = bool(getattr(funding, f"records_work_{funding.funder}"))
+    return FunderProfile(funding.funder, records, funding.work_attention if records else 1.0,
+                         funding.funder == "lottery")
 
 
 @dataclass(frozen=True)
@@ -134,7 +175,11 @@ class Funder(Agent):
         self.p = model.p.only(self.SECTIONS)
         f = self.p.funding
         self.regime: str = f.regime
-        self.share_at_risk: float = f.share_at_risk if self.regime != "block" else 0.0
+        # What this funder pays for: the regime's outcomes, and the funder's own on the part
+        # of the contract at risk (a social impact bond's).
+        own = FUNDER_PAYS[f.funder] if f.share_at_risk > 0 else ()
+        self.pays: tuple[str, ...] = PAYS_FOR[self.regime] + own
+        self.share_at_risk: float = f.share_at_risk if self.pays else 0.0
         self.cost_per_link_worker: float = f.cost_per_link_worker
         self.cost_per_place_week: float = f.cost_per_place_week
         # The employment adviser is in this account only when this funder pays for it.
@@ -147,8 +192,18 @@ class Funder(Agent):
             "job": f.price_job, "sustain_13w": f.price_sustain_13w,
             "sustain_26w": f.price_sustain_26w, "sustain_52w": f.price_sustain_52w,
             "stepping_stone": f.price_stepping_stone, "distance": f.price_distance,
+            "wellbeing": f.price_wellbeing, "health_cost": f.price_health_cost,
         }
         self.far_price_factor: float = f.far_price_factor
+        self.profile = funder_profile(f)
+        #: Multiplier on Link Workers' work awareness: what the funder records, they attend to.
+        self.work_attention: float = self.profile.work_attention
+        self._next_renewal = f.grant_weeks if self.profile.grant else -1
+        #: (week, renewed) of each grant renewal date passed (grant funders only).
+        self.renewals: list[tuple[int, bool]] = []
+        self._log_read = 0  # event-log rows read for outcomes evidenced at readings
+        # Per client: whether each outcome evidenced at readings has been counted.
+        self._evidenced = {o: np.zeros(0, dtype=bool) for o in ("wellbeing", "health_cost")}
         self.initial_posts = model.link_work.initial_posts
         self.annual_budget = self.initial_posts * self.cost_per_link_worker
         self.ledger: list[dict] = []
@@ -163,11 +218,11 @@ class Funder(Agent):
         self._tally = np.zeros((len(OUTCOMES), 2))
         # Strength of the Link Workers' response to results payments (0 under a block grant).
         self.pull: float = (inc.response * min(1.0, inc.at_risk_gain * self.share_at_risk)
-                            if self.regime != "block" else 0.0)
+                            if self.pays else 0.0)
         self.price_scale = 1.0
         self.expected_payments: np.ndarray | None = None  # per period, budget_neutral only
         self.value_table = np.zeros(self.n_bands)  # expected payment per client by band
-        if self.regime != "block" and (self.pull > 0 or f.price_rule == "budget_neutral"):
+        if self.pays and (self.pull > 0 or f.price_rule == "budget_neutral"):
             self._price(baseline(model.config, model.seed))  # else nothing uses a baseline
         # Parking: how much less than the best-paying client one at full parking distance is
         # expected to earn (0-1; with no expected payment, nothing to park for).
@@ -179,7 +234,7 @@ class Funder(Agent):
 
     def _price(self, base: Baseline) -> None:
         """Set prices (``budget_neutral``: scaled to the block budget) and the value table."""
-        f, pays = self.p.funding, PAYS_FOR[self.regime]
+        f, pays = self.p.funding, self.pays
         weights = np.array([self.prices[o] if o in pays else 0.0 for o in OUTCOMES])
         per_period = (base.periods[..., 0] + self.far_price_factor * base.periods[..., 1]
                       ) @ weights if len(base.periods) else np.zeros(0)
@@ -194,12 +249,17 @@ class Funder(Agent):
                                np.zeros(self.n_bands))
 
     def price_record(self) -> dict:
-        """The prices this run paid, for the manifest: rule, scale and price per outcome."""
-        pays = PAYS_FOR[self.regime]
-        return {"regime": self.regime, "rule": self.p.funding.price_rule,
-                "price_scale": self.price_scale,
-                "prices": {o: round(float(self.prices[o]), 2) for o in pays},
-                "far_price_factor": self.far_price_factor}
+        """The prices this run paid, for the manifest: rule, scale and price per outcome; and
+        the funder's profile (whether it records work outcomes; a grant's renewals so far)."""
+        pays = self.pays
+        record = {"regime": self.regime, "funder": self.profile.funder,
+                  "records_work": self.profile.records_work,
+                  "rule": self.p.funding.price_rule, "price_scale": self.price_scale,
+                  "prices": {o: round(float(self.prices[o]), 2) for o in pays},
+                  "far_price_factor": self.far_price_factor}
+        if self.profile.grant:
+            record["grant_renewals"] = [[w, r] for w, r in self.renewals]
+        return record
 
     def bands(self, dist: np.ndarray) -> np.ndarray:
         """Band (0 .. ``incentives.value_bands`` - 1) of each distance from work."""
@@ -232,7 +292,7 @@ class Funder(Agent):
                                                  minlength=self.n_bands)
         self._tally[k, 1] += int(far.sum())
         self._tally[k, 0] += len(clients) - int(far.sum())
-        if outcome not in PAYS_FOR[self.regime]:
+        if outcome not in self.pays:
             return
         price = np.full(len(clients), self.prices[outcome], dtype=np.float32)
         price[far] *= self.far_price_factor
@@ -246,6 +306,7 @@ class Funder(Agent):
         weeks = m.week - self._period_start
         if weeks <= 0:
             return
+        self.read_outcomes(m.week)
         guaranteed = self.annual_budget * (1.0 - self.share_at_risk) * weeks / 52.0
         income = guaranteed + self._period_payments
         posts_before = team.active_posts
@@ -253,7 +314,7 @@ class Funder(Agent):
         # Places change only here (commissioning, below), so those funded now were
         # funded for the whole period.
         places = int(m.provision.places.sum())
-        if self.capacity_responds and self.regime != "block":
+        if self.capacity_responds and self.pays:
             k = len(self.ledger)
             if self.expected_payments is not None and k < len(self.expected_payments):
                 # Budget-neutral contract: the service plans on the baseline's payments of
@@ -282,5 +343,59 @@ class Funder(Agent):
         self._tally[:] = 0.0
         if self.p.provision.commission_new:
             m.provision.commission()
+        while 0 <= self._next_renewal <= m.week:
+            self.renew_grant()
         self._period_payments = 0.0
         self._period_start = m.week
+
+    def renew_grant(self) -> None:
+        """A grant's renewal date has passed (at the settlement on or after it): the grant is
+        renewed at ``funding.grant_renewal_chance``; if not, ``funding.grant_cut_share`` of
+        every VCS provider's places is cut (:meth:`Provision.cut
+        <pathways_sim.model.provider.Provision.cut>`). One model-level draw from the stream
+        ``funding.renewal`` keyed by the renewal date, so runs with one seed share it."""
+        m, f = self.model, self.p.funding
+        week = self._next_renewal
+        renewed = bool(m.streams.generator("funding.renewal", week).random()
+                       < f.grant_renewal_chance)
+        if not renewed:
+            m.provision.cut(f.grant_cut_share)
+        self.renewals.append((week, renewed))
+        self._next_renewal = week + f.grant_weeks
+
+    def read_outcomes(self, week: int) -> None:
+        """Outcomes evidenced at the readings of the period (Wellbeing Star practice), paid
+        (where this funder pays for them) and tallied at the settlement, once per client:
+
+        * ``wellbeing``: a wellbeing reading at least ``funding.wellbeing_gain`` above the
+          client's wellbeing at referral;
+        * ``health_cost``: a reading of the physical and mental-health barriers whose mean
+          has fallen by at least ``funding.health_gain`` since referral (standing for the
+          fall in secondary-care use a social impact bond pays for; the model has no
+          secondary-care use of its own).
+        """
+        m, f = self.model, self.p.funding
+        s = m.clients
+        _, client, event, value = m.log.since(self._log_read)
+        self._log_read = len(m.log)
+        read = event == int(Ev.WELLBEING)
+        idx, val = client[read].astype(np.int64), value[read]
+        self._pay_once("wellbeing", idx[val - wellbeing(s.B0[idx]) >= f.wellbeing_gain], week)
+        # A reading logs every domain's barrier for the same clients in the same order.
+        phys, ment = event == int(Ev.BARRIER_PHYSICAL), event == int(Ev.BARRIER_MENTAL)
+        idx = client[phys].astype(np.int64)
+        now = (value[phys] + value[ment]) / 2.0
+        before = (s.B0[idx, D["physical"]] + s.B0[idx, D["mental"]]) / 2.0
+        self._pay_once("health_cost", idx[before - now >= f.health_gain], week)
+
+    def _pay_once(self, outcome: str, clients: np.ndarray, week: int) -> None:
+        """Pay (and tally) ``outcome`` for those of ``clients`` not yet paid for it."""
+        done = self._evidenced[outcome]
+        n = self.model.clients.n
+        if len(done) < n:
+            done = self._evidenced[outcome] = np.concatenate(
+                [done, np.zeros(n - len(done), dtype=bool)])
+        new = np.unique(clients)
+        new = new[~done[new]]
+        done[new] = True
+        self.pay(outcome, new, week)

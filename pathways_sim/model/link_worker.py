@@ -250,9 +250,15 @@ class LinkWork(Process):
         j = self.p.jcp
         return 1.0 - j.mandatory_uptake_cut if j.partnership else 1.0
 
+    def attended_awareness(self) -> np.ndarray:
+        """Work awareness each Link Worker acts on: its own, times the funder's attention to
+        work (:attr:`Funder.work_attention <pathways_sim.model.funder.Funder.work_attention>`:
+        more where the funder records work outcomes), at most 1."""
+        return np.minimum(self.work_awareness * self.model.funder.work_attention, 1.0)
+
     def awareness(self) -> np.ndarray:
-        """Work awareness of each Link Worker (float32, for the client arrays)."""
-        return self.work_awareness.astype(np.float32)
+        """Work awareness each Link Worker acts on (float32, for the client arrays)."""
+        return self.attended_awareness().astype(np.float32)
 
     def readiness(self) -> np.ndarray:
         """Each Link Worker's readiness distance for work-oriented stepping stones (float32).
@@ -305,7 +311,7 @@ class LinkWork(Process):
         # Link Workers who know the provision also know how full it is: a long waiting
         # list makes an activity a worse fit (assumption).
         crowding = 1.0 + prov.queue_counts / np.maximum(prov.places, 1).astype(np.float32)
-        propensity = referral_propensity(lwp, self.work_awareness, self.iag_level)
+        propensity = referral_propensity(lwp, self.attended_awareness(), self.iag_level)
         readiness = self.readiness()
         rows, start = log.reserve(4 * (n - lo))
         end, chosen, ready = sessions_kernel(

@@ -163,6 +163,12 @@ class Provision(Process):
             if pr.places > 0 and persists:
                 pr.commission(prov.commission_share)
 
+    def cut(self, share: float) -> None:
+        """Cut ``share`` of every provider's places (a grant not renewed; rounded to whole
+        places kept). Clients in an activity finish it; no place is filled until the
+        activity's clients fall below its places."""
+        self.places[:] = np.round(self.places * (1.0 - share)).astype(np.int64)
+
 
 _EV_END, _EV_DROPOUT = int(Ev.ACTIVITY_END), int(Ev.ACTIVITY_DROPOUT)
 _EV_REFERRAL, _EV_START = int(Ev.ACTIVITY_REFERRAL), int(Ev.ACTIVITY_START)

@@ -38,6 +38,15 @@ PRICE_RULE_LABELS = {
     "budget_neutral": "Scaled to the block budget (equal budget)",
 }
 
+#: Funders (``funding.funder``): who pays decides what is measured (docs/odd.md §7.14).
+FUNDER_LABELS = {
+    "health_commissioner": "Health commissioner (does not ask for work outcomes)",
+    "dwp": "DWP or combined authority (records work outcomes)",
+    "pooled": "Pooled health and work money (records work outcomes)",
+    "social_impact_bond": "Social impact bond (pays on wellbeing and health gains)",
+    "lottery": "Lottery or charitable grants (may not be renewed)",
+}
+
 TRAINING_LABELS = {
     "none": "Not trained",
     "start": "Trained from the start",
@@ -201,6 +210,13 @@ LEVERS: tuple[Lever, ...] = (
           "Multiplies the results price for clients far from work at referral: Link Workers "
           "weigh price x chance, so a premium lowers creaming where those clients have a "
           "chance of the paid outcome (1 = no premium).", low=1.0, high=4.0, step=0.25),
+    Lever("funder", "Who funds the service", "choice", ("funding.funder",),
+          "Who funds a service decides what it measures and targets: a funder that records "
+          "work outcomes (DWP, pooled health and work money) makes Link Workers attend more to "
+          "work (more work goals and referrals to work support); a social impact bond pays on "
+          "wellbeing and health gains for the part of the contract at risk; lottery and "
+          "charitable grants may not be renewed each year, and then VCS places are cut.",
+          options=FUNDER_LABELS),
     Lever("jcp", "Jobcentre Plus partnership", "bool", ("jcp.partnership", "jcp.referral_boost"),
           "JCP refers Universal Credit clients (closer to work) and takes warm handovers to "
           "named work coaches; some clients may feel work is mandatory."),
