@@ -133,7 +133,8 @@ HIGH_TURNOVER = (("link_workers.turnover_per_year", 0.6), ("link_workers.handove
 
 @pytest.mark.slow
 def test_higher_turnover_lowers_work_outcomes():
-    """High turnover with a hand-over cost against none, over the patterns' paired seeds."""
+    """High turnover with a large hand-over cost against the defaults (0.15 a year, setback
+    0.05), over the patterns' paired seeds."""
     mean, lo, hi = paired_interval(values("medium", "found_work_24m"),
                                    values("medium", "found_work_24m", HIGH_TURNOVER))
     assert hi < 0, report(f"medium with {dict(HIGH_TURNOVER)} - medium, found_work_24m",
