@@ -54,6 +54,7 @@ class Ev(IntEnum):
     BARRIER_WORK_EXPERIENCE = 32
     BARRIER_ASPIRATION = 33
     DECLINED = 34
+    HANDED_OVER = 35
 
 
 #: The per-domain barrier reading events, in the order of :data:`clients.DOMAINS`.
@@ -90,6 +91,8 @@ EVENT_VALUE = {
     Ev.EMPLOYED_AT_REFERRAL: "0 (in work but at risk when referred)",
     Ev.GOAL_LAPSED: "aspiration barrier when the goal lapsed (interest in work faded)",
     Ev.DECLINED: "Link Worker index (the client declined at first contact)",
+    Ev.HANDED_OVER: ("index of the new Link Worker (the client's Link Worker left and the "
+                     "post's new hire took the client over)"),
     Ev.FOLLOW_UP_END: ("0 (follow-up ended: every open state closes; the 24-month READING "
                        "is logged the same week)"),
     **{ev: (f"{d.replace('_', ' ')} barrier (0 none - 1 severe), read with READING at "

@@ -151,7 +151,8 @@ class LinkWork(Process):
     SECTIONS = ("link_workers", "service", "incentives", "provision", "direct", "jcp",
                 "referrals", "dynamics", "run")
     STREAMS = ("waiting.dropout", "decline", "accompaniment", "uptake", "direct.referral",
-               "discourage", "link_worker.knowledge")
+               "discourage", "link_worker.knowledge", "link_worker.skill",
+               "link_worker.turnover")
 
     def __init__(self, model: PathwaysModel) -> None:
         super().__init__(model)
@@ -160,6 +161,8 @@ class LinkWork(Process):
         self.iag_level = np.zeros(0, dtype=np.int64)
         self.knows = np.zeros((0, len(ACTIVITIES)), dtype=bool)
         self.active = np.zeros(0, dtype=bool)
+        self.skill = np.zeros(0, dtype=np.float64)
+        self.left = np.zeros(0, dtype=bool)  # rows of Link Workers who have left
         self.agents: list[LinkWorker] = []
         self.training = (0.0, 0)  # work awareness and IAG level of any training given so far
         # Declining at first contact, relative to GP referrals, by source code (JCP as GP).
@@ -186,6 +189,10 @@ class LinkWork(Process):
         self.knows = np.vstack([self.knows, u < lwp.knowledge_of_provision * self.scale_factor(
             lwp.caseload_knowledge_loss)])
         self.active = np.append(self.active, True)
+        # Skill, uniform in [1 - spread, 1 + spread]: exactly 1 with no spread.
+        u_skill = float(self.uniform("link_worker.skill", 0, i, i + 1)[0])
+        self.skill = np.append(self.skill, 1.0 + lwp.skill_spread * (2.0 * u_skill - 1.0))
+        self.left = np.append(self.left, False)
         hired = LinkWorker(self, i)
         hired.train(*self.training)
         self.agents.append(hired)
@@ -197,10 +204,44 @@ class LinkWork(Process):
         if posts < len(active):
             self.active[active[posts:]] = False
             return
-        back = np.flatnonzero(~self.active)[: posts - len(active)]
+        back = np.flatnonzero(~self.active & ~self.left)[: posts - len(active)]
         self.active[back] = True
         for _ in range(posts - len(active) - len(back)):
             self.hire()
+
+    def turnover(self, t: int) -> None:
+        """Link Workers in post leave (``link_workers.turnover_per_year``, a weekly hazard
+        drawn per Link Worker: stream ``link_worker.turnover``, block ``t``, draw = index)
+        and are replaced at once (:meth:`replace`)."""
+        per_year = self.p.link_workers.turnover_per_year
+        if per_year <= 0.0:
+            return
+        hazard = 1.0 - (1.0 - per_year) ** (1.0 / 52.0)
+        u = self.uniform("link_worker.turnover", t, 0, len(self.agents))
+        for j in np.flatnonzero(self.active & (u < hazard)):
+            self.replace(t, int(j))
+
+    def replace(self, t: int, j: int) -> LinkWorker:
+        """Link Worker ``j`` leaves; a new hire (:meth:`hire`: its own knowledge and skill,
+        trained as the team is) takes the post, its caseload and the leaver's supported
+        clients, whose confidence barrier is set back by ``link_workers.handover_setback``
+        (``HANDED_OVER``, value = the new Link Worker's index). The leaver's row stays
+        (``left``) and is never reactivated."""
+        hired = self.hire()
+        k = hired.index
+        self.caseload[k] = self.caseload[j]
+        self.active[j] = False
+        self.left[j] = True
+        m = self.model
+        s = m.clients
+        lo, n = m.follow_up.lo, s.n
+        mine = lo + np.flatnonzero((s.status[lo:n] == SUPPORTED) & (s.lw[lo:n] == j))
+        if len(mine):
+            s.lw[mine] = k
+            setback = self.p.link_workers.handover_setback
+            s.B[mine, _MENTAL] = np.minimum(s.B[mine, _MENTAL] + setback, 1.0)
+            m.log.add(Ev.HANDED_OVER, t, mine, k)
+        return hired
 
     def train(self, work_awareness: float | None = None, iag_level: int | None = None) -> None:
         """Train every Link Worker in work awareness (a lever the workshop can pull mid-run).
@@ -279,7 +320,9 @@ class LinkWork(Process):
 
     # ------------------------------------------------------------------ phase: triage
     def triage(self, t: int) -> None:
-        """Waiting-list drop-out, then fill free places in triage order (:func:`triage_kernel`)."""
+        """Turnover (:meth:`turnover`), waiting-list drop-out, then fill free places in
+        triage order (:func:`triage_kernel`)."""
+        self.turnover(t)
         m, p = self.model, self.p
         s, log = m.clients, m.log
         lo, n = m.follow_up.lo, s.n
@@ -317,7 +360,7 @@ class LinkWork(Process):
         end, chosen, ready = sessions_kernel(
             t, lo, n, *self.keys("accompaniment", "uptake", "direct.referral", "discourage"),
             s.status, s.credit, s.sessions, s.lw, s.B, s.dist, s.act, s.queue, s.queue_since,
-            s.goal, s.in_work, s.direct, self.knows, self.awareness(),
+            s.goal, s.in_work, s.direct, self.knows, self.skill, self.awareness(),
             propensity.astype(np.float32), prov.profile, crowding.astype(np.float32),
             lwp.sessions_per_month / _WEEKS_PER_MONTH, p.incentives.parking * m.funder.incentive,
             inc.parking_distance, inc.parking_span, gain, lwp.session_isolation_share,
@@ -352,7 +395,7 @@ def session_rate(rate, park, dist, parking_distance, parking_span):
 @njit(cache=True)
 def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, status, credit,
                     sessions, lw, B, dist, act, queue, queue_since, goal, in_work, direct,
-                    knows, awareness, propensity, profile, crowding, rate, park,
+                    knows, skill, awareness, propensity, profile, crowding, rate, park,
                     parking_distance, parking_span, gain, isolation_share, readiness,
                     open_learning, supported_volunteering, uptake, anxious_barrier,
                     accompaniment, anxious_factor, accompanied_factor, uptake_cap,
@@ -363,7 +406,7 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
 
     Each supported client gains session credit at its session rate; with a whole session
     due, the session (logged with the Link Worker) lowers the mental-health and isolation
-    barriers, then, in order:
+    barriers (by ``gain`` times the Link Worker's ``skill``), then, in order:
 
     * **the plan's offer**, to a client with no activity and no waiting list: the activity
       the Link Worker knows that best fits the client's barriers (the profile), worse the
@@ -400,8 +443,9 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
         sessions[i] += 1
         j = lw[i]
         row = emit(log, row, t, i, _EV_SESSION, j)
-        B[i, _MENTAL] = max(0.01, B[i, _MENTAL] - gain)
-        B[i, _ISO] = max(0.01, B[i, _ISO] - isolation_share * gain)
+        g = gain * skill[j]  # the Link Worker's skill scales what a session does
+        B[i, _MENTAL] = max(0.01, B[i, _MENTAL] - g)
+        B[i, _ISO] = max(0.01, B[i, _ISO] - isolation_share * g)
         # The plan's offer.
         if act[i] < 0 and queue[i] < 0:
             is_ready = dist[i] < readiness[j]
