@@ -51,9 +51,10 @@ bench: $(STAMP)
 baseline: $(STAMP)
 	$(BIN)/python -m tests.regression --refresh
 
-## docs: regenerate the parameter reference in docs/scenarios.md
+## docs: regenerate the parameter reference in docs/scenarios.md and docs/odd.md's appendix
 docs: $(STAMP)
 	$(BIN)/python -m pathways_sim.scenario.reference --write docs/scenarios.md
+	$(BIN)/python -m pathways_sim.scenario.reference --write docs/odd.md
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

@@ -4,6 +4,7 @@ The reference is embedded in ``docs/scenarios.md`` between the lines
 :data:`BEGIN_MARKER` and :data:`END_MARKER`. Regenerate it with::
 
     python -m pathways_sim.scenario.reference --write docs/scenarios.md
+    python -m pathways_sim.scenario.reference --write docs/odd.md   (its appendix)
 
 or check it is current (exit status 1 when stale) with ``--check docs/scenarios.md``.
 Without options the reference is printed.
@@ -12,6 +13,7 @@ Without options the reference is printed.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -106,6 +108,9 @@ def registry_markdown(registry: Mapping[str, Param] | None = None, heading_level
 def embed(document: str, registry: Mapping[str, Param] | None = None) -> str:
     """Replace the text between the reference markers with a fresh reference.
 
+    The section headings take the level given on the begin marker line, e.g.
+    ``<!-- BEGIN PARAMETER REFERENCE --> <!-- level 4 -->`` (default 3).
+
     Args:
         document: Markdown containing :data:`BEGIN_MARKER` then :data:`END_MARKER`.
         registry: Path -> declaration; default the project registry.
@@ -120,8 +125,11 @@ def embed(document: str, registry: Mapping[str, Param] | None = None) -> str:
     end = document.find(END_MARKER)
     if start < 0 or end < start:
         raise ValueError(f"document needs the lines {BEGIN_MARKER!r} then {END_MARKER!r}")
-    head = document[: start + len(BEGIN_MARKER)]
-    return f"{head}\n{registry_markdown(registry)}{document[end:]}"
+    line_end = document.find("\n", start)
+    head = document[:line_end]
+    level = re.search(r"<!-- level (\d) -->", head[start:])
+    markdown = registry_markdown(registry, int(level.group(1)) if level else 3)
+    return f"{head}\n{markdown}{document[end:]}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
