@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from pathways_sim.model.clients import (
-    DISTANCE_WEIGHTS,
     DOMAINS,
     REJECTED,
     SUPPORTED,
@@ -28,7 +27,6 @@ from pathways_sim.model.clients import (
 from pathways_sim.model.dynamics import dynamics_kernel
 from pathways_sim.model.events import SOURCE_CODES, Ev
 from pathways_sim.model.model import PathwaysModel
-from pathways_sim.model.provider import PROFILES
 from pathways_sim.model.rng import Streams
 from pathways_sim.outcomes import spells
 from pathways_sim.scenario import ScenarioError
@@ -359,7 +357,8 @@ def test_a_week_in_an_activity_lowers_exactly_the_barriers_it_addresses():
         step(m)
         for code, activity in enumerate(ACTIVITIES):
             stayed = np.flatnonzero((act0[:n] == code) & (s.act[:n] == code))
-            profile = np.array([PROFILES[activity].get(DOMAINS[d], 0.0) for d in untouched])
+            profile = np.array([getattr(m.p.provision, f"profile_{activity}_{DOMAINS[d]}", 0.0)
+                                for d in untouched])
             effect = m.providers[code].effect * (0.6 + 0.4 * cop) * profile
             np.testing.assert_allclose(s.B[stayed][:, untouched],
                                        B0[stayed][:, untouched] * (1 - effect), rtol=1e-5)
@@ -457,7 +456,7 @@ def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
         rows, start = m.log.reserve(2 * (n - lo))
         dynamics_kernel(
             m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
-            B, s.B0, dist, s.dist0, m.link_work.awareness(), DISTANCE_WEIGHTS,
+            B, s.B0, dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
             m.provision.stepping, d.relapse_rate, d.activity_awareness, extra, d.goal_growth,
             d.awareness_base, d.goal_threshold, d.goal_threshold + d.goal_lapse_margin,
             d.travelled_distance, rows, start)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathways_sim.model.clients import DISTANCE_WEIGHTS, DOMAINS, REJECTED
+from pathways_sim.model.clients import DOMAINS, REJECTED
 from pathways_sim.model.events import ACTIVITY_CODES, BARRIER_EVENTS, EVENT_VALUE, Ev
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.outcomes import Cohort, compute_metrics, default_cohort
@@ -267,7 +267,7 @@ def test_barrier_readings_match_the_model(small_run) -> None:
             levels = np.stack([w_val[w_ev == code][np.argsort(w_client[w_ev == code])]
                                for code in barrier_codes], axis=1)
             dist = w_val[w_ev == int(Ev.READING)][~rejected][np.argsort(ok)]
-            np.testing.assert_allclose(levels @ DISTANCE_WEIGHTS, dist, atol=1e-5)
+            np.testing.assert_allclose(levels @ m.referral.distance_weights, dist, atol=1e-5)
         rel = t - s.ref_week[ok]
         checked["referral"] += int((rel == 0).sum())
         checked["26w"] += int((rel == 26).sum())

@@ -24,11 +24,14 @@ DOMAINS = ("physical", "mental", "isolation", "skills", "money_housing", "substa
            "work_experience", "aspiration")
 D = {name: i for i, name in enumerate(DOMAINS)}
 
-#: Weights of each barrier in the distance from the labour market (normalised to sum 1).
-#: Assumption: confidence and recent work experience weigh most (MBAT practice);
-#: isolation and money matter but less directly.
-_W = np.array([1.0, 1.5, 0.5, 1.0, 0.5, 1.0, 1.5, 1.0], dtype=np.float32)
-DISTANCE_WEIGHTS = _W / _W.sum()
+
+def distance_weights(clients) -> np.ndarray:
+    """Weights of each barrier in the distance from the labour market, normalised to sum 1.
+
+    ``clients`` is the ``clients`` section of the parameters (``clients.distance_weight_<domain>``).
+    """
+    w = np.array([getattr(clients, f"distance_weight_{d}") for d in DOMAINS], dtype=np.float32)
+    return w / w.sum()
 
 #: Domains that make up wellbeing (WEMWBS-like 14-70 scale), as averaging weights.
 WELLBEING_DOMAINS = np.array([D["physical"], D["mental"], D["isolation"], D["money_housing"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pathways_sim.model.clients import DISTANCE_WEIGHTS, REJECTED, SUPPORTED, D
+from pathways_sim.model.clients import REJECTED, SUPPORTED, D
 from pathways_sim.model.events import Ev
 from pathways_sim.model.kernels import emit
 from pathways_sim.model.process import Process
@@ -36,7 +36,7 @@ class Dynamics(Process):
         rows, start = log.reserve(2 * (n - lo))
         end, moved = dynamics_kernel(
             t, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, s.goal, s.travelled,
-            s.B, s.B0, s.dist, s.dist0, m.link_work.awareness(), DISTANCE_WEIGHTS,
+            s.B, s.B0, s.dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
             m.provision.stepping, d.relapse_rate, d.activity_awareness,
             d.stepping_stone_awareness, d.goal_growth, d.awareness_base,
             d.goal_threshold, d.goal_threshold + d.goal_lapse_margin, d.travelled_distance,

@@ -352,8 +352,9 @@ class LinkWork(Process):
         w = lwp.session_coproduction_weight
         gain = lwp.session_effect * ((1.0 - w) + w * lwp.coproduction)
         # Link Workers who know the provision also know how full it is: a long waiting
-        # list makes an activity a worse fit (assumption).
-        crowding = 1.0 + prov.queue_counts / np.maximum(prov.places, 1).astype(np.float32)
+        # list makes an activity a worse fit (link_workers.crowding_weight).
+        crowding = 1.0 + lwp.crowding_weight * (
+            prov.queue_counts / np.maximum(prov.places, 1).astype(np.float32))
         propensity = referral_propensity(lwp, self.attended_awareness(), self.iag_level)
         readiness = self.readiness()
         rows, start = log.reserve(4 * (n - lo))

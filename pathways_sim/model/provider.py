@@ -29,29 +29,22 @@ from pathways_sim.scenario.registry import ACTIVITIES
 if TYPE_CHECKING:
     from pathways_sim.model.model import PathwaysModel
 
-#: Which barriers each activity type addresses, relative to its headline effect.
-#: Assumption from the report's description of each kind of provision (Box C/H):
-#: health programmes act on physical and mental health; groups on isolation and
-#: confidence; volunteering on work experience, confidence and aspiration;
-#: training on basic skills; employment advice on aspiration.
-PROFILES: dict[str, dict[str, float]] = {
-    "health_wellbeing": {"physical": 1.0, "mental": 0.6, "substance": 0.5, "money_housing": 0.2},
-    "social_group": {"isolation": 1.0, "mental": 0.7, "aspiration": 0.1},
-    "volunteering": {"work_experience": 1.0, "isolation": 0.4, "mental": 0.3,
-                     "aspiration": 0.3, "skills": 0.1},
-    "training": {"skills": 1.0, "aspiration": 0.4, "mental": 0.3, "work_experience": 0.3},
-    "employment_advice": {"aspiration": 0.8, "work_experience": 0.4, "money_housing": 0.4},
-}
 STEPPING_STONES = ("volunteering", "training")
 _VOL, _TRAIN = ACTIVITY_CODES["volunteering"], ACTIVITY_CODES["training"]
 
 
-def profile_matrix(activities: tuple[str, ...]) -> np.ndarray:
-    """Activities x domains matrix of relative effects."""
+def profile_matrix(provision, activities: tuple[str, ...]) -> np.ndarray:
+    """Activities x domains matrix of relative effects.
+
+    ``provision`` is the ``provision`` section of the parameters: the entry of activity ``a``
+    and domain ``d`` is ``provision.profile_<a>_<d>``, 0 where no such parameter exists.
+    """
     m = np.zeros((len(activities), len(DOMAINS)), dtype=np.float32)
     for a, prof in enumerate(activities):
-        for dom, v in PROFILES[prof].items():
-            m[a, D[dom]] = v
+        for dom in DOMAINS:
+            v = getattr(provision, f"profile_{prof}_{dom}", None)
+            if v is not None:
+                m[a, D[dom]] = v
     return m
 
 
@@ -59,7 +52,7 @@ class VCSProvider(Agent):
     """A voluntary and community sector provider offering one kind of activity.
 
     Attributes:
-        activity: The activity type (a key of :data:`PROFILES`).
+        activity: The activity type (one of the registry's ``ACTIVITIES``).
         code: Its activity code in the event log (and its row of the provision's arrays).
         places: Concurrent places (commissioning may add more).
         weeks: Typical duration of the activity.
@@ -124,7 +117,7 @@ class Provision(Process):
                                 dtype=np.float32)
         self.effect = np.array([getattr(prov, f"{a}_effect") for a in ACTIVITIES],
                                dtype=np.float32)
-        self.profile = profile_matrix(ACTIVITIES)
+        self.profile = profile_matrix(prov, ACTIVITIES)
         self.agents = [VCSProvider(self, a, ACTIVITY_CODES[a]) for a in ACTIVITIES]
         self.act_counts = np.zeros(len(ACTIVITIES), dtype=np.int64)
         self.queue_counts = np.zeros(len(ACTIVITIES), dtype=np.int64)

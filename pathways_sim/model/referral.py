@@ -16,7 +16,6 @@ import numpy as np
 from scipy.stats import poisson
 
 from pathways_sim.model.clients import (
-    DISTANCE_WEIGHTS,
     EMPLOYED_AT_RISK,
     INACTIVE,
     REJECTED,
@@ -24,6 +23,7 @@ from pathways_sim.model.clients import (
     UNEMPLOYED,
     WAITING,
     D,
+    distance_weights,
     wellbeing,
 )
 from pathways_sim.model.events import BARRIER_EVENTS, SOURCE_CODES, Ev
@@ -183,6 +183,8 @@ class Referral(Process):
     def __init__(self, model: PathwaysModel) -> None:
         super().__init__(model)
         p, scale = self.p, self.p.run.scale
+        #: Normalised weights of the barriers in the distance from work (also read by dynamics).
+        self.distance_weights = distance_weights(p.clients)
         shares = np.array([getattr(p.referrals, f"share_{s}") for s in SOURCES])
         shares = shares / shares.sum() if shares.sum() > 0 else shares
         shifts = {s: getattr(p.referrals, f"shift_{s}", 0.0) for s in SOURCES}
@@ -217,7 +219,7 @@ class Referral(Process):
         well = np.empty(n, dtype=np.float32)
         for lo, hi in zip(offsets[:-1], offsets[1:], strict=True):
             if hi > lo:
-                dist[lo:hi] = B[lo:hi] @ DISTANCE_WEIGHTS
+                dist[lo:hi] = B[lo:hi] @ self.distance_weights
                 well[lo:hi] = wellbeing(B[lo:hi])
         e = p.eligibility
         age, wa = tab["age"], tab["working_age"]

@@ -95,6 +95,24 @@ _clients = [
     _f("clients.reason_work_margin", 0.1, "barrier units", "Working-age clients out of work whose aspiration barrier is below dynamics.goal_threshold plus this give employment as their reason.", ASSUME + "clients close to a goal ask for help with work", 0.0, 1.0),
 ]
 
+_DISTANCE_WEIGHTS = {
+    # barrier domain: relative weight in the distance from the labour market
+    "physical": (1.0, "health limits work, but is one barrier among eight"),
+    "mental": (1.5, "confidence weighs most (MBAT practice)"),
+    "isolation": (0.5, "isolation matters, but less directly"),
+    "skills": (1.0, "basic skills, one barrier among eight"),
+    "money_housing": (0.5, "money and housing matter, but less directly"),
+    "substance": (1.0, "substance use, one barrier among eight"),
+    "work_experience": (1.5, "recent work experience weighs most (MBAT practice)"),
+    "aspiration": (1.0, "wanting work, one barrier among eight"),
+}
+for _d, (_w, _why) in _DISTANCE_WEIGHTS.items():
+    _clients.append(_f(
+        f"clients.distance_weight_{_d}", _w, "relative weight",
+        f"Weight of the {_d} barrier in the distance from the labour market (the weights are "
+        "normalised to sum 1 at use: distance = barriers x weights / sum of weights).",
+        ASSUME + _why, 0.0, 10.0))
+
 _eligibility = [
     _i("eligibility.min_age", 18, "years", "Youngest age accepted.", "docs/evidence.md §E3.1, §E3.5: services for adults (anyone over 18)", 16, 100),
     _i("eligibility.max_age", 120, "years", "Oldest age accepted (Ways to Wellness: 74).", "docs/evidence.md §E3.4: Ways to Wellness takes ages 40-74; no upper limit elsewhere", 16, 120),
@@ -148,6 +166,7 @@ _lw = [
     _f("link_workers.skill_spread", 0.2, "relative", "Spread of Link Workers' skill: each Link Worker's skill is drawn at hire uniform in [1 - spread, 1 + spread] (mean 1) and multiplies the confidence and isolation gain of its sessions (0: every Link Worker equally skilled).", "docs/evidence.md §E2.7: 61% of Link Workers had no clinical supervision, so practice varies; assumption: the size, a modest spread (skills 0.8 to 1.2) as no figure is reported", 0.0, 1.0),
     _f("link_workers.turnover_per_year", 0.15, "probability/year", "Chance a Link Worker in post leaves within a year (drawn weekly); the post is filled at once by a new hire (new knowledge and skill, trained as the team is) who takes over the leaver's clients (0: nobody leaves).", "docs/evidence.md §E2.7: 29% of Link Workers were considering leaving within a year; assumption: considering leaving is not leaving, so about half of them leave (no leaving rate is reported)", 0.0, 1.0),
     _f("link_workers.handover_setback", 0.05, "barrier units", "Rise in the confidence (mental) barrier of each client handed over to a new Link Worker when theirs leaves (link_workers.turnover_per_year): the relationship starts again.", ASSUME + "size: the relationship with a Link Worker starts again; docs/evidence.md §E2.7 reports the risk of turnover (29% considering leaving), not its cost to clients", 0.0, 1.0),
+    _f("link_workers.crowding_weight", 1.0, "relative per queue/places", "How much a waiting list makes an activity a worse fit for a Link Worker's offer: fit is divided by 1 + weight x (clients waiting / places) (0: waiting lists are ignored).", ASSUME + "Link Workers who know the provision also know how full it is; services feared VCS capacity shortfalls (docs/evidence.md §E4.4); the size is an assumption", 0.0, 10.0),
 ]
 
 _provision = []
@@ -165,6 +184,39 @@ for _a, (_pl, _du, _dr, _ef, _what) in _PROV.items():
         _i(f"provision.{_a}_weeks", _du, "weeks", f"Typical length of {_what}.", ASSUME + "a term-length programme", 1, 104),
         _f(f"provision.{_a}_dropout", _dr, "per week", f"Hazard of dropping out of {_what}.", ASSUME + "calibrated", 0.0, 1.0, calibrate=True),
         _f(f"provision.{_a}_effect", _ef, "relative/week", f"Relative weekly fall of the barriers {_what} addresses.", ASSUME + "calibrated", 0.0, 0.5, calibrate=True),
+    ]
+#: Which barriers each activity addresses, relative to its headline effect (provision.<a>_effect).
+_PROFILES = {
+    "health_wellbeing": (
+        {"physical": 1.0, "mental": 0.6, "substance": 0.5, "money_housing": 0.2},
+        "health programmes act on physical and mental health (the report's Box C/H; "
+        "Box H in docs/evidence.md §E3.10)"),
+    "social_group": (
+        {"isolation": 1.0, "mental": 0.7, "aspiration": 0.1},
+        "groups act on isolation and confidence (the report's Box C/H; Box H in "
+        "docs/evidence.md §E3.10)"),
+    "volunteering": (
+        {"work_experience": 1.0, "isolation": 0.4, "mental": 0.3, "aspiration": 0.3,
+         "skills": 0.1},
+        "volunteering acts on work experience, confidence and aspiration (the report's Box C/H; "
+        "Box H in docs/evidence.md §E3.10)"),
+    "training": (
+        {"skills": 1.0, "aspiration": 0.4, "mental": 0.3, "work_experience": 0.3},
+        "training acts on basic skills (the report's Box C/H; Box H in "
+        "docs/evidence.md §E3.10)"),
+    "employment_advice": (
+        {"aspiration": 0.8, "work_experience": 0.4, "money_housing": 0.4},
+        "employment advice acts on aspiration (the report's Box C/H; Box H in "
+        "docs/evidence.md §E3.10)"),
+}
+for _a, (_dom, _why) in _PROFILES.items():
+    _what = _PROV[_a][4]
+    _provision += [
+        _f(f"provision.profile_{_a}_{_d}", _v, "relative",
+           f"Effect of {_what} on the {_d} barrier, relative to its headline effect "
+           f"(provision.{_a}_effect); barriers without a profile parameter are not addressed.",
+           ASSUME + _why + "; the sizes are an assumption", 0.0, 2.0)
+        for _d, _v in _dom.items()
     ]
 _provision += [
     _f("provision.readiness_distance", 0.36, "distance 0-1", "Work-oriented volunteering and training are offered only below a readiness distance: this, plus what the service offers (provision.readiness_accompaniment, provision.readiness_knowledge); the threshold for stepping into them on one's own.", ASSUME + "calibrated; stepping stones follow confidence, the 'positive upward spiral' (docs/evidence.md §E4.1)", 0.0, 1.0, calibrate=True),
