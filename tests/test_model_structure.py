@@ -103,16 +103,19 @@ def test_a_providers_places_and_a_link_workers_training_live_in_one_place():
     assert m.active_link_workers == len(m.link_workers) - 1
 
 
-#: The only numbers the model's modules may hold: identities, sentinels, array sizes, units,
-#: definitions (the sustainment milestones, the 26-week reading) and, marked "pending", the
-#: activity profiles table that still waits to move into the registry (docs/odd.md lists it).
-#: Every other behavioural number is a registry parameter, read through a process's ``self.p``.
+#: The only numbers the model's modules may hold: identities, sentinels, array sizes, units and
+#: measurement definitions (the sustainment milestones, the 26-week reading, the wellbeing
+#: scale; docs/odd.md lists them). Every behavioural number, the activity profiles and the
+#: distance weights included, is a registry parameter, read through a process's ``self.p``.
 _EVERYWHERE = {0, 1, -1}  # (0.0 and 1.0 are equal to 0 and 1 in a set)
 ALLOWED_CONSTANTS: dict[str, set[float]] = {
     # Events a kernel may log per client in a week (room reserved in the event log): 2 to 4.
     "link_worker": {8, 52.0, 12.0, 2, 0.01, 4},  # draws per Link Worker, weeks/month, rank,
     # floor, events per client
-    "provider": {4, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8},  # pending: the PROFILES table
+    "provider": {4},  # events per client
+    # Status and employment codes, the NO_WEEK sentinel (-10**6), the wellbeing scale's
+    # definition (WEMWBS-like 14 + 56 x ...: 14-70) and the initial capacity.
+    "clients": {2, 3, 6, 10, 14.0, 56.0, 1024},
     "dynamics": {0.01, 2},  # barrier floor, events per client
     "jobs": {13, 26, 52, 2},  # sustainment milestones (events and prices are named by
     # them), events per client
@@ -142,6 +145,30 @@ def test_no_model_module_holds_a_bare_behavioural_constant(module):
 
 def test_every_model_module_is_checked_for_constants():
     folder = Path(__file__).resolve().parents[1] / "pathways_sim" / "model"
-    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "clients", "events", "rng",
-                                                          "kernels"}  # hash constants
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "events", "rng",
+                                                "kernels"}  # hash constants
     assert modules == set(ALLOWED_CONSTANTS)
+
+
+def test_activity_profiles_and_distance_weights_are_registry_parameters_the_model_reads():
+    from pathways_sim.model.clients import DOMAINS
+    from pathways_sim.scenario.registry import ACTIVITIES, REGISTRY
+
+    # Every profile parameter names a real activity and barrier domain (a misspelt one
+    # would be silently ignored), and every domain has a distance weight.
+    cells = {f"provision.profile_{a}_{d}" for a in ACTIVITIES for d in DOMAINS}
+    profiles = {k for k in REGISTRY if k.startswith("provision.profile_")}
+    assert profiles and profiles <= cells
+    assert {k for k in REGISTRY if k.startswith("clients.distance_weight_")} == {
+        f"clients.distance_weight_{d}" for d in DOMAINS}
+    # The model's profile matrix and distance weights follow the parameters.
+    changes = {"provision.profile_training_skills": 0.25, "clients.distance_weight_mental": 3.0}
+    m = PathwaysModel(scenario("medium", {"run.weeks": 2, **changes}))
+    a, d = ACTIVITIES.index("training"), DOMAINS.index("skills")
+    assert m.provision.profile[a, d] == np.float32(0.25)
+    assert m.provision.profile[a, DOMAINS.index("physical")] == 0.0
+    w = m.referral.distance_weights
+    assert w.sum() == pytest.approx(1.0)
+    assert w[DOMAINS.index("mental")] == pytest.approx(2 * w[DOMAINS.index("work_experience")])
+    s = m.clients
+    np.testing.assert_allclose(s.B0[:s.n] @ w, s.dist0[:s.n], atol=1e-6)
