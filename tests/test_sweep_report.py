@@ -439,6 +439,9 @@ def test_report_html_is_self_contained_with_embedded_figures(report: Path):
     page = (report / "report.html").read_text(encoding="utf-8")
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) >= 6  # effects, 3 fan charts, funnel, equity, costs
+    # the fan charts are named by the stages' labels (pathways_sim.stages), one definition
+    for label in ("in work", "volunteer / training", "waiting"):
+        assert f'alt="Fan chart of clients by week: {label}"' in page, label
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     # nothing is fetched from elsewhere: every src/href is embedded data or a page anchor
     links = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page)

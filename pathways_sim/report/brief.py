@@ -77,6 +77,7 @@ from pathways_sim.report.sweep_plots import (
     metric_label,
     prim_figure,
     staffing_figure,
+    stage_text,
 )
 from pathways_sim.sweep.analysis import (
     EQUITY_METRICS,
@@ -476,7 +477,7 @@ def _fans(d: _Data) -> list[Block]:
         labels = d.lay.all if stock == "in_work" else d.lay.options + d.lay.baselines
         fig = fan_figure(weekly, stock, labels, reference=reference)
         out.append(d.fig(f"fan-{stock.replace('_', '-')}", fig,
-                         f"Fan chart of clients {stock.replace('_', ' ')} by week"))
+                         f"Fan chart of clients by week: {stage_text(stock).lower()}"))
     return out
 
 

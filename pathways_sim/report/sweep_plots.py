@@ -29,6 +29,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pathways_sim.outcomes.metrics import METRICS
 from pathways_sim.report.plots import OKABE_ITO, _apply_fonts, _figure
+from pathways_sim.stages import STAGES
 
 __all__ = [
     "VERDICT_COLOURS",
@@ -45,6 +46,7 @@ __all__ = [
     "metric_unit",
     "prim_figure",
     "staffing_figure",
+    "stage_text",
 ]
 
 GREY = "#999999"
@@ -103,6 +105,11 @@ _LABELS = {
 }
 _WHAT = {"volunteering": "Volunteering", "training": "Training",
          "stepping_stone": "Stepping stone (volunteering or training)"}
+
+
+def stage_text(stock: str) -> str:
+    """The stage's one-line label (:mod:`pathways_sim.stages`) of a weekly stock column."""
+    return next((st.text for st in STAGES if st.name == stock), stock.replace("_", " "))
 
 
 def metric_label(name: str) -> str:
@@ -375,8 +382,7 @@ def fan_figure(weekly: pd.DataFrame, stock: str, labels: Sequence[str], *,
         axes[k // cols][k % cols].set_axis_off()
     top = float(np.nanmax(q[0.95].to_numpy(float), initial=0.0)) if len(q) else 0.0
     axes[0][0].set_ylim(0, max(top * 1.05, 1.0))  # shared by every panel
-    name = stock.replace("_", " ")
-    _title(fig, title or f"Clients {name if stock != 'in_work' else 'in work'} each week",
+    _title(fig, title or f"Clients each week: {stage_text(stock).lower()}",
            note if note is not None else (
                "Line: median of the runs; dark band: middle 50%; light band: middle 90%"
                + (f"; dashed: median of {reference}" if reference else "") + "."))
