@@ -19,6 +19,17 @@ VOL, TRAIN = 2, 3  # activity codes of the stepping stones (events.ACTIVITY_CODE
 JCP, ADVISER, IPS = 0, 1, 2  # work-support codes (events.DIRECT_CODES)
 
 
+def make_log(rows: list[tuple[int, int, Ev, float]]) -> pd.DataFrame:
+    """A log with the model's dtypes from (week, client, event, value) rows, sorted by week."""
+    rows = sorted(rows, key=lambda r: r[0])  # stable: same-week rows keep their order
+    return pd.DataFrame({
+        "week": np.array([r[0] for r in rows], dtype=np.int16),
+        "client": np.array([r[1] for r in rows], dtype=np.int32),
+        "event": np.array([int(r[2]) for r in rows], dtype=np.int8),
+        "value": np.array([r[3] for r in rows], dtype=np.float32),
+    })
+
+
 def scenario(name: str = "medium", changes: Mapping[str, Any] | None = None) -> Scenario:
     """A named scenario with some parameters changed (dotted paths)."""
     sc = load_scenario(name)

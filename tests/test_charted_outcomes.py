@@ -16,19 +16,9 @@ from pathways_sim.outcomes import (
     waiting_list,
     weekly_stocks,
 )
-from tests.helpers import scenario
+from tests.helpers import make_log, scenario
 
 FU, RUN = 6, 8
-
-
-def make_log(rows: list[tuple[int, int, Ev, float]]) -> pd.DataFrame:
-    rows = sorted(rows, key=lambda r: r[0])  # stable: same-week rows keep their order
-    return pd.DataFrame({
-        "week": np.array([r[0] for r in rows], dtype=np.int16),
-        "client": np.array([r[1] for r in rows], dtype=np.int32),
-        "event": np.array([int(r[2]) for r in rows], dtype=np.int8),
-        "value": np.array([r[3] for r in rows], dtype=np.float32),
-    })
 
 
 @pytest.fixture

@@ -29,21 +29,11 @@ from pathways_sim.outcomes import (
     spells,
     weekly_stocks,
 )
+from tests.helpers import make_log
 
 VOL, TRAIN, HEALTH = (ACTIVITY_CODES[a] for a in ("volunteering", "training", "health_wellbeing"))
 RUN, FU, COHORT = 200, 104, 52
 CPS, CPPW = 10.0, 5.0
-
-
-def make_log(rows: list[tuple[int, int, Ev, float]]) -> pd.DataFrame:
-    """A log with the model's dtypes from (week, client, event, value) rows, sorted by week."""
-    rows = sorted(rows, key=lambda r: r[0])  # stable: same-week rows keep their order
-    return pd.DataFrame({
-        "week": np.array([r[0] for r in rows], dtype=np.int16),
-        "client": np.array([r[1] for r in rows], dtype=np.int32),
-        "event": np.array([int(r[2]) for r in rows], dtype=np.int8),
-        "value": np.array([r[3] for r in rows], dtype=np.float32),
-    })
 
 
 def make_attrs(refs: dict[int, int], dist: dict[int, float]) -> pd.DataFrame:
