@@ -19,23 +19,13 @@ from pathways_sim.outcomes.observables import (
     observe_many,
 )
 from pathways_sim.scenario import load_scenario
+from tests.helpers import make_log
 
 HEALTH, SOCIAL, VOL, TRAIN, EMP = (ACTIVITY_CODES[a] for a in (
     "health_wellbeing", "social_group", "volunteering", "training", "employment_advice"))
 ADVISER = 1
 
 Row = tuple[int, int, Ev, float]
-
-
-def make_log(rows: list[Row]) -> pd.DataFrame:
-    """A log with the model's dtypes, sorted by week (same-week rows keep their order)."""
-    rows = sorted(rows, key=lambda r: r[0])
-    return pd.DataFrame({
-        "week": np.array([r[0] for r in rows], dtype=np.int16),
-        "client": np.array([r[1] for r in rows], dtype=np.int32),
-        "event": np.array([int(r[2]) for r in rows], dtype=np.int8),
-        "value": np.array([r[3] for r in rows], dtype=np.float32),
-    })
 
 
 def barriers(week: int, client: int, **levels: float) -> list[Row]:
