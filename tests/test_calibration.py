@@ -232,23 +232,25 @@ def test_coordinate_polish_walks_one_parameter_at_a_time_and_refines_its_step() 
     assert not polish.active and polish.propose(best, 10.0, 4) == []
 
 
-def test_abc_weights_are_prior_over_the_truncated_proposal_density() -> None:
-    from pathways_sim.calibration.abc_fit import Population, _weights, ess
+def test_effective_sample_size_of_weights() -> None:
+    from pathways_sim.calibration.pyabc_fit import ess
 
-    prev = Population(np.array([[0.5], [0.95]]), np.zeros(2), np.array([0.5, 0.5]), 1.0)
-    sd = np.array([0.1])
-    w = _weights(np.array([[0.5], [0.6]]), prev, sd)
-    # q(x) = sum_j w_j N(x; x_j, sd) / mass_j, with mass_j the kernel's mass inside [0, 1].
-    mass = stats.norm.cdf((1 - prev.u[:, 0]) / 0.1) - stats.norm.cdf(-prev.u[:, 0] / 0.1)
-    q = [np.sum(prev.weight * stats.norm.pdf(x, prev.u[:, 0], 0.1) / mass) for x in (0.5, 0.6)]
-    assert w[1] / w[0] == pytest.approx(q[0] / q[1])
     assert ess(np.ones(10)) == pytest.approx(10) and ess(np.array([1.0, 0, 0])) == 1.0
+    assert ess(np.array([3.0, 1.0])) == pytest.approx(16 / 10)
 
 
-def test_an_unknown_abc_kernel_is_a_config_error(tmp_path: Path) -> None:
+def test_a_particle_seed_depends_on_its_coordinates_and_the_root_only() -> None:
+    from pathways_sim.calibration.pyabc_fit import particle_seed
+
+    u = np.array([0.1, 0.7])
+    assert particle_seed(5, u) == particle_seed(5, u.copy())
+    assert len({particle_seed(5, u), particle_seed(6, u), particle_seed(5, u + 1e-9)}) == 3
+
+
+def test_an_unknown_abc_distance_is_a_config_error(tmp_path: Path) -> None:
     cfg = _small_config(tmp_path)
-    cfg.write_text(cfg.read_text() + "abc: {kernel: gaussian}\n", encoding="utf-8")
+    cfg.write_text(cfg.read_text() + "abc: {distance: euclid}\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as err:
         load_config(cfg)
     text = str(err.value)
-    assert "abc.kernel" in text and "gaussian" in text and "beaumont or silverman" in text
+    assert "abc.distance" in text and "euclid" in text and "deviance or adaptive" in text

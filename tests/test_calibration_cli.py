@@ -68,7 +68,7 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         replicates: 1
         seed: 5
         optuna: {budget: 6, batch: 3, startup_trials: 3}
-        abc: {population: 4, prior_samples: 8, generations: 2, budget: 40, quantile: 0.75}
+        abc: {population: 4, generations: 2, budget: 60, quantile: 0.75}
         predictive: {draws: 4, seed: 9}
         """), encoding="utf-8")
     tiny = d / "tiny_patterns.yaml"
@@ -135,13 +135,14 @@ def test_calibrate_refuses_to_overwrite_without_asking(problem: dict[str, Path],
     assert code == 2 and "--resume" in text
 
 
-def test_calibrate_abc_gives_weighted_posterior_draws(problem: dict[str, Path]) -> None:
+def test_calibrate_pyabc_gives_weighted_posterior_draws(problem: dict[str, Path]) -> None:
     out = problem["dir"] / "results_abc"
-    code, text = run_cli(["calibrate", "--method", "abc", "--config", str(problem["config"]),
+    code, text = run_cli(["calibrate", "--method", "pyabc", "--config", str(problem["config"]),
                           "--out", str(out), "--workers", "1"])
     assert code == 0, text
     cal = load_calibrated(out)
-    assert cal.method == "abc" and len(cal.draws) == 4
+    assert cal.method == "pyabc" and len(cal.draws) == 4
+    assert (out / "pyabc_history.db").is_file()  # pyabc's history: inspect, resume
     assert cal.weights().sum() == pytest.approx(1.0)
     gens = cal.diagnostics["generations"]
     assert [g["generation"] for g in gens] == [0, 1]

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pathways_sim.calibration.abc_fit import run_abc
 from pathways_sim.calibration.config import load_config
 from pathways_sim.calibration.objective import Problem, apply_values
 from pathways_sim.calibration.optuna_fit import run_optuna
+from pathways_sim.calibration.pyabc_fit import run_pyabc
 from pathways_sim.calibration.results import weighted_quantile
 from pathways_sim.model.model import PathwaysModel
 from pathways_sim.outcomes import default_cohort
@@ -80,7 +80,7 @@ def write_problem(folder: Path, replicates: int = 1) -> Path:
         seed: 11
         replicates: {replicates}
         optuna: {{budget: 64, batch: 4, startup_trials: 16}}
-        abc: {{population: 20, generations: 5, quantile: 0.5, budget: 300, kernel: silverman}}
+        abc: {{population: 40, generations: 5, quantile: 0.5, budget: 600}}
         predictive: {{draws: 8, seed: 5}}
         """), encoding="utf-8")
     return config
@@ -105,9 +105,9 @@ def test_optuna_recovers_known_parameters(problem: Problem, tmp_path: Path) -> N
     assert fit.best_nll < fit.trials["nll"].iloc[0]  # better than the registry defaults
 
 
-def test_abc_posterior_covers_known_parameters(problem: Problem, tmp_path: Path) -> None:
+def test_pyabc_posterior_covers_known_parameters(problem: Problem, tmp_path: Path) -> None:
     with make_executor(workers=2) as ex:
-        fit = run_abc(problem, ex, tmp_path, log=lambda _: None)
+        fit = run_pyabc(problem, ex, tmp_path, log=lambda _: None)
     w = fit.draws["weight"].to_numpy()
     gens = fit.diagnostics["generations"]
     assert len(gens) >= 3

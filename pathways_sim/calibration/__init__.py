@@ -11,7 +11,8 @@ The workflow (``docs/calibration.md``), one module per concept:
 * :mod:`~pathways_sim.calibration.objective`: simulate the targets' scenarios for
   parameter sets through the shared executors (common random numbers) and score them;
 * :mod:`~pathways_sim.calibration.optuna_fit`: point estimate (Optuna, resumable on disk);
-* :mod:`~pathways_sim.calibration.abc_fit`: posterior by ABC-SMC;
+* :mod:`~pathways_sim.calibration.pyabc_fit`: posterior by ABC-SMC with pyabc;
+* :mod:`~pathways_sim.calibration.sites`: each service's client mix (partial pooling);
 * :mod:`~pathways_sim.calibration.fit`: ``calibrate`` from start to finish;
 * :mod:`~pathways_sim.calibration.results`: the calibrated parameter set on disk;
 * :mod:`~pathways_sim.calibration.predict`: posterior predictive distributions;

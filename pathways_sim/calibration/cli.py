@@ -8,7 +8,7 @@ and exits with status 2); a failed simulation or executor returns 1.
 
 Commands::
 
-    pathways-sim calibrate [--method optuna|abc] [--budget N] [--config PATH]
+    pathways-sim calibrate [--method pyabc|optuna] [--budget N] [--config PATH]
                            [--workers N | --scheduler ADDRESS | --dask-local N]
                            [--resume | --overwrite] [--out DIR] [--json PATH] [--quiet]
     pathways-sim predict SCENARIO --observable NAME --window-months M [--json PATH]
@@ -105,13 +105,13 @@ def register_calibration_commands(subparsers: Any) -> None:
     cal = subparsers.add_parser(
         "calibrate", help="fit the calibrated parameters to the reported counts",
         description="Fit the priors' parameters to the fit targets (calibration/targets.csv): "
-        "a point estimate with Optuna or a posterior by ABC-SMC; writes the calibrated "
+        "a posterior by ABC-SMC (pyabc) or a MAP point with Optuna; writes the calibrated "
         "parameter set, its posterior predictive and a report to calibration/results/<name>/.")
-    cal.add_argument("--method", choices=("optuna", "abc"), default="optuna",
-                     help="optuna: point estimate minimising the negative log-likelihood "
-                     "(default); abc: posterior draws by ABC-SMC")
+    cal.add_argument("--method", choices=("pyabc", "optuna"), default="pyabc",
+                     help="pyabc: posterior draws by ABC-SMC (default); optuna: a maximum a "
+                     "posteriori point (quick)")
     cal.add_argument("--budget", type=_int_at_least(1, "budget"), default=None, metavar="N",
-                     help="Optuna trials, or ABC parameter sets simulated (default: the "
+                     help="pyabc parameter sets simulated, or Optuna trials (default: the "
                      "config's)")
     cal.add_argument("--config", default="default", metavar="PATH",
                      help="calibration config: a name in calibration/configs/ or a .yaml path "

@@ -40,6 +40,7 @@ from typing import Any
 
 from pathways_sim.calibration.likelihood import DEFAULT_DESIGN_EFFECT
 from pathways_sim.calibration.priors import Prior, load_priors, priors_from_records
+from pathways_sim.calibration.sites import SEPARATOR, SiteParameter, Sites
 from pathways_sim.calibration.targets import Target, file_hash, load_targets
 from pathways_sim.defaults import DEFAULT_SEED, PREDICTIVE_SEED
 from pathways_sim.scenario import ScenarioError
@@ -108,35 +109,47 @@ class OptunaSettings:
     polish: float = 0.3
 
 
-ABC_KERNELS = ("beaumont", "silverman")
-"""Perturbation kernels of ABC-SMC (``abc.kernel``)."""
+ABC_DISTANCES = ("deviance", "adaptive")
+"""Distances of the pyabc fit (``abc.distance``)."""
+
+ABC_POPULATIONS = ("constant", "adaptive")
+"""Population-size rules of the pyabc fit (``abc.population_rule``)."""
 
 
 @dataclass(frozen=True)
 class AbcSettings:
-    """ABC-SMC's settings.
+    """The posterior by ABC-SMC with pyabc (:mod:`pathways_sim.calibration.pyabc_fit`).
 
     Attributes:
-        population: Accepted particles per generation.
+        population: Accepted particles per generation (the start size when adaptive).
+        population_rule: ``constant``, or ``adaptive`` (pyabc's AdaptivePopulationSize:
+            as many particles as a target accuracy of the posterior needs).
         generations: Most generations (the first is sampled from the prior).
         quantile: Each generation's tolerance is this quantile of the last
-            generation's distances.
+            generation's weighted distances (pyabc's QuantileEpsilon).
+        min_epsilon: Stop once the tolerance is at or below this total deviance
+            (None: run the other limits out).
         budget: Most parameter sets simulated in all generations.
+        max_minutes: Stop starting generations after this many minutes.
         min_acceptance: Stop when a generation's acceptance rate falls below this.
-        batch: Proposals simulated together (default: from the acceptance rate).
-        prior_samples: Prior draws of generation 0 (default 3 x population).
-        kernel: Perturbation kernel's width: ``beaumont`` (twice the weighted
-            variance) or ``silverman`` (narrower; for few parameters).
+        replicates: Runs of each target scenario per particle (ABC needs no common
+            random numbers: each particle is simulated with its own seed).
+        distance: ``deviance``, the total deviance over the fit targets (twice the
+            log-likelihood ratio against the best share: each target weighed by its
+            information), or ``adaptive`` (pyabc's AdaptivePNormDistance on each target's
+            signed root deviance, re-weighted every generation).
     """
 
-    population: int = 48
-    generations: int = 8
+    population: int = 500
+    population_rule: str = "constant"
+    generations: int = 12
     quantile: float = 0.5
-    budget: int = 600
-    min_acceptance: float = 0.02
-    batch: int | None = None
-    prior_samples: int | None = None
-    kernel: str = "beaumont"
+    min_epsilon: float | None = None
+    budget: int = 40_000
+    max_minutes: float = 60.0
+    min_acceptance: float = 0.01
+    replicates: int = 1
+    distance: str = "deviance"
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,8 @@ class CalibrationConfig:
         predictive: Posterior predictive settings.
         notes: Target id -> a researcher's note on its fit (a known structural gap),
             shown in the report next to the automatic explanation.
+        sites: The evaluated services and the client-mix parameters that vary between
+            them (:mod:`pathways_sim.calibration.sites`).
     """
 
     name: str
@@ -190,6 +205,7 @@ class CalibrationConfig:
     abc: AbcSettings = AbcSettings()
     predictive: PredictiveSettings = PredictiveSettings()
     notes: Mapping[str, str] = field(default_factory=dict)
+    sites: Sites = Sites()
 
     @property
     def fit_targets(self) -> tuple[Target, ...]:
@@ -224,20 +240,21 @@ class CalibrationConfig:
             "abc": dataclasses.asdict(self.abc),
             "predictive": dataclasses.asdict(self.predictive),
             "notes": dict(self.notes),
+            "sites": self.sites.to_dict(),
         }
 
     def fingerprint(self) -> str:
         """SHA-256 of what fixes the objective: targets, priors, seeds, replicates, scales."""
         d = self.to_dict()
         keep = {k: d[k] for k in ("targets_sha256", "priors", "seed", "replicates", "scale",
-                                  "design_effect")}
+                                  "design_effect", "sites")}
         keep["targets"] = [t.to_dict() for t in self.fit_targets]
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
 _KEYS = ("name", "description", "targets", "priors", "extra_priors", "exclude_parameters",
          "seed", "replicates", "scale", "design_effect", "optuna", "abc", "predictive",
-         "notes")
+         "notes", "sites", "site_parameters")
 
 CONFIG = FileKind("calibration config", CalibrationConfigError, _KEYS)
 """Calibration configurations, read by :mod:`pathways_sim.scenario.inputs`."""
@@ -275,13 +292,15 @@ _SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
     },
     AbcSettings: {
         "population": ("int", 2, MAX_BATCH, None),
+        "population_rule": ("choice", ABC_POPULATIONS),
         "generations": ("int", 1, MAX_GENERATIONS, None),
         "quantile": ("open", 0.0, 1.0, "a quantile strictly between 0 and 1"),
+        "min_epsilon": ("float?", 0.0, 1e12, "a total deviance"),
         "budget": ("int", 1, MAX_TRIALS, _WHY_TRIALS),
+        "max_minutes": ("float", 0.01, 100_000.0, "minutes"),
         "min_acceptance": ("float", 0.0, 1.0, "an acceptance rate"),
-        "batch": ("int?", 1, MAX_BATCH, None),
-        "prior_samples": ("int?", 1, MAX_TRIALS, _WHY_TRIALS),
-        "kernel": ("choice", ABC_KERNELS),
+        "replicates": ("int", 1, MAX_REPLICATES, _WHY_REPLICATES),
+        "distance": ("choice", ABC_DISTANCES),
     },
     PredictiveSettings: {
         "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),
@@ -310,6 +329,8 @@ def _settings(cls: type, raw: object, where: str, key: str) -> Any:
                 raise CONFIG.fail(where, dotted, f"unknown {name} {clip(repr(value))}"
                                   f"{did_you_mean(str(value), rule[1])}", options)
             values[name] = value
+        elif value is None and rule[0] == "float?":
+            values[name] = None
         elif rule[0] in ("int", "int?"):
             if value is None and rule[0] == "int?":
                 values[name] = None
@@ -376,6 +397,69 @@ def _extra_prior(row: object, where: str, key: str) -> Prior:
         sub = f".{exc.key}" if exc.key else ""
         raise CONFIG.fail(where, f"{key}{sub}", exc.problem, exc.allowed) from None
     return prior
+
+
+_SITES_ALLOWED = ("a mapping: site name -> list of scenario names that represent it "
+                  "(e.g. rotherham: [rotherham_mh_2015])")
+_SITE_PARAMETER_ALLOWED = ("a list of mappings with parameter (a float parameter of the "
+                           "registry), sd (the between-site spread, > 0) and source")
+
+
+def _sites(doc: Mapping[str, Any], where: str) -> Sites:
+    """The ``sites`` and ``site_parameters`` keys, checked."""
+    from pathways_sim.scenario import load_scenario
+    from pathways_sim.scenario.registry import REGISTRY
+
+    raw = doc.get("sites") or {}
+    if not isinstance(raw, Mapping):
+        raise CONFIG.fail(where, "sites", f"must be a mapping, got {show(raw)}", _SITES_ALLOWED)
+    scenarios: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for site, names in raw.items():
+        key = f"sites.{clip(str(site))}"
+        if not isinstance(site, str) or not _NAME.match(site) or SEPARATOR in site:
+            raise CONFIG.fail(where, key, f"not a site name: {show(site)}",
+                              "letters, digits, '_', '-' and '.'")
+        if not isinstance(names, list) or not names or not all(
+                isinstance(n, str) for n in names):
+            raise CONFIG.fail(where, key, f"must be a list of scenario names, got {show(names)}",
+                              _SITES_ALLOWED)
+        for n in names:
+            if n in owner:
+                raise CONFIG.fail(where, key, f"scenario {n} is in site {owner[n]} already",
+                                  "each scenario in one site")
+            try:
+                load_scenario(n)
+            except ScenarioError as exc:
+                raise CONFIG.fail(where, key, f"unknown scenario {clip(n)!r} ({exc.problem})",
+                                  "scenario names in scenarios/") from None
+            owner[n] = site
+        scenarios[site] = tuple(names)
+    raw_p = doc.get("site_parameters") or []
+    if not isinstance(raw_p, list):
+        raise CONFIG.fail(where, "site_parameters", f"must be a list, got {show(raw_p)}",
+                          _SITE_PARAMETER_ALLOWED)
+    params: list[SiteParameter] = []
+    for i, row in enumerate(raw_p):
+        key = f"site_parameters[{i}]"
+        if not isinstance(row, Mapping) or set(row) - {"parameter", "sd", "source"}:
+            raise CONFIG.fail(where, key, f"must be a mapping of parameter, sd and source, got "
+                              f"{show(row)}", _SITE_PARAMETER_ALLOWED)
+        name = row.get("parameter")
+        reg = REGISTRY.get(name) if isinstance(name, str) else None
+        if reg is None or reg.kind != "float":
+            raise CONFIG.fail(where, f"{key}.parameter", f"not a float parameter of the "
+                              f"registry: {show(name)}", "a float parameter (docs/scenarios.md)")
+        if any(p.parameter == name for p in params):
+            raise CONFIG.fail(where, f"{key}.parameter", f"{name} is listed twice", "each once")
+        sd = number(row.get("sd"), CONFIG, where, f"{key}.sd", low=1e-9, high=1e6,
+                    why="a between-site standard deviation")
+        params.append(SiteParameter(name, sd, text(row.get("source", ""), CONFIG, where,
+                                                   f"{key}.source", "text: why")))
+    if params and not scenarios:
+        raise CONFIG.fail(where, "sites", "site_parameters are given but no sites",
+                          _SITES_ALLOWED)
+    return Sites(scenarios, tuple(params))
 
 
 def load_config(name_or_path: str | os.PathLike[str] = "default") -> CalibrationConfig:
@@ -487,4 +571,5 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
         abc=_settings(AbcSettings, doc.get("abc"), where, "abc"),
         predictive=_settings(PredictiveSettings, doc.get("predictive"), where, "predictive"),
         notes=notes,
+        sites=_sites(doc, where),
     )

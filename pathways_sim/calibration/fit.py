@@ -1,7 +1,7 @@
 """``calibrate`` from start to finish: fit, posterior predictive, results folder, report.
 
 :func:`calibrate` runs one method (:mod:`~pathways_sim.calibration.optuna_fit`
-or :mod:`~pathways_sim.calibration.abc_fit`) on the configuration's ``fit``
+or :mod:`~pathways_sim.calibration.pyabc_fit`) on the configuration's ``fit``
 targets, then simulates the posterior predictive of every target (``fit``
 and ``validate``), and writes the results folder
 (:mod:`~pathways_sim.calibration.results`), the report
@@ -32,6 +32,7 @@ from pathways_sim.calibration.config import CalibrationConfig, default_results_d
 from pathways_sim.calibration.objective import Problem
 from pathways_sim.calibration.optuna_fit import JOURNAL, problem_fingerprint, run_optuna
 from pathways_sim.calibration.predict import target_predictive
+from pathways_sim.calibration.pyabc_fit import DB
 from pathways_sim.calibration.results import POINT_FILE, CalibrationResult
 from pathways_sim.integrity import LOCK_NAME, lock_folder
 from pathways_sim.manifest import build_manifest, package_version, write_manifest
@@ -40,10 +41,10 @@ from pathways_sim.sweep.executors import Executor
 
 __all__ = ["METHODS", "calibrate", "is_calibration_folder", "results_folder"]
 
-METHODS = ("optuna", "abc")
-"""Calibration methods."""
+METHODS = ("pyabc", "optuna")
+"""Calibration methods: the posterior by ABC-SMC (pyabc, the default) or a MAP point (Optuna)."""
 
-LIBRARIES = ("optuna", "SALib", "numpy", "scipy", "pandas", "mesa")
+LIBRARIES = ("pyabc", "optuna", "SALib", "numpy", "scipy", "pandas", "mesa")
 """Library versions recorded in a calibration's manifest."""
 
 
@@ -55,7 +56,7 @@ def results_folder(config: CalibrationConfig, out: Path | None = None) -> Path:
 def is_calibration_folder(folder: Path) -> bool:
     """Whether ``folder`` holds a calibration (finished or not) or nothing at all."""
     return (folder / POINT_FILE).exists() or (folder / JOURNAL).exists() or (
-        folder / "abc_state.json").exists() or not any(
+        folder / DB).exists() or not any(
         p.name != LOCK_NAME for p in folder.iterdir())
 
 
@@ -121,7 +122,7 @@ def calibrate(config: CalibrationConfig, method: str, executor: Executor,
 
     Args:
         config: The configuration.
-        method: ``optuna`` or ``abc``.
+        method: ``pyabc`` or ``optuna``.
         executor: An executor (opened here).
         budget: Trials or simulated parameter sets; default the config's.
         out: Results folder (default ``calibration/results/<name>``).
@@ -144,9 +145,9 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
 
     Args:
         config: The configuration.
-        method: ``optuna`` (point estimate) or ``abc`` (posterior by ABC-SMC).
+        method: ``pyabc`` (posterior by ABC-SMC) or ``optuna`` (MAP point estimate).
         executor: An executor (opened here).
-        budget: Trials (Optuna) or simulated parameter sets (ABC); default the config's.
+        budget: Trials (Optuna) or simulated parameter sets (pyabc); default the config's.
         out: Results folder (default ``calibration/results/<name>``).
         resume: Continue the fit stored in the folder.
         overwrite: Delete an earlier results folder first.
@@ -190,15 +191,17 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
                     history.loc[history["nll"].idxmin(), "trial"]) if len(history) else None,
                 "best_nll": fit.best_nll, "resumed_from": fit.resumed_from,
                 "sampler": "TPE (multivariate, constant liar)",
+                "objective": "negative log posterior: NLL + the site deviations' "
+                             "normal prior (a MAP point)",
                 "note": "a point estimate: the posterior draws are the point alone, so "
                         "predictive intervals hold simulation and sampling noise, not "
-                        "parameter uncertainty (use --method abc for that)",
+                        "parameter uncertainty (use --method pyabc for that)",
             }
             point_nll = fit.best_nll
         else:
-            from pathways_sim.calibration.abc_fit import run_abc
+            from pathways_sim.calibration.pyabc_fit import run_pyabc
 
-            abc = run_abc(problem, executor, folder, budget=budget, resume=resume, log=log)
+            abc = run_pyabc(problem, executor, folder, budget=budget, resume=resume, log=log)
             point, draws, history = abc.point, abc.draws, abc.particles
             diagnostics = abc.diagnostics
             [ev] = problem.evaluate([point], executor)

@@ -49,6 +49,7 @@ from pathways_sim.calibration.likelihood import (
     target_loglik,
 )
 from pathways_sim.calibration.priors import Prior
+from pathways_sim.calibration.sites import Sites, is_deviation
 from pathways_sim.calibration.targets import Target
 from pathways_sim.outcomes.cohorts import default_cohort
 from pathways_sim.outcomes.observables import observe_many
@@ -75,20 +76,27 @@ class CalibrationError(RuntimeError):
 
 
 def apply_values(scenario: Scenario, values: Mapping[str, float],
-                 source: str = CALIBRATED) -> Scenario:
+                 source: str = CALIBRATED, sites: Sites | None = None) -> Scenario:
     """The scenario with calibrated values where no scenario file set the parameter.
 
     Args:
         scenario: The scenario.
-        values: Parameter path -> calibrated value.
+        values: Parameter path -> calibrated value, and site deviations
+            (``<parameter>@<site>``, :mod:`pathways_sim.calibration.sites`).
         source: Source recorded for the values applied.
+        sites: The calibration's sites: a scenario of a site gets its site's client
+            mix (:meth:`Sites.site_values`, whether or not its file set the parameter:
+            the file's value is the site's prior centre). None: shared values only.
 
     Returns:
         The scenario (same name) with ``values[path]`` for every path whose
         ``set_by`` is ``"default"``; other paths keep the scenario's value.
     """
     changes = {path: {"value": float(v), "source": source} for path, v in values.items()
-               if scenario.set_by.get(path) == "default"}
+               if not is_deviation(path) and scenario.set_by.get(path) == "default"}
+    if sites:
+        changes |= {path: {"value": v, "source": f"{source} (site {sites.site_of(scenario)})"}
+                    for path, v in sites.site_values(scenario, values).items()}
     if not changes:
         return scenario
     out = scenario.with_changes(changes, name=scenario.name)
@@ -176,6 +184,17 @@ class Evaluation:
         return math.inf if self.error else float(-self.loglik.sum())
 
     @property
+    def neg_log_prior(self) -> float:
+        """``-log`` prior density of the site deviations (up to a constant): ``sum z^2 / 2``.
+
+        The shared priors are flat (uniform in their unit cube); a site's deviation
+        has a standard normal prior, so a maximum a posteriori point (Optuna) adds
+        this to :attr:`nll`, and a site moves away from its evidence only as far
+        as its targets ask.
+        """
+        return float(sum(0.5 * v * v for k, v in self.values.items() if is_deviation(k)))
+
+    @property
     def total_deviance(self) -> float:
         """Deviance summed over the targets (``inf`` on failure)."""
         return math.inf if self.error else float(self.deviance.sum())
@@ -210,7 +229,10 @@ class Problem:
 
     Attributes:
         config: The configuration.
-        priors: The priors (the parameters moved), in order.
+        priors: The priors (the parameters moved), in order: the config's shared
+            priors, then the client-mix deviations of the sites scored.
+        sites: The configuration's sites.
+        fitted_sites: The sites whose targets are scored.
         targets: The scored targets, grouped by scenario (group order).
         groups: One :class:`TargetGroup` per scenario.
         seeds: The replicate seeds used for every parameter set.
@@ -220,7 +242,6 @@ class Problem:
     def __init__(self, config: CalibrationConfig, targets: Sequence[Target] | None = None,
                  replicates: int | None = None) -> None:
         self.config = config
-        self.priors: tuple[Prior, ...] = tuple(config.priors)
         chosen = tuple(config.fit_targets if targets is None else targets)
         if not chosen:
             raise ValueError("no targets to score")
@@ -236,6 +257,12 @@ class Problem:
                     "value": scale, "source": "calibration config: cheaper runs"}}, name=sc.name)
             groups.append(TargetGroup(name, sc, tuple(ts), scale))
         self.groups: tuple[TargetGroup, ...] = tuple(groups)
+        self.sites: Sites = config.sites
+        # The sites whose targets are scored: their client-mix deviations are calibrated too.
+        found = {self.sites.site_of(g.scenario) for g in groups} - {None}
+        self.fitted_sites: tuple[str, ...] = tuple(s for s in self.sites.names if s in found)
+        self.priors: tuple[Prior, ...] = (tuple(config.priors)
+                                          + tuple(self.sites.priors(self.fitted_sites)))
         self.targets: tuple[Target, ...] = tuple(t for g in groups for t in g.targets)
         reps = config.replicates if replicates is None else replicates
         self.seeds: tuple[int, ...] = tuple(replicate_seeds(config.seed, reps))
@@ -249,7 +276,7 @@ class Problem:
 
     def scenarios(self, values: Mapping[str, float]) -> list[Scenario]:
         """Each group's scenario with the values applied (where the scenario did not set them)."""
-        return [apply_values(g.scenario, values) for g in self.groups]
+        return [apply_values(g.scenario, values, sites=self.sites) for g in self.groups]
 
     def jobs(self, thetas: Sequence[Mapping[str, float]],
              seeds: Sequence[Sequence[int]] | None = None) -> Iterator[Job]:
@@ -274,6 +301,30 @@ class Problem:
             ll[j] = target_loglik(t, p, de)
             dev[j] = deviance(t, p, de, best=self.best[j])
         return Evaluation(dict(values), self.targets, k_sim, n_sim, ll, dev)
+
+    def simulate(self, values: Mapping[str, float], seeds: Sequence[int]) -> Evaluation:
+        """Simulate and score one parameter set in this process (pyabc's model).
+
+        Args:
+            values: The parameter set (shared values and site deviations).
+            seeds: Replicate seeds: one run of every target scenario each.
+
+        Returns:
+            The evaluation; a run that raised gives ``error`` set (infinite ``nll``).
+        """
+        k_sim = np.zeros((len(self.targets), len(seeds)), dtype=np.int64)
+        n_sim = np.zeros_like(k_sim)
+        pos = 0
+        try:
+            for g, sc in zip(self.groups, self.scenarios(values), strict=True):
+                for r, seed in enumerate(seeds):
+                    for j, (k, n) in enumerate(self.task(Job((0, g.name, r), sc, int(seed)))):
+                        k_sim[pos + j, r] = k
+                        n_sim[pos + j, r] = n
+                pos += len(g.targets)
+        except Exception as exc:  # a model error: this parameter set is scored as failed
+            return self.score(values, k_sim, n_sim, error=f"{type(exc).__name__}: {exc}")
+        return self.score(values, k_sim, n_sim)
 
     def evaluate(self, thetas: Sequence[Mapping[str, float]], executor: Executor,
                  seeds: Sequence[Sequence[int]] | None = None) -> list[Evaluation]:

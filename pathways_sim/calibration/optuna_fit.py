@@ -360,7 +360,7 @@ def run_optuna(problem: Problem, executor: Executor, out_dir: Path, budget: int 
             if ev.error:
                 study.tell(trial, state=TrialState.FAIL)
             else:
-                study.tell(trial, ev.nll)
+                study.tell(trial, ev.nll + ev.neg_log_prior)
         done += n
         best = study.best_trial if _has_complete(study) else None
         log(f"optuna: {done}/{budget} trials, best NLL "

@@ -32,6 +32,7 @@ import pandas as pd
 from pathways_sim.calibration.likelihood import deviance, predictive_counts, simulated_share
 from pathways_sim.calibration.objective import ObserveTask, Problem, apply_values
 from pathways_sim.calibration.results import CalibrationResult
+from pathways_sim.calibration.sites import fresh_deviations
 from pathways_sim.defaults import DEFAULT_SEED
 from pathways_sim.outcomes.observables import COHORTS, OBSERVABLES
 from pathways_sim.run import replicate_seeds
@@ -56,12 +57,27 @@ def interval(x: Sequence[float] | np.ndarray, level: float = LEVEL) -> tuple[flo
 
 
 def _draws(result: CalibrationResult | None, k: int, seed: int,
-           defaults: dict[str, float]) -> list[dict[str, float]]:
+           defaults: dict[str, float], problem: Problem | None = None
+           ) -> list[dict[str, float]]:
+    """``k`` parameter sets: resampled posterior draws (the point for Optuna; the defaults
+    without a calibration). A site of ``problem`` that the fit did not see (left out, or
+    never evaluated) gets fresh deviations from its prior in each draw, so its
+    prediction carries the between-site spread of the client mix."""
     if result is None:
-        return [dict(defaults)] * k
-    if result.method == "optuna" or len(result.draws) == 1:
-        return [dict(result.point)] * k
-    return result.sample(k, seed)
+        out = [dict(defaults) for _ in range(k)]
+    elif result.method == "optuna" or len(result.draws) == 1:
+        out = [dict(result.point) for _ in range(k)]
+    else:
+        out = result.sample(k, seed)
+    if result is not None and problem is not None:
+        known = set(result.parameters)
+        for site in problem.fitted_sites:
+            if set(problem.sites.deviations([site])) <= known:
+                continue
+            for values, fresh in zip(out, fresh_deviations(problem.sites, site, k, seed),
+                                     strict=True):
+                values.update(fresh)
+    return out
 
 
 def target_predictive(problem: Problem, result: CalibrationResult | None, executor: Executor,
@@ -84,7 +100,7 @@ def target_predictive(problem: Problem, result: CalibrationResult | None, execut
         median simulated share. ``long`` has draw, target, share, replicated.
     """
     defaults = {p.parameter: p.default for p in problem.priors}
-    thetas = _draws(result, draws, seed, defaults)
+    thetas = _draws(result, draws, seed, defaults, problem)
     seeds = replicate_seeds(seed, draws)
     evs = problem.evaluate(thetas, executor, seeds=[[s] for s in seeds])
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))

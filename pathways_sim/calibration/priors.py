@@ -1,7 +1,10 @@
 """Priors: the parameters a calibration moves, their ranges and prior shapes.
 
 A prior (one row of ``calibration/priors.csv``) is ``uniform`` or
-``log-uniform`` on ``[low, high]``. Every sampler works in the unit cube:
+``log-uniform`` on ``[low, high]``. A site's deviation from the pooled client
+mix (:mod:`pathways_sim.calibration.sites`) has a ``normal`` prior: a standard
+normal ``z`` truncated to ``[low, high]`` (made by the configuration, never
+read from the table). Every sampler works in the unit cube:
 :meth:`Prior.from_unit` maps ``u`` in [0, 1] to a value (linearly, or
 linearly in ``log``), so a uniform draw of ``u`` is a draw from the prior and
 the prior density is flat in ``u``.
@@ -23,16 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from pathways_sim.scenario.errors import PriorsError, ScenarioError, clip, did_you_mean
 from pathways_sim.scenario.inputs import CsvRow, FileKind, cell_number, number, read_csv_rows
 from pathways_sim.scenario.registry import REGISTRY
 
-__all__ = ["COLUMNS", "PRIORS", "SHAPES", "Prior", "load_priors", "priors_from_records",
+__all__ = ["COLUMNS", "NORMAL", "PRIORS", "SHAPES", "Prior", "load_priors", "priors_from_records",
            "to_unit", "from_unit"]
 
 SHAPES = ("uniform", "log-uniform")
-"""Prior shapes."""
+"""Prior shapes of a priors table."""
+
+NORMAL = "normal"
+"""Shape of a site deviation's prior: standard normal truncated to ``[low, high]``."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class Prior:
         parameter: Registry path, e.g. ``jobs.base_per_week``.
         low: Lower end of the prior range.
         high: Upper end.
-        prior: ``uniform`` or ``log-uniform``.
+        prior: ``uniform``, ``log-uniform`` or ``normal`` (a site deviation ``z``).
         default: The registry default (inside the range).
         informed_by: Targets that inform it (words).
         source: Why the range.
@@ -62,10 +69,25 @@ class Prior:
         """True for a log-uniform prior."""
         return self.prior == "log-uniform"
 
+    @property
+    def column(self) -> str:
+        """The parameter's column in posterior draws (its ``parameter``)."""
+        return self.parameter
+
+    def _normal_cdf(self) -> tuple[float, float]:
+        return float(special.ndtr(self.low)), float(special.ndtr(self.high))
+
     def from_unit(self, u: float | np.ndarray) -> Any:
-        """The value at position ``u`` in [0, 1] of the prior's (log) range."""
+        """The value at position ``u`` in [0, 1] of the prior's (log) range.
+
+        For a ``normal`` prior, the ``u`` quantile of the truncated standard
+        normal: a uniform ``u`` is a draw from the prior.
+        """
         u = np.clip(u, 0.0, 1.0)
-        if self.log:
+        if self.prior == NORMAL:
+            a, b = self._normal_cdf()
+            out = np.clip(special.ndtri(a + u * (b - a)), self.low, self.high)
+        elif self.log:
             lo, hi = math.log(self.low), math.log(self.high)
             out = np.exp(lo + u * (hi - lo))
         else:
@@ -75,7 +97,10 @@ class Prior:
     def to_unit(self, value: float | np.ndarray) -> Any:
         """Position of ``value`` in the prior's (log) range (inverse of :meth:`from_unit`)."""
         v = np.asarray(value, dtype=float)
-        if self.log:
+        if self.prior == NORMAL:
+            a, b = self._normal_cdf()
+            out = (special.ndtr(v) - a) / (b - a)
+        elif self.log:
             lo, hi = math.log(self.low), math.log(self.high)
             out = (np.log(v) - lo) / (hi - lo)
         else:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from pathways_sim.calibration.objective import CALIBRATED, apply_values
 from pathways_sim.calibration.priors import Prior
+from pathways_sim.calibration.sites import Sites
 from pathways_sim.integrity import read_json
 from pathways_sim.scenario import Scenario, ScenarioError
 
@@ -158,11 +159,20 @@ class CalibrationResult:
             scenario: Any scenario.
             draw: A posterior draw's row number; None for the point estimate.
 
+        A scenario of one of the fit's sites (:mod:`pathways_sim.calibration.sites`)
+        also gets that site's client mix (its fitted deviations).
+
         Returns:
             The scenario, its calibrated parameters' source naming this calibration.
         """
         values = self.point if draw is None else self.draw_values(draw)
-        return apply_values(scenario, values, source=f"{CALIBRATED}: {self.version}")
+        return apply_values(scenario, values, source=f"{CALIBRATED}: {self.version}",
+                            sites=self.sites)
+
+    @property
+    def sites(self) -> Sites:
+        """The fit's sites: a scenario of a site gets that site's client mix."""
+        return Sites.from_dict(self.config.get("sites"))
 
     def summary(self) -> pd.DataFrame:
         """One row per parameter: prior, default, point, posterior median and 90% interval."""

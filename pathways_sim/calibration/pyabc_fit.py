@@ -1,0 +1,351 @@
+"""The posterior by ABC-SMC with pyabc (Klinger, Rickert & Hasenauer 2018; Schälte et al. 2022).
+
+pyabc runs the sequential Monte Carlo: a population of parameter sets
+("particles") sampled from the prior, then generation after generation
+particles perturbed by a multivariate normal kernel fitted to the last
+population, each simulated and accepted when its distance to the data is
+within the generation's tolerance, and weighted by prior over proposal
+density. What this module gives it:
+
+* **Parameters** in the unit cube of the priors (``u`` in [0, 1] for each
+  parameter, :meth:`~pathways_sim.calibration.priors.Prior.from_unit`): a
+  uniform ``u`` is a draw from the prior, uniform, log-uniform or a site
+  deviation's normal alike, and one kernel scale fits every parameter.
+* **The model** (:class:`SummaryModel`): every target scenario run with the
+  particle's values (``replicates`` runs each, with seeds derived from the
+  particle, so a particle's simulation is reproducible), summarised as each fit
+  target's *signed root deviance* ``r_j = sign(p_sim - p_obs) * sqrt(deviance_j)``
+  (:mod:`pathways_sim.calibration.likelihood`); the data are ``r = 0``.
+* **The distance**: ``deviance`` (default) is ``sum r_j^2``, the total deviance:
+  twice the log-likelihood ratio of the simulated shares against the best ones,
+  each target weighed by the information its count carries (the same scale as
+  the Optuna fit's objective and the report's tables); the pattern terms
+  (``lower_bound`` / ``upper_bound`` targets) add their penalty the same way.
+  ``adaptive`` is pyabc's AdaptivePNormDistance on ``r`` (each target re-weighted
+  every generation by its spread).
+* **Tolerances**: pyabc's QuantileEpsilon (the ``quantile`` of the last
+  generation's weighted distances); **population**: constant, or pyabc's
+  AdaptivePopulationSize.
+* **Sampler**: pyabc's MappingSampler over this project's executors
+  (:mod:`pathways_sim.sweep.executors`): the local worker pool (its workers
+  ignore Ctrl-C and exit with their parent) or the Dask cluster at the same
+  ``--scheduler`` address the sweeps use.
+* **History**: pyabc's SQLite database in the results folder
+  (``pyabc_history.db``): every generation's particles, weights, distances and
+  tolerances, to inspect with pyabc's own tools, and what ``--resume``
+  continues from.
+
+The posterior is the last generation: its particles and weights are the
+posterior draws; the point estimate is the weighted posterior mean.
+Particles are sampled with pyabc's own random state in each worker, so a
+rerun gives another sample of the same posterior, not the same particles
+(the shipped draws are the artefact every run uses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pathways_sim.calibration.config import AbcSettings
+from pathways_sim.calibration.likelihood import simulated_share
+from pathways_sim.calibration.objective import Problem
+from pathways_sim.calibration.priors import from_unit
+from pathways_sim.run import replicate_seeds
+from pathways_sim.scenario import ScenarioError
+from pathways_sim.sweep.executors import Executor
+
+__all__ = ["DB", "FAILED", "PyabcFit", "SummaryModel", "ess", "run_pyabc"]
+
+DB = "pyabc_history.db"
+"""pyabc's history database in the results folder."""
+
+FINGERPRINT = "pyabc_fingerprint.txt"
+"""The problem's fingerprint beside the database: ``--resume`` checks it."""
+
+FAILED = 1e6
+"""Signed root deviance given to every target of a failed simulation."""
+
+
+def ess(w: np.ndarray) -> float:
+    """Effective sample size of importance weights: ``(sum w)^2 / sum w^2``."""
+    w = np.asarray(w, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w * w)) if len(w) and np.any(w > 0) else 0.0
+
+
+def unit_names(n: int) -> list[str]:
+    """pyabc's names of the unit-cube coordinates: ``u00``, ``u01``, ..."""
+    return [f"u{i:02d}" for i in range(n)]
+
+
+def particle_seed(root: int, u: np.ndarray) -> int:
+    """A seed for a particle: a hash of the root seed and its coordinates."""
+    digest = hashlib.blake2b(np.asarray(u, dtype=np.float64).tobytes(),
+                             key=str(int(root)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+@dataclass(frozen=True)
+class SummaryModel:
+    """pyabc's model: a particle (unit cube) -> each fit target's signed root deviance.
+
+    Attributes:
+        problem: The calibration problem (targets, target scenarios, priors).
+        replicates: Runs of each target scenario per particle.
+        seed: Root of the particles' seeds.
+    """
+
+    problem: Problem
+    replicates: int
+    seed: int
+
+    def values(self, u: np.ndarray) -> dict[str, float]:
+        """The parameter set at unit-cube point ``u``."""
+        return from_unit(self.problem.priors, u)
+
+    def __call__(self, pars: Any) -> dict[str, float]:
+        names = unit_names(len(self.problem.priors))
+        u = np.array([float(pars[n]) for n in names])
+        seeds = replicate_seeds(particle_seed(self.seed, u), self.replicates)
+        ev = self.problem.simulate(self.values(u), seeds)
+        if ev.error:
+            return {f"r{j}": FAILED for j in range(len(self.problem.targets))}
+        out = {}
+        for j, t in enumerate(self.problem.targets):
+            p = simulated_share(ev.k_sim[j].sum(), ev.n_sim[j].sum())
+            side = 1.0 if p >= t.share else -1.0
+            out[f"r{j}"] = side * math.sqrt(max(0.0, float(ev.deviance[j])))
+        return out
+
+
+def total_deviance(x: dict[str, float], x_0: dict[str, float]) -> float:
+    """The deviance distance: ``sum (r_j - r0_j)^2`` (``r0 = 0``: the total deviance)."""
+    return float(sum((float(x[k]) - float(x_0[k])) ** 2 for k in x_0))
+
+
+@dataclass
+class PyabcFit:
+    """What :func:`run_pyabc` returns.
+
+    Attributes:
+        point: Weighted posterior mean of each parameter.
+        draws: The last generation: ``draw``, ``weight`` and one column per parameter.
+        particles: Every generation's particles: ``generation``, ``weight``,
+            ``distance`` and one column per parameter.
+        diagnostics: Per generation: tolerance, acceptance rate, ESS, simulations.
+    """
+
+    point: dict[str, float]
+    draws: pd.DataFrame
+    particles: pd.DataFrame
+    diagnostics: dict[str, Any]
+
+
+class _Forward(logging.Handler):
+    """pyabc's progress lines (its ``ABC`` logger) to our log function."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.log(f"pyabc: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _pyabc_logs(log: Callable[[str], None]) -> Iterator[None]:
+    loggers = [logging.getLogger(n) for n in ("ABC", "pyabc")]
+    quiet = [logging.getLogger(n) for n in ("Sampler", "Epsilon", "Distance", "History",
+                                            "Acceptor", "Adaptation", "Population")]
+    handler = _Forward(log)
+    saved = [(lg, lg.level, lg.propagate) for lg in loggers + quiet]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+    for lg in quiet:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+        for lg, level, propagate in saved:
+            lg.setLevel(level)
+            lg.propagate = propagate
+
+
+def _mapper(executor: Executor) -> Callable[[Callable[[Any], Any], list[Any]], Iterator[Any]]:
+    """A ``map`` over the executor, for pyabc's MappingSampler."""
+
+    def map_(fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
+        return executor.imap_unordered(fn, items)
+
+    return map_
+
+
+def _frames(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Draws of the last generation, particles of all, and diagnostics, from pyabc's history."""
+    names = unit_names(len(problem.priors))
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0].sort_values("t")
+    generations, parts = [], []
+    previous_end = None
+    for _, row in pops.iterrows():
+        t = int(row["t"])
+        df, w = history.get_distribution(m=0, t=t)
+        dist = history.get_weighted_distances(t=t)
+        values = pd.DataFrame([from_unit(problem.priors, df.loc[i, names].to_numpy(float))
+                               for i in df.index])
+        values.insert(0, "weight", np.asarray(w, dtype=float))
+        values.insert(0, "generation", t)
+        values["distance"] = dist["distance"].to_numpy(float)
+        parts.append(values)
+        n_acc = len(df)
+        sims = int(row["samples"])
+        end = pd.Timestamp(row["population_end_time"])
+        seconds = (end - previous_end).total_seconds() if previous_end is not None else math.nan
+        previous_end = end
+        generations.append({
+            "generation": t, "epsilon": float(row["epsilon"]),
+            "accepted": n_acc, "proposed": sims,
+            "acceptance_rate": n_acc / sims if sims else math.nan,
+            "ess": ess(np.asarray(w, dtype=float)),
+            "min_distance": float(np.min(values["distance"])),
+            "median_distance": float(np.median(values["distance"])),
+            "seconds": seconds,
+        })
+    particles = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    last = parts[-1] if parts else pd.DataFrame()
+    w = last["weight"].to_numpy(float) if len(last) else np.zeros(0)
+    draws = last.drop(columns=["generation", "distance"]).copy()
+    draws["weight"] = w / w.sum() if len(w) else w
+    draws.insert(0, "draw", np.arange(len(draws)))
+    diagnostics = {
+        "method": "pyabc", "generations": generations,
+        "final_ess": generations[-1]["ess"] if generations else 0.0,
+        "final_epsilon": generations[-1]["epsilon"] if generations else math.inf,
+        "simulated": int(sum(g["proposed"] for g in generations)),
+        "population": len(draws),
+    }
+    return draws, particles, diagnostics
+
+
+def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
+              settings: AbcSettings | None = None, budget: int | None = None,
+              resume: bool = False, log: Callable[[str], None] = print) -> PyabcFit:
+    """Run (or continue) ABC-SMC with pyabc; the history database goes in ``folder``.
+
+    Args:
+        problem: The calibration problem.
+        executor: An open executor (the MappingSampler maps over it).
+        folder: The results folder (``pyabc_history.db`` goes here).
+        settings: ABC settings (default the problem's config's ``abc``).
+        budget: Most simulated parameter sets in all (default ``settings.budget``).
+        resume: Continue the run in the folder's database.
+        log: Where progress lines go.
+
+    Returns:
+        The posterior (:class:`PyabcFit`).
+
+    Raises:
+        ScenarioError: ``resume`` with no database, or a database for another problem.
+    """
+    import pyabc
+    from pyabc.sampler import MappingSampler
+
+    from pathways_sim.calibration.optuna_fit import problem_fingerprint
+
+    s = settings or problem.config.abc
+    budget = s.budget if budget is None else budget
+    names = unit_names(len(problem.priors))
+    model = SummaryModel(problem, s.replicates, problem.config.seed)
+    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", 0.0, 1.0) for n in names})
+    observed = {f"r{j}": 0.0 for j in range(len(problem.targets))}
+    if s.distance == "adaptive":
+        distance: Any = pyabc.AdaptivePNormDistance(p=2)
+    else:
+        distance = total_deviance
+    population: Any = (pyabc.AdaptivePopulationSize(s.population, mean_cv=0.05,
+                                                    max_population_size=4 * s.population)
+                       if s.population_rule == "adaptive"
+                       else pyabc.ConstantPopulationSize(s.population))
+    sampler = MappingSampler(map_=_mapper(executor))
+    abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler,
+                       eps=pyabc.QuantileEpsilon(alpha=s.quantile))
+    db = folder / DB
+    fingerprint = problem_fingerprint(problem)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / FINGERPRINT
+    with _pyabc_logs(log):
+        if resume:
+            if not db.is_file():
+                raise ScenarioError(str(folder), None, f"has no {DB} to resume",
+                                    "calibrate without --resume")
+            stored = stamp.read_text(encoding="utf-8").strip() if stamp.is_file() else None
+            if stored != fingerprint:
+                raise ScenarioError(str(db), None, "was made for another calibration problem "
+                                    "(targets, priors, sites or seeds changed)",
+                                    "--overwrite to start again, or another --out")
+            runs = pyabc.History(f"sqlite:///{db}").all_runs()
+            run_id = int(runs[-1].id) if runs else 1
+            history = abc.load(f"sqlite:///{db}", run_id)
+            done = int(history.total_nr_simulations)
+            log(f"pyabc: resuming run {run_id} after generation {history.max_t} "
+                f"({done} simulations so far)")
+        else:
+            stamp.write_text(fingerprint + "\n", encoding="utf-8")
+            abc.new(f"sqlite:///{db}", observed,
+                    meta_info={"fingerprint": fingerprint, "parameters": problem.parameters,
+                               "targets": [t.id for t in problem.targets]})
+            done = 0
+        left = max(0, budget - done)
+        started = time.perf_counter()
+        history = abc.run(
+            minimum_epsilon=s.min_epsilon if s.min_epsilon is not None else 0.0,
+            max_nr_populations=s.generations,
+            min_acceptance_rate=s.min_acceptance,
+            max_total_nr_simulations=left,
+            max_walltime=dt.timedelta(minutes=s.max_minutes),
+        )
+        seconds = time.perf_counter() - started
+    draws, particles, diagnostics = _frames(history, problem)
+    if not len(draws):
+        raise ScenarioError(str(db), None, "pyabc finished without a population",
+                            "a larger abc.budget or abc.max_minutes")
+    w = draws["weight"].to_numpy(float)
+    point = {p.parameter: float(np.sum(w * draws[p.parameter].to_numpy(float)))
+             for p in problem.priors}
+    gens = diagnostics["generations"]
+    last = gens[-1]
+    if s.min_epsilon is not None and last["epsilon"] <= s.min_epsilon:
+        stopped = f"tolerance reached abc.min_epsilon ({s.min_epsilon:g})"
+    elif len(gens) >= s.generations:
+        stopped = f"abc.generations ({s.generations}) done"
+    elif diagnostics["simulated"] >= budget:
+        stopped = f"budget of {budget} simulations"
+    elif last["acceptance_rate"] < s.min_acceptance:
+        stopped = f"acceptance rate below abc.min_acceptance ({s.min_acceptance:g})"
+    else:
+        stopped = f"time limit (abc.max_minutes = {s.max_minutes:g}) or budget"
+    diagnostics |= {"seconds": round(seconds, 1), "budget": budget, "stopped": stopped,
+                    "algorithm": f"ABC-SMC with pyabc {pyabc.__version__} (MappingSampler over "
+                                 f"{executor.description}; {s.distance} distance; "
+                                 f"{s.population_rule} population)",
+                    "quantile": s.quantile,
+                    "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
+                    "history_db": DB, "pyabc_version": pyabc.__version__,
+                    "point": "weighted posterior mean"}
+    return PyabcFit(point, draws, particles, diagnostics)
