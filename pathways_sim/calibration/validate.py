@@ -7,8 +7,9 @@ not set the parameter:
   (:func:`~pathways_sim.calibration.predict.target_predictive`): a target is
   *covered* when its observed share lies inside the 90% posterior predictive
   interval (a ``lower_bound`` target passes when the simulated median is at
-  or above the bound, an ``upper_bound`` target when it is at or below). The held-out (``validate``) targets are the real test;
-  the ``fit`` targets are listed for comparison.
+  or above the bound, an ``upper_bound`` target when it is at or below). The
+  held-out (``validate``) targets are the real test; the ``fit`` targets are
+  listed for comparison.
 * **Patterns.** The ``patterns`` experiment (``experiments/patterns.yaml``:
   the report's eight qualitative findings as paired comparisons) planned
   through :mod:`pathways_sim.sweep`, every design point's scenario given the
