@@ -42,7 +42,7 @@ def test_shipped_targets_priors_and_default_config_load() -> None:
     assert len(priors) == 14
     cfg = load_config("default")
     assert [p.parameter for p in cfg.priors][-1] == "service.decline_at_contact"
-    assert len(cfg.fit_targets) == 10 and len(cfg.validate_targets) == 3
+    assert len(cfg.fit_targets) == 15 and len(cfg.validate_targets) == 2  # patterns fitted
 
 
 @pytest.mark.parametrize(("row", "problem"), [
