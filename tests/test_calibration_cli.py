@@ -54,7 +54,8 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         f"need,{scenario},all,employment_need_at_referral,,60,500,,binomial,fit,test\n"
         f"work,{scenario},all,found_work,6,5,2000,2400,binomial_uncertain_n,fit,test\n"
         f"vol,{scenario},all,volunteering,6,20,500,,binomial,validate,test\n"
-        f"volgoals,{scenario},all,volunteering_vs_work_goals,,10,100,,lower_bound,validate,t\n",
+        f"volgoals,{scenario},all,volunteering_vs_work_goals,,10,100,,lower_bound,validate,t\n"
+        f"rise,{scenario},all,work_interest_rise_6m,6,99,100,,upper_bound,validate,t\n",
         encoding="utf-8")
     (d / "priors.csv").write_text(textwrap.dedent("""\
         parameter,low,high,prior,default,informed_by,source
@@ -112,7 +113,7 @@ def test_calibrate_optuna_writes_a_versioned_result_that_resumes(optuna_result: 
     assert set(cal.point) == {"service.uptake_base", "clients.aspiration_barrier"}
     assert cal.point_nll == pytest.approx(cal.history["nll"].min())
     fit = pd.read_csv(optuna_result / "fit.csv")
-    assert list(fit["target"]) == ["uptake", "need", "work", "vol", "volgoals"]
+    assert list(fit["target"]) == ["uptake", "need", "work", "vol", "volgoals", "rise"]
     assert (fit["ppi_lo90"] <= fit["ppi_hi90"]).all()
     assert (fit["obs_lo90"] < fit["observed"]).all() and (fit["observed"] < fit["obs_hi90"]).all()
     manifest = json.loads((optuna_result / "manifest.json").read_text())
@@ -192,9 +193,12 @@ def test_validate_checks_held_out_targets_and_patterns(problem: dict[str, Path],
                           str(problem["patterns"]), "--out", str(out), "--workers", "2"])
     assert code == 0, text
     doc = json.loads((out / "validation.json").read_text())
-    assert doc["summary"]["validate_targets"] == 2 and doc["summary"]["patterns"] == 1
+    assert doc["summary"]["validate_targets"] == 3 and doc["summary"]["patterns"] == 1
     roles = [t["role"] for t in doc["targets"]]
-    assert roles[:2] == ["validate", "validate"]  # held-out targets first
+    assert roles[:3] == ["validate"] * 3  # held-out targets first
+    rise = next(t for t in doc["targets"] if t["target"] == "rise")
+    assert rise["inside"] == (rise["sim_median"] <= 0.99)  # an upper bound: met at or below
+    assert "| rise | validate | < 0.990 |" in (out / "validation.md").read_text()
     assert doc["patterns"][0]["result"] in ("PASS", "FAIL")
     assert "Held-out targets" in text
 

@@ -461,7 +461,8 @@ STRANGE_CELLS = [
     "", " ", "inf", "-inf", "nan", "NaN", "Infinity", "1e400", "-1e400", "1_000", "0x1F",
     "3.0", "1.5", "-1", "-0", "+5", "0", "1e3", "9" * 40, "99999999999", "x" * 10_000,
     '"', '"a,b"', "a,b", "'quoted'", "\t", "yes", "fit", "validate", "binomial",
-    "binomial_uncertain_n", "lower_bound", "all", "working_age", "found_work", "medium",
+    "binomial_uncertain_n", "lower_bound", "upper_bound", "all", "working_age", "found_work",
+    "medium",
     "uniform", "log-uniform", "jobs.base_per_week", "../../etc/passwd", "\u00e9t\u00e9", "\x01",
 ]
 
@@ -713,7 +714,7 @@ def _target(**cells: str) -> str:
     ({"window_months": "-1"}, "window_months", "out of range", "a number from 0 to 120"),
     ({"window_months": "nan"}, "window_months", "not a finite number", "from 0 to 120"),
     ({"likelihood": "poisson"}, "likelihood", "unknown likelihood 'poisson'",
-     "binomial, beta_binomial, binomial_uncertain_n, lower_bound"),
+     "binomial, beta_binomial, binomial_uncertain_n, lower_bound, upper_bound"),
     ({"role": "fitt"}, "role", "unknown role 'fitt' (did you mean 'fit'?)", "fit, validate"),
     ({"cohort": "everyone"}, "cohort", "unknown cohort 'everyone'",
      "all, working_age, not_in_work"),

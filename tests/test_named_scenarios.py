@@ -28,7 +28,8 @@ NAMED = (
     "bromley_by_bow", "raising_aspirations", "raising_aspirations_mainstreamed",
     "ips_trial", "ips_trial_control",
 )
-LIKELIHOODS = ("binomial", "beta_binomial", "binomial_uncertain_n", "lower_bound")
+LIKELIHOODS = ("binomial", "beta_binomial", "binomial_uncertain_n", "lower_bound", "upper_bound")
+BOUNDS = ("lower_bound", "upper_bound")
 CITED = re.compile(r"docs/evidence\.md §E|^assumption: \S")  # in full: tests/test_evidence.py
 
 
@@ -156,7 +157,7 @@ def test_every_target_refers_to_a_scenario_and_an_observable(targets) -> None:
         else:
             assert math.isnan(t.n_max), t.id
         if OBSERVABLES[t.observable].unit == "goals":
-            assert t.likelihood in ("beta_binomial", "lower_bound"), t.id
+            assert t.likelihood in ("beta_binomial", *BOUNDS), t.id
         # The scenario simulates the whole window for every cohort member.
         run = sc.ns.run
         if not math.isnan(t.window_months):
@@ -174,6 +175,45 @@ def test_targets_cover_the_evidence_and_hold_some_out(targets) -> None:
         assert set(shared["id"]) <= set(targets["id"])
         both = targets.merge(shared, on="id", suffixes=("", "_shared"))
         assert (both["k"] == both["k_shared"]).all() and (both["n"] == both["n_shared"]).all()
+
+
+# Pattern terms (calibration/README.md, "Pattern terms"): id -> (observable, likelihood, bound,
+# the months the observable reads, the evidence section).
+PATTERN_TERMS = {
+    "rotherham_mh_1516_stepping_vs_work": ("stepping_vs_work", "lower_bound", 0.8, 12, "E4.1"),
+    "wtw_volunteering_vs_work_goals": ("volunteering_vs_work_goals", "lower_bound", 0.75, None,
+                                       "E1.4"),
+    "var_work_interest_rise_6m": ("work_interest_rise_6m", "lower_bound", 0.75, 6, "E3.9"),
+    "var_work_interest_vs_other_domains": ("work_interest_vs_other_domains", "lower_bound",
+                                           0.5, 6, "E3.9"),
+    "wtw_jobs_6m_of_12m": ("jobs_6m_of_12m", "upper_bound", 0.6, 12, "E4.8"),
+}
+
+
+def test_the_patterns_are_fitted_as_one_sided_terms(targets) -> None:
+    rows = targets.set_index("id")
+    assert set(rows.index[rows["likelihood"].isin(BOUNDS)]) == set(PATTERN_TERMS)
+    for tid, (observable, kind, bound, months, section) in PATTERN_TERMS.items():
+        t = rows.loc[tid]
+        assert t["role"] == "fit", tid  # the fit is pushed to honour every pattern
+        assert (t["observable"], t["likelihood"]) == (observable, kind), tid
+        assert t["k"] / t["n"] == pytest.approx(bound), tid
+        assert t["n"] >= 10, tid  # the size of the reported count: sets the penalty's strength
+        window = None if math.isnan(t["window_months"]) else t["window_months"]
+        assert window == months, tid  # fixed-window observables: the months they read
+        assert f"docs/evidence.md §{section}" in t["source"], tid
+    # The pattern observables mirror the patterns experiment's checks.
+    checks = {c["name"][:2].strip() for c in _patterns()["checks"]}
+    assert {"2", "3", "9"} <= checks
+    # Held out: only the two volunteering counts (the patterns are fitted).
+    assert set(rows.index[rows["role"] == "validate"]) == {
+        "rotherham_mh_1516_volunteering", "glos_6m_volunteering"}
+
+
+def _patterns() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "experiments" / "patterns.yaml").read_text(encoding="utf-8"))
 
 
 def test_priors_are_calibrated_parameters_within_their_ranges() -> None:

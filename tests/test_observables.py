@@ -81,9 +81,10 @@ def log() -> pd.DataFrame:
         (25, 2, Ev.DISENGAGED, 0), *barriers(20, 2), *barriers(46, 2, physical=0.3),
         # Client 4 (ref 60): work goal at referral, job a week later.
         (60, 4, Ev.WORK_GOAL, 0.4), (61, 4, Ev.JOB_START, 0.2), *barriers(60, 4),
-        # Client 5 (ref 2): two volunteering referrals; adviser at rel 60; job at rel 78;
-        # re-referred (not a new member); aspiration fell by rel 28.
-        (4, 5, Ev.ACTIVITY_REFERRAL, VOL), (40, 5, Ev.ACTIVITY_REFERRAL, VOL),
+        # Client 5 (ref 2): two volunteering referrals; a wish to work at rel 10; adviser
+        # at rel 60; job at rel 78; re-referred (not a new member); aspiration fell by rel 28.
+        (4, 5, Ev.ACTIVITY_REFERRAL, VOL), (12, 5, Ev.WORK_GOAL, 0.3),
+        (40, 5, Ev.ACTIVITY_REFERRAL, VOL),
         (62, 5, Ev.DIRECT_START, ADVISER), (70, 5, Ev.RE_REFERRED, 0),
         (80, 5, Ev.JOB_START, 0.4), *barriers(2, 5, aspiration=0.8),
         *barriers(30, 5, aspiration=0.6),
@@ -100,7 +101,7 @@ EXPECTED_ALL = {
     ("stepping_stone", 12): (2, 5),
     ("took_up_service", 12): (3, 5),
     ("engaged", 12): (2, 5),
-    ("work_goal", 12): (2, 5), ("work_goal", 24): (3, 5),
+    ("work_goal", 12): (3, 5), ("work_goal", 24): (4, 5),
     ("direct_support", 12): (1, 5), ("direct_support", 24): (2, 5),
     ("in_work_13w", 6): (0, 5), ("in_work_13w", 12): (1, 5),
     ("worked_any", 6): (2, 5), ("worked_any", 12): (3, 5), ("worked_any", 24): (4, 5),
@@ -113,9 +114,9 @@ EXPECTED_ALL = {
     ("volunteering_vs_work_goals", 12): (3, 4),
     # Onward referrals in 12 months: 6 activity referrals + c0's DIRECT_START.
     ("employment_referral_share", 12): (2, 7), ("employment_referral_share", None): (3, 8),
-    # Needs: 5 members (4 with an employment-related need) + 2 WORK_GOAL in 12 months
-    # (c0's and c4's at referral; c1's comes at rel 60).
-    ("work_issue_share", 12): (6, 7), ("work_issue_share", None): (7, 8),
+    # Needs: 5 members (4 with an employment-related need) + 3 WORK_GOAL in 12 months
+    # (c0's and c4's at referral, c5's at rel 10; c1's comes at rel 60).
+    ("work_issue_share", 12): (7, 8), ("work_issue_share", None): (8, 9),
     ("wellbeing_domain_improvement.physical", 6): (1, 5),
     ("wellbeing_domain_improvement.physical", 12): (2, 5),
     ("wellbeing_domain_improvement.mental", 12): (1, 5),
@@ -127,6 +128,19 @@ EXPECTED_ALL = {
     ("wellbeing_domain_improvement.substance", None): (0, 5),
     ("any_domain_progress", 6): (2, 5), ("any_domain_progress", 12): (3, 5),
     ("any_domain_progress", None): (3, 5),
+    # Pattern terms. Stepping stones (c0 vol at rel 6, c1 training at rel 10) and job starts
+    # (c4 at rel 1, c0 at rel 30; c5's at rel 78 only within 24 months): S / (S + W).
+    ("stepping_vs_work", 12): (2, 4), ("stepping_vs_work", 24): (2, 5),
+    ("stepping_vs_work", 1): (0, 1),  # 4 weeks: only c4's job
+    # Wishes to work by 6 months (c0, c4 at referral, c5 at rel 10) over those plus the ones
+    # at referral (c0, c4); the window is ignored.
+    ("work_interest_rise_6m", 6): (3, 5), ("work_interest_rise_6m", None): (3, 5),
+    # Job starts within 6 months (c4) of those within 12 (c4, c0); the window is ignored.
+    ("jobs_6m_of_12m", 12): (1, 2), ("jobs_6m_of_12m", None): (1, 2),
+    # Aspiration fell (c5, by rel 28) against the most-improved other domain: physical
+    # (c0, c2) within 12 months; within 6 months none against mental (c0) or physical (c2).
+    ("work_interest_vs_other_domains", 12): (1, 3),
+    ("work_interest_vs_other_domains", 6): (0, 1),
 }
 
 
@@ -283,3 +297,36 @@ def test_observables_agree_with_metrics(small_run) -> None:
         k, nn = observe(name, log, attrs, "all", months, referred=cohort)
         assert nn == n
         assert k == round(metrics[metric] * n), name
+
+
+def test_pattern_terms_are_the_patterns_metrics_as_counts(small_run) -> None:
+    """The calibration's pattern terms count what the patterns experiment compares."""
+    m = small_run
+    p = m.p.run
+    log, attrs = m.log.frame(), m.client_attributes()
+    metrics = compute_metrics(log, attrs, run_weeks=p.weeks, follow_up_weeks=p.follow_up_weeks,
+                              cohort_weeks=p.cohort_weeks)
+    cohort = default_cohort(p.weeks, p.cohort_weeks, p.follow_up_weeks)
+    n = int(metrics["cohort_size"])
+
+    def count(metric: str) -> int:
+        return round(metrics[metric] * n)
+
+    # Check 9: work_goal_6m against 3 x work_goal_at_referral.
+    k, nn = observe("work_interest_rise_6m", log, attrs, "all", 6, referred=cohort)
+    assert (k, nn) == (count("work_goal_6m"),
+                       count("work_goal_6m") + count("work_goal_at_referral"))
+    assert count("work_goal_6m") > count("work_goal_at_referral") > 0  # both sides exercised
+    # Check 2 (here within 6 months): stepping stones against 4 x job starts.
+    k, nn = observe("stepping_vs_work", log, attrs, "all", 6, referred=cohort)
+    assert (k, nn) == (count("stepping_stone_6m"),
+                       count("stepping_stone_6m") + count("found_work_6m"))
+    # Check 3: the numerator is found_work_6m (this run follows clients only 30 weeks).
+    k, nn = observe("jobs_6m_of_12m", log, attrs, "all", 12, referred=cohort)
+    assert k == count("found_work_6m") and nn >= k
+    # "More than any other area": the aspiration domain against the best of the others.
+    per_domain = {d: observe(f"wellbeing_domain_improvement.{d}", log, attrs, "all", 6,
+                             referred=cohort)[0] for d in DOMAINS}
+    best_other = max(v for d, v in per_domain.items() if d != "aspiration")
+    assert observe("work_interest_vs_other_domains", log, attrs, "all", 6, referred=cohort) == (
+        per_domain["aspiration"], per_domain["aspiration"] + best_other)

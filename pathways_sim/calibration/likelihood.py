@@ -3,7 +3,7 @@
 The simulated share of a target is the count pooled over its replicates,
 ``p = (k_sim + 1/2) / (n_sim + 1)``: the half-count keeps ``p`` off 0 and 1
 (a share never simulated is improbable, not impossible), and it vanishes as
-the simulated cohort grows. Each target names one of four likelihoods
+the simulated cohort grows. Each target names one of five likelihoods
 (``calibration/README.md``):
 
 * ``binomial``: ``k ~ Binomial(n, p)``.
@@ -20,6 +20,14 @@ the simulated cohort grows. Each target names one of four likelihoods
   constraint: 0 when it holds, else the binomial log-likelihood ratio of
   ``p`` against the bound (minus half the deviance from it), so violations
   cost more the further ``p`` falls below the bound.
+* ``upper_bound``: its mirror, ``p <= k / n``: 0 when it holds, else the
+  binomial log-likelihood ratio of ``p`` against the bound.
+
+The two bounds carry the report's qualitative patterns into the fit
+(pattern-oriented modelling, ``calibration/README.md``, "Pattern terms"): ``n``
+sets how hard a violation is penalised (about ``n`` times the Kullback-Leibler
+divergence of the bound from ``p``), so it is the size of the reported count
+the pattern comes from.
 
 Every function returns a log-likelihood (natural log). :func:`saturated`
 gives the best log-likelihood any share could reach, so
@@ -43,12 +51,18 @@ __all__ = [
     "binomial",
     "binomial_uncertain_n",
     "deviance",
+    "BOUNDS",
+    "bound_met",
     "lower_bound",
     "predictive_counts",
     "saturated",
     "simulated_share",
     "target_loglik",
+    "upper_bound",
 ]
+
+BOUNDS = ("lower_bound", "upper_bound")
+"""The one-sided likelihoods: soft constraints on the simulated share, not sampling models."""
 
 DEFAULT_DESIGN_EFFECT = 3.0
 """Variance inflation of goal-level counts (mean goals per client in the model)."""
@@ -120,6 +134,32 @@ def lower_bound(k: int, n: int, p: float) -> float:
     return binomial(k, n, p) - binomial(k, n, bound)
 
 
+def upper_bound(k: int, n: int, p: float) -> float:
+    """Soft one-sided constraint ``p <= k / n``: 0 when met, else ``log L(p) - log L(k/n)``."""
+    bound = k / n
+    if p <= bound:
+        return 0.0
+    return binomial(k, n, p) - binomial(k, n, bound)
+
+
+def bound_met(kind: str, share: float, bound: float) -> bool:
+    """Whether a share honours a one-sided target: ``>=`` a lower, ``<=`` an upper bound.
+
+    Args:
+        kind: ``lower_bound`` or ``upper_bound``.
+        share: The simulated share.
+        bound: The bound ``k / n``.
+
+    Raises:
+        ValueError: For a likelihood that is not a bound.
+    """
+    if kind == "lower_bound":
+        return bool(share >= bound)
+    if kind == "upper_bound":
+        return bool(share <= bound)
+    raise ValueError(f"{kind!r} is not a bound; bounds are {list(BOUNDS)}")
+
+
 def target_loglik(target: Target, p: float,
                   design_effect: float = DEFAULT_DESIGN_EFFECT) -> float:
     """The log-likelihood of a target's observed count at simulated share ``p``.
@@ -142,16 +182,18 @@ def target_loglik(target: Target, p: float,
         return binomial_uncertain_n(target.k, target.n, target.n_max, p)
     if kind == "lower_bound":
         return lower_bound(target.k, target.n, p)
+    if kind == "upper_bound":
+        return upper_bound(target.k, target.n, p)
     raise ValueError(f"unknown likelihood {kind!r}")
 
 
 def saturated(target: Target, design_effect: float = DEFAULT_DESIGN_EFFECT) -> float:
     """The highest log-likelihood any share reaches for this target.
 
-    ``k / n`` for binomial and beta-binomial targets (0 for a lower bound);
+    ``k / n`` for binomial and beta-binomial targets (0 for a bound, met);
     for an uncertain ``n`` the maximum is found numerically.
     """
-    if target.likelihood == "lower_bound":
+    if target.likelihood in BOUNDS:
         return 0.0
     edge = 1e-12
     if target.likelihood == "binomial_uncertain_n":
@@ -178,7 +220,7 @@ def predictive_counts(target: Target, p: np.ndarray, rng: np.random.Generator,
 
     The observation model of the target's likelihood: a binomial (a uniform
     ``N`` in [n, n_max] for an uncertain denominator), a beta-binomial for
-    goal counts, or the share itself for a lower bound (it has no sampling model).
+    goal counts, or the share itself for a bound (it has no sampling model).
 
     Args:
         target: The target.
@@ -191,7 +233,7 @@ def predictive_counts(target: Target, p: np.ndarray, rng: np.random.Generator,
     """
     p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
     kind = target.likelihood
-    if kind == "lower_bound":
+    if kind in BOUNDS:
         return p.copy()
     if kind == "binomial_uncertain_n":
         assert target.n_max is not None

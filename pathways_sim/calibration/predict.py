@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pathways_sim.calibration.likelihood import deviance, predictive_counts, simulated_share
+from pathways_sim.calibration.likelihood import (
+    BOUNDS,
+    bound_met,
+    deviance,
+    predictive_counts,
+    simulated_share,
+)
 from pathways_sim.calibration.objective import ObserveTask, Problem, apply_values
 from pathways_sim.calibration.results import CalibrationResult
 from pathways_sim.calibration.sites import fresh_deviations
@@ -96,7 +102,8 @@ def target_predictive(problem: Problem, result: CalibrationResult | None, execut
         observed, obs_lo90/obs_hi90 (exact Clopper-Pearson), sim_median,
         sim_lo90/sim_hi90 (simulated share), ppi_median, ppi_lo90/ppi_hi90
         (replicated observed share), inside (observed within the PPI; for a
-        lower bound, the simulated median at or above it) and deviance at the
+        lower bound, the simulated median at or above it; for an upper bound,
+        at or below it) and deviance at the
         median simulated share. ``long`` has draw, target, share, replicated.
     """
     defaults = {p.parameter: p.default for p in problem.priors}
@@ -112,8 +119,8 @@ def target_predictive(problem: Problem, result: CalibrationResult | None, execut
         s_med, s_lo, s_hi = interval(sim)
         r_med, r_lo, r_hi = interval(rep)
         o_lo, o_hi = t.interval(LEVEL)
-        if t.likelihood == "lower_bound":
-            inside = bool(s_med >= t.share)
+        if t.likelihood in BOUNDS:
+            inside = bound_met(t.likelihood, s_med, t.share)
         else:
             inside = bool(r_lo <= t.share <= r_hi)
         k_med = np.nanmedian([ev.k_sim[j].sum() for ev in evs])

@@ -47,7 +47,8 @@ __all__ = [
     "load_targets",
 ]
 
-LIKELIHOODS = ("binomial", "beta_binomial", "binomial_uncertain_n", "lower_bound")
+LIKELIHOODS = ("binomial", "beta_binomial", "binomial_uncertain_n", "lower_bound",
+               "upper_bound")
 """Likelihoods a target may name (see :mod:`pathways_sim.calibration.likelihood`)."""
 
 ROLES = ("fit", "validate")

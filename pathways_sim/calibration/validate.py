@@ -7,8 +7,9 @@ not set the parameter:
   (:func:`~pathways_sim.calibration.predict.target_predictive`): a target is
   *covered* when its observed share lies inside the 90% posterior predictive
   interval (a ``lower_bound`` target passes when the simulated median is at
-  or above the bound). The held-out (``validate``) targets are the real test;
-  the ``fit`` targets are listed for comparison.
+  or above the bound, an ``upper_bound`` target when it is at or below). The
+  held-out (``validate``) targets are the real test; the ``fit`` targets are
+  listed for comparison.
 * **Patterns.** The ``patterns`` experiment (``experiments/patterns.yaml``:
   the report's eight qualitative findings as paired comparisons) planned
   through :mod:`pathways_sim.sweep`, every design point's scenario given the
@@ -103,6 +104,7 @@ class Validation:
         for r in self.targets.itertuples(index=False):
             f = _share_format(r.observed)
             obs = (f"> {r.observed:.3f}" if r.likelihood == "lower_bound" else
+                   f"< {r.observed:.3f}" if r.likelihood == "upper_bound" else
                    f"{r.observed:{f}} ({r.obs_lo90:{f}}-{r.obs_hi90:{f}})")
             lines.append(f"| {r.target} | {r.role} | {obs} | {r.sim_median:{f}} | "
                          f"{r.ppi_lo90:{f}}-{r.ppi_hi90:{f}} | {'yes' if r.inside else 'no'} |")

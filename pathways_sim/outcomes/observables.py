@@ -45,6 +45,17 @@ employment-related need when employment is the main reason for referral
 losing it (``attrs.employment_status == "employed_at_risk"``: a job-retention
 need, whatever the main reason).
 
+**Pattern terms.** Four observables put the report's qualitative patterns
+(docs/evidence.md §E4.8) in k/n form, so a one-sided likelihood
+(``lower_bound``/``upper_bound``) can carry them into the fit:
+``stepping_vs_work`` (stepping stones over four times job starts),
+``work_interest_rise_6m`` (wishes to work by 6 months over three times those at
+referral), ``jobs_6m_of_12m`` (job starts by 6 months well below those by 12) and
+``work_interest_vs_other_domains`` (interest in work improves more than any other
+domain). Each is written so that the pattern's ratio ``r`` ("``a`` is more than
+``r`` times ``b``") is the bound ``a / (a + b) >= r / (1 + r)``, and each counts
+the same quantities as the matching check of ``experiments/patterns.yaml``.
+
 **Static attributes.** ``attrs`` (``PathwaysModel.client_attributes()``) is
 used only for what is fixed at referral and not in the log: ``working_age``
 (the ``working_age`` cohort), ``reason`` and ``employment_status``
@@ -419,6 +430,68 @@ def _any_progress(panel: Panel, w: int | None) -> tuple[int, int]:
         read &= r
         any_fell |= f
     return int((any_fell & read).sum()), int(read.sum())
+
+
+# ----------------------------------------------------------------------------- pattern terms
+# The report's qualitative patterns (docs/evidence.md §E4.8) as k/n counts, so a one-sided
+# likelihood (``lower_bound`` / ``upper_bound``) can carry them into the fit. Each share is
+# written so that the bound is the pattern's own ratio: k / n >= r / (1 + r) is exactly
+# "k is at least r times the other count".
+
+_SIX_MONTHS = months_to_weeks(6)
+_TWELVE_MONTHS = months_to_weeks(12)
+
+
+@_register("stepping_vs_work", "clients", "Members who started a stepping stone "
+           "(ACTIVITY_START of volunteering or training) within the window, out of those "
+           "members plus the members who started a job (JOB_START) within the window; a "
+           "member who did both counts in both, so k / n >= 0.8 is exactly 'at least four "
+           "times as many clients reached a stepping stone as found work' (Rotherham, "
+           "docs/evidence.md §E4.1; the patterns experiment's check 2).")
+def _stepping_vs_work(panel: Panel, w: int | None) -> tuple[int, int]:
+    step = int(panel.has(Ev.ACTIVITY_START, w, values=(_VOL, _TRAIN)).sum())
+    work = int(panel.has(Ev.JOB_START, w).sum())
+    return step, step + work
+
+
+@_register("work_interest_rise_6m", "clients", "Members who stated a wish to work (WORK_GOAL) "
+           "within 6 months of referral, out of those members plus the members who stated one "
+           "in the week of referral: the metrics work_goal_6m and work_goal_at_referral as "
+           "counts, so k / n >= 0.75 is exactly the patterns experiment's check 9 (work goals "
+           "by 6 months over three times those at referral, docs/evidence.md §E3.9). Read at "
+           "referral and at 6 months: the window is ignored.")
+def _work_interest_rise(panel: Panel, w: int | None) -> tuple[int, int]:
+    at_referral = int(panel.has(Ev.WORK_GOAL, 1).sum())
+    by_six = int(panel.has(Ev.WORK_GOAL, _SIX_MONTHS).sum())
+    return by_six, at_referral + by_six
+
+
+@_register("jobs_6m_of_12m", "clients", "Members who started a job (JOB_START) within 6 months "
+           "of referral, out of the members who started one within 12 months (the metrics "
+           "found_work_6m and found_work_12m as counts): k / n <= 0.6 is the patterns "
+           "experiment's check 3, 'job outcomes at 6 months much lower than at 12' "
+           "(docs/evidence.md §E4.8). Read at 6 and 12 months: the window is ignored.")
+def _jobs_6m_of_12m(panel: Panel, w: int | None) -> tuple[int, int]:
+    return (int(panel.has(Ev.JOB_START, _SIX_MONTHS).sum()),
+            int(panel.has(Ev.JOB_START, _TWELVE_MONTHS).sum()))
+
+
+_ASPIRATION = BARRIER_EVENTS[DOMAINS.index("aspiration")]
+
+
+@_register("work_interest_vs_other_domains", "clients", "Members whose aspiration barrier "
+           "(interest in work, BARRIER_ASPIRATION) fell from the reading at referral to the "
+           "last reading within the window (inclusive), out of those members plus the members "
+           "of the most-improved other domain (the largest count of members whose barrier "
+           "fell in one of the seven other domains, as wellbeing_domain_improvement.<domain>): "
+           "k / n > 0.5 is 'interest in work showed more progress than any other area' "
+           "(docs/evidence.md §E3.9).")
+def _work_interest_vs_other_domains(panel: Panel, w: int | None) -> tuple[int, int]:
+    _, fell = _barrier_fell(panel, w, _ASPIRATION)
+    work = int(fell.sum())
+    other = max(int(_barrier_fell(panel, w, ev)[1].sum())
+                for ev in BARRIER_EVENTS if ev != _ASPIRATION)
+    return work, work + other
 
 
 # ----------------------------------------------------------------------------- entry points
