@@ -308,6 +308,9 @@ def test_validation_of_another_calibration_is_not_used(tmp_path: Path) -> None:
     res = make_result(path=tmp_path)
     held = FIT[FIT["role"] == "validate"].assign(inside=True)
     held.to_csv(tmp_path / "validation_targets.csv", index=False)
+    rep.write_report(res, tmp_path)
+    assert "has no `validation.json` saying which calibration" in (
+        tmp_path / "report.md").read_text()
     (tmp_path / "validation.json").write_text(json.dumps({"summary": {"calibration": "old"}}))
     rep.write_report(res, tmp_path)
     md = (tmp_path / "report.md").read_text()

@@ -311,8 +311,9 @@ def _validation(result: CalibrationResult, folder: Path | None) -> tuple[pd.Data
         except (ValueError, KeyError, TypeError):
             version = None
     if version != result.version:
-        return None, None, (f"`validation_targets.csv` in the folder is of calibration "
-                            f"`{version}`, not `{result.version}`: not used (run "
+        which = ("has no `validation.json` saying which calibration it checked" if version is None
+                 else f"is of calibration `{version}`, not `{result.version}`")
+        return None, None, (f"`validation_targets.csv` in the folder {which}: not used (run "
                             "`pathways-sim validate` on this calibration)")
     targets = pd.read_csv(folder / "validation_targets.csv")
     pats = (pd.read_csv(folder / "validation_patterns.csv")
@@ -860,10 +861,12 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                                 "`upper_bound`)."))
     else:
         met = int(table["met"].sum())
-        text = (f"The report's qualitative patterns enter the likelihood as bounds on a "
-                f"simulated share: a `lower_bound` target is met when the share is at or above "
-                f"k/n, an `upper_bound` target when it is at or below. {met} of {len(table)} "
-                "are met by the median simulated share. The last column is the share of posterior "
+        text = (f"The report's qualitative patterns are bounds on a simulated share: a "
+                f"`lower_bound` target is met when the share is at or above k/n, an "
+                f"`upper_bound` target when it is at or below; with role `fit` the bound is a "
+                f"term of the likelihood, with role `validate` it is held out and only checked "
+                f"here. {met} of {len(table)} are met by the median simulated share. The last "
+                "column is the share of posterior "
                 "predictive draws (each a posterior parameter set with its own seed) that meet "
                 "the bound: a posterior that contradicts a pattern is not a fit.")
         if not _has_posterior(result):
@@ -960,10 +963,14 @@ def _convergence_blocks(result: CalibrationResult) -> list[Block]:
                                   "Optuna history: negative log-likelihood of each trial and "
                                   "the best so far"))
         return blocks
-    conv = (f"{d.get('algorithm', METHODS.get(result.method, result.method))}. Population "
-            f"{d.get('population')}, tolerance quantile {d.get('quantile')}, "
-            f"{d.get('simulated')} parameter sets simulated (budget {d.get('budget')}); "
-            f"stopped by: {d.get('stopped')}. Point: {d.get('point')}.")
+    # Each sampler (in-house ABC-SMC, pyabc) records its own keys: say those it has.
+    said = [f"{label} {d[key]}" for key, label in (
+        ("population", "population"), ("quantile", "tolerance quantile"),
+        ("simulated", "parameter sets simulated:"), ("budget", "budget"),
+        ("stopped", "stopped by:")) if d.get(key) is not None]
+    conv = (f"{d.get('algorithm', METHODS.get(result.method, result.method))}. "
+            + (("; ".join(said))[:1].upper() + ("; ".join(said))[1:] + ". " if said else "")
+            + (f"Point: {d['point']}." if d.get("point") else ""))
     blocks.append(Paragraph(conv))
     if png:
         blocks.append(RFigure("figures/convergence.png", png,
