@@ -123,8 +123,11 @@ def test_calibrate_optuna_writes_a_versioned_result_that_resumes(optuna_result: 
     html = (optuna_result / "report.html").read_text()
     md = (optuna_result / "report.md").read_text()
     assert html.count("data:image/png;base64,") == 3
-    for section in ("## Observed against simulated", "## Prior to posterior", "## Convergence"):
+    for section in ("## Summary", "## Observed against simulated", "## Prior against posterior",
+                    "## Which parameters the data inform", "## Pattern terms",
+                    "## Coverage and every miss", "## Convergence"):
         assert section in md
+    assert "Optuna (a point estimate" in md and "no posterior sample" in md
     for fig in ("fit.png", "parameters.png", "convergence.png"):
         assert (optuna_result / "figures" / fig).stat().st_size > 1000
 

@@ -18,7 +18,9 @@ The workflow (``docs/calibration.md``), one module per concept:
 * :mod:`~pathways_sim.calibration.predict`: posterior predictive distributions;
 * :mod:`~pathways_sim.calibration.validate`: held-out targets and the patterns (§E4.8);
 * :mod:`~pathways_sim.calibration.sensitivity`: Sobol / Morris indices (SALib);
-* :mod:`~pathways_sim.calibration.report`: the HTML and Markdown report;
+* :mod:`~pathways_sim.calibration.report`: the HTML and Markdown report (prior against
+  posterior, what the data inform, correlations, patterns, coverage, every miss);
+* :mod:`~pathways_sim.calibration.loso_io`: leave-one-site-out results on disk;
 * :mod:`~pathways_sim.calibration.cli`: the ``calibrate``, ``predict``, ``validate`` and
   ``sensitivity`` commands.
 
