@@ -74,7 +74,8 @@ def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_s
     A supported client is discharged after ``max_weeks``, or when the plan is complete
     (closer than ``discharge_distance``, no activity or waiting list, at least
     ``min_weeks``); otherwise may disengage at ``disengage_base x exp(-contact_protection
-    x session rate)`` (``rate`` less the client's parking ``park[i - lo]``), higher under mandatory work support (leaving any waiting list).
+    x session rate)`` (``rate`` less the client's parking ``park[i - lo]``), higher under
+    mandatory work support (leaving any waiting list).
     A client out of everything may be re-referred: back to the waiting list, or (of
     working age, with probability ``via_employment``) through an employment programme.
 

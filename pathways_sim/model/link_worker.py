@@ -15,10 +15,10 @@ Everything a Link Worker does is here.
     some decline at first contact; the rest are shared round-robin over Link Workers
     with free places;
   - ``sessions``: sessions at the service model's frequency, fewer for clients expected to
-    earn less in results payments than the best-paying client (parking). A session builds confidence and is when the
-    co-produced plan offers an activity the Link Worker knows (uptake helped by
-    follow-up, co-location and accompaniment), refers a client with a work goal to
-    work-focused support (the direct pathway), or - with low work awareness -
+    earn less in results payments than the best-paying client (parking). A session builds
+    confidence and is when the co-produced plan offers an activity the Link Worker knows
+    (uptake helped by follow-up, co-location and accompaniment), refers a client with a
+    work goal to work-focused support (the direct pathway), or - with low work awareness -
     discourages an 'ambitious' goal.
 """
 
