@@ -12,7 +12,7 @@ from scipy import stats
 
 from pathways_sim.model.events import Ev
 from pathways_sim.model.model import PathwaysModel
-from pathways_sim.outcomes import compute_metrics
+from pathways_sim.outcomes import compute_metrics, spells
 from pathways_sim.scenario import Scenario, load_scenario
 
 VOL, TRAIN = 2, 3  # activity codes of the stepping stones (events.ACTIVITY_CODES)
@@ -114,6 +114,18 @@ def step(m: PathwaysModel) -> Week:
                 status=np.concatenate([status, s.status[n0:n1]]),
                 wait_since=np.concatenate([since, s.wait_since[n0:n1]]),
                 log=log)
+
+
+def sessions_per_supported_week(m: PathwaysModel, clients: np.ndarray) -> float:
+    """Link Worker sessions per week of support, over support spells of ``clients`` (log only)."""
+    log = m.log.frame()
+    ev, value = log["event"].to_numpy(), log["value"].to_numpy()
+    start = ev == Ev.ASSIGNED
+    end = (ev == Ev.DISCHARGED) | ((ev == Ev.DISENGAGED) & (value == 1))
+    sp = spells(log, start, end)
+    sp = sp[sp["client"].isin(clients)]
+    weeks = (sp["end"].fillna(m.week - 1) - sp["start"] + 1).sum()
+    return float(((ev == Ev.SESSION) & log["client"].isin(clients)).sum() / weeks)
 
 
 def paired_interval(base: Sequence[float], other: Sequence[float], level: float = 0.90

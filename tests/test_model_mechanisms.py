@@ -42,6 +42,7 @@ from tests.helpers import (
     events,
     run_model,
     scenario,
+    sessions_per_supported_week,
     step,
 )
 
@@ -56,18 +57,6 @@ WEEKS_PER_MONTH = 52 / 12
 def poisson_ok(observed: int, expected: float) -> bool:
     """Within 4 sd of a Poisson mean: a fixed-seed draw outside it means the rate is wrong."""
     return abs(observed - expected) < 4 * np.sqrt(expected)
-
-
-def sessions_per_supported_week(m: PathwaysModel, clients: np.ndarray) -> float:
-    """Link Worker sessions per week of support, over support spells of ``clients`` (log only)."""
-    log = m.log.frame()
-    ev, value = log["event"].to_numpy(), log["value"].to_numpy()
-    start = ev == Ev.ASSIGNED
-    end = (ev == Ev.DISCHARGED) | ((ev == Ev.DISENGAGED) & (value == 1))
-    sp = spells(log, start, end)
-    sp = sp[sp["client"].isin(clients)]
-    weeks = (sp["end"].fillna(m.week - 1) - sp["start"] + 1).sum()
-    return float(((ev == Ev.SESSION) & log["client"].isin(clients)).sum() / weeks)
 
 
 # §3.1 Referral and eligibility --------------------------------------------------------------------
@@ -764,21 +753,26 @@ def test_job_outcome_payments_make_link_workers_cream_the_waiting_list():
     pd.testing.assert_frame_equal(assigned(nothing_at_risk), assigned(block))
 
 
-def test_job_outcome_payments_make_link_workers_park_clients_far_from_work():
+def test_job_outcome_payments_make_link_workers_park_the_clients_worth_least():
     common = {**AMPLE, "funding.capacity_responds": False}
     block = run_model("medium", common, weeks=40)
     pbr = run_model("medium", {**common, "funding.regime": "pbr_job",
                                "funding.share_at_risk": 0.5}, weeks=40)
     n = block.clients.n
-    far = np.flatnonzero(block.clients.dist0[:n] >= 0.6)
-    near = np.flatnonzero(block.clients.dist0[:n] < 0.45)
-    # Parking cuts sessions by up to parking x incentive = 0.6 x 0.8 for the furthest;
-    # clients at 0.6 lose a quarter of their sessions: ask for 15% fewer on average.
-    assert sessions_per_supported_week(pbr, far) < 0.85 * sessions_per_supported_week(
-        block, far)
-    # Clients near work keep their sessions (same draws; 5% for knock-on effects).
-    assert sessions_per_supported_week(pbr, near) == pytest.approx(
-        sessions_per_supported_week(block, near), rel=0.05)
+    dist0 = block.clients.dist0[:n]
+    far = np.flatnonzero(dist0 >= 0.6)
+    nearer = np.flatnonzero((dist0 >= 0.3) & (dist0 < 0.45))
+
+    def kept(clients):
+        return (sessions_per_supported_week(pbr, clients)
+                / sessions_per_supported_week(block, clients))
+
+    # Parking withholds up to parking x pull = 0.6 x 0.8 of the sessions of a client worth
+    # nothing; far clients have almost no chance of a job at baseline (seeds 1-3 keep
+    # 0.56-0.57 of their sessions): ask for at most 0.65.
+    assert kept(far) < 0.65
+    # Clients nearer work are expected to earn more, so lose less (seeds 1-3: 0.66-0.80).
+    assert kept(nearer) > kept(far) + 0.05
 
 
 # Client views -------------------------------------------------------------------------------------

@@ -15,8 +15,15 @@ import pandas as pd
 import pytest
 
 from pathways_sim.model.funder import PAYS_FOR, baseline
+from pathways_sim.model.link_worker import session_rate
 from pathways_sim.model.model import PathwaysModel
-from tests.helpers import metrics, paired_interval, run_model, scenario
+from tests.helpers import (
+    metrics,
+    paired_interval,
+    run_model,
+    scenario,
+    sessions_per_supported_week,
+)
 
 PBR = ("pbr_job_outcomes", "pbr_job_sustainment", "pbr_stepping_stones")
 TWO_YEARS = {"run.weeks": 104}
@@ -91,6 +98,61 @@ def test_a_far_from_work_premium_lowers_the_creaming_index():
     assert hi < 0, (mean, lo, hi)
 
 
+# Far clients need some chance of a job for a premium on it to be worth anything (as above).
+FAR_CHANCE = {**TWO_YEARS, "funding.far_distance": 0.5, "clients.aspiration_barrier": 0.5}
+
+
+def test_parking_follows_each_client_expected_payment():
+    f = run_model("pbr_job_outcomes", FAR_CHANCE, seed=1, weeks=1).funder
+    dist = np.array([0.1, 0.3, 0.5, 0.9])
+    far = np.zeros(4, dtype=bool)
+    supported = np.array([True, True, True, False])
+    v = f.value(dist, far)
+    park = f.parking(dist, far, supported)
+    # The best-paying supported client is not parked; the others by how much less they are
+    # worth; the top is taken over supported clients only (the fourth is worth nothing).
+    assert park[0] == 0.0 and 0 < park[1] < park[2] <= f.p.incentives.parking * f.pull
+    assert park == pytest.approx(f.p.incentives.parking * f.pull
+                                 * np.clip(1 - v / v[:3].max(), 0, 1))
+    # Under a block grant nothing is parked.
+    block = run_model("medium", FAR_CHANCE, seed=1, weeks=1).funder
+    assert not block.parking(dist, far, supported).any()
+
+
+def test_a_premium_that_makes_a_far_client_worth_as_much_as_the_best_removes_its_parking():
+    # A near client at 0.2 (the best-paying) and a client far from work at referral now at 0.4.
+    dist, far, both = np.array([0.2, 0.4]), np.array([False, True]), np.ones(2, dtype=bool)
+    plain = run_model("pbr_job_outcomes", FAR_CHANCE, seed=1, weeks=1).funder
+    v = plain.value(dist, np.zeros(2, dtype=bool))
+    factor = float(v[0] / v[1])  # the premium that makes the far client worth as much
+    assert 1.0 < factor <= 10.0  # within the registry's range of funding.far_price_factor
+    premium = run_model("pbr_job_outcomes", {**FAR_CHANCE, "funding.far_price_factor": factor},
+                        seed=1, weeks=1).funder
+    assert premium.pull == plain.pull > 0
+    assert plain.parking(dist, far, both)[1] > 0.2  # parked without the premium
+    park = premium.parking(dist, far, both)
+    assert park == pytest.approx([0.0, 0.0], abs=1e-9)
+    # Its session rate is the block grant's (parking 0 leaves the rate as it is).
+    rate = 2.0 / (52 / 12)
+    assert session_rate(rate, park[1]) == pytest.approx(rate, rel=1e-9)
+    assert session_rate(rate, 0.0) == rate
+
+
+def test_a_far_from_work_premium_lifts_the_sessions_of_far_clients():
+    # Same seeds (paired), posts fixed so that only behaviour differs; sessions per week of
+    # support of the clients far from work at referral; 90% interval of the rise above zero.
+    common = {**FAR_CHANCE, "funding.capacity_responds": False}
+    plain, premium = [], []
+    for seed in range(1, 9):
+        for side, changes in ((plain, common), (premium, {**common,
+                                                          "funding.far_price_factor": 3.0})):
+            m = run_model("pbr_job_outcomes", changes, seed=seed)
+            far = np.flatnonzero(m.clients.far[: m.clients.n])
+            side.append(sessions_per_supported_week(m, far))
+    mean, lo, hi = paired_interval(plain, premium)
+    assert lo > 0, (mean, lo, hi)
+
+
 def test_link_workers_respond_to_the_expected_payment_not_to_the_regime_name():
     f = run_model("pbr_job_outcomes", TWO_YEARS, seed=1, weeks=1).funder
     # Job payments: a client near work is worth more than one far from it.
@@ -99,7 +161,8 @@ def test_link_workers_respond_to_the_expected_payment_not_to_the_regime_name():
     # Nothing to earn: no pull, whatever the share at risk.
     free = run_model("pbr_job_outcomes", {**TWO_YEARS, "funding.price_job": 0.0,
                                           "funding.price_rule": "explicit"}, seed=1, weeks=1)
-    assert free.funder.incentive == 0.0
+    everyone = np.ones(2, dtype=bool)
+    assert not free.funder.parking(np.array([0.1, 0.8]), np.array([False, True]), everyone).any()
     assert not free.funder.value_table.any()
 
 

@@ -23,7 +23,7 @@ from pathways_sim.model.process import Process
 class Exits(Process):
     """Discharge, disengagement and re-referral. No state of its own beyond the client rows."""
 
-    SECTIONS = ("link_workers", "service", "disengagement", "incentives", "jcp")
+    SECTIONS = ("link_workers", "service", "disengagement", "jcp")
     STREAMS = ("disengage", "rereferral", "rereferral.route")
 
     def mistrust_factor(self) -> float:
@@ -39,15 +39,14 @@ class Exits(Process):
         m, p = self.model, self.p
         s, log, ws = m.clients, m.log, m.work_support
         lo, n = m.follow_up.lo, s.n
-        lwp, inc, d, svc = p.link_workers, p.incentives, p.disengagement, p.service
+        lwp, d, svc = p.link_workers, p.disengagement, p.service
         rows, start = log.reserve(4 * (n - lo))
         end, emp, ws.counts = exits_kernel(
             t, lo, n, *self.keys("disengage", "rereferral", "rereferral.route"), s.status,
             s.support_start, s.wait_since, s.dist, s.act, s.queue, s.in_work, s.direct,
             s.direct_end, s.working_age, ws.mandatory, len(ws.counts), lwp.max_support_weeks,
             svc.discharge_distance, svc.min_weeks_before_discharge,
-            lwp.sessions_per_month / _WEEKS_PER_MONTH, inc.parking * m.funder.incentive,
-            inc.parking_distance, inc.parking_span,
+            lwp.sessions_per_month / _WEEKS_PER_MONTH, m.funder.parking_now(lo, n),
             d.base_per_week * m.link_work.colocation_factor(-1.0) * self.mistrust_factor(),
             d.contact_protection,
             d.mandatory_factor, d.rereferral_per_week, d.rereferral_via_employment,
@@ -66,8 +65,8 @@ _EV_DIRECT_END = int(Ev.DIRECT_END)
 def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_start,
                  wait_since, dist, act, queue, in_work, direct, direct_end, working_age,
                  mandatory, providers, max_weeks, discharge_distance, min_weeks, rate, park,
-                 parking_distance, parking_span, disengage_base, contact_protection,
-                 mandatory_factor, rereferral, via_employment, log, row):
+                 disengage_base, contact_protection, mandatory_factor, rereferral,
+                 via_employment, log, row):
     """The phase ``exits`` for clients ``lo .. n-1`` in week ``t``.
 
     First, work-focused support whose time is up ends (every such client, before the
@@ -75,7 +74,8 @@ def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_s
     A supported client is discharged after ``max_weeks``, or when the plan is complete
     (closer than ``discharge_distance``, no activity or waiting list, at least
     ``min_weeks``); otherwise may disengage at ``disengage_base x exp(-contact_protection
-    x session rate)``, higher under mandatory work support (leaving any waiting list).
+    x session rate)`` (``rate`` less the client's parking ``park[i - lo]``), higher under
+    mandatory work support (leaving any waiting list).
     A client out of everything may be re-referred: back to the waiting list, or (of
     working age, with probability ``via_employment``) through an employment programme.
 
@@ -104,7 +104,7 @@ def exits_kernel(t, lo, n, k_disengage, k_rereferral, k_route, status, support_s
             else:
                 c = direct[i]
                 h = (disengage_base * np.exp(-contact_protection * session_rate(
-                    rate, park, dist[i], parking_distance, parking_span))
+                    rate, park[i - lo]))
                     * (1.0 + (mandatory_factor if c >= 0 and mandatory[c] else 0.0)))
                 if draw(k_disengage, t, i) < h:
                     status[i] = OUT

@@ -19,7 +19,8 @@ cached per scenario and seed). From it come (i) the ``budget_neutral`` price rul
 the regime's prices so that its expected spend at baseline performance equals the block
 budget, and the expected payments of each period, against which posts respond; and (ii) the
 Link Workers' chance of each paid outcome by a client's distance from work, hence the
-**expected payment per client** (price x chance) that drives creaming and parking.
+**expected payment per client** (price x chance) that drives creaming (triage) and parking
+(each supported client's sessions, :meth:`Funder.parking`).
 
 Who funds the service (``funding.funder``) matters through the funder's **profile**
 (:func:`funder_profile`): whether it records work outcomes - a funder that does raises Link
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from pathways_sim.model.clients import D, wellbeing
+from pathways_sim.model.clients import SUPPORTED, D, wellbeing
 from pathways_sim.model.events import Ev
 
 if TYPE_CHECKING:
@@ -224,13 +225,6 @@ class Funder(Agent):
         self.value_table = np.zeros(self.n_bands)  # expected payment per client by band
         if self.pays and (self.pull > 0 or f.price_rule == "budget_neutral"):
             self._price(baseline(model.config, model.seed))  # else nothing uses a baseline
-        # Parking: how much less than the best-paying client one at full parking distance is
-        # expected to earn (0-1; with no expected payment, nothing to park for).
-        grid = np.append(self.mids, min(1.0, inc.parking_distance + inc.parking_span))
-        values = self.value(grid, grid >= f.far_distance)
-        top = float(values.max())
-        self.parking_gradient: float = (float(np.clip(1.0 - values[-1] / top, 0.0, 1.0))
-                                        if top > 0 else 0.0)
 
     def _price(self, base: Baseline) -> None:
         """Set prices (``budget_neutral``: scaled to the block budget) and the value table."""
@@ -271,11 +265,29 @@ class Funder(Agent):
         v = np.interp(dist, self.mids, self.value_table)
         return np.where(far, v * self.far_price_factor, v)
 
-    @property
-    def incentive(self) -> float:
-        """Parking strength 0-1: the response to payments x how much less a client far from
-        work is expected to earn (0 when a premium makes them worth as much)."""
-        return self.pull * self.parking_gradient
+    def parking(self, dist: np.ndarray, far: np.ndarray, supported: np.ndarray) -> np.ndarray:
+        """Parking of each client: the share of its sessions its Link Worker withholds.
+
+        ``incentives.parking`` x pull x how much less the client is expected to earn than the
+        best-paying client supported (``supported``), clip(1 - v / top, 0, 1), with v =
+        :meth:`value` at the client's current distance (far premium and all). So the
+        best-paying client is not parked, a premium that makes a far client worth as much is
+        not parked either, and a client worth nothing is parked fully. All zeros when nothing
+        pulls (a block grant) or no supported client is expected to earn anything.
+        """
+        park = np.zeros(len(dist))
+        if self.pull == 0 or not supported.any():
+            return park
+        v = self.value(dist, far)
+        top = float(v[supported].max())
+        if top > 0:
+            park = self.p.incentives.parking * self.pull * np.clip(1.0 - v / top, 0.0, 1.0)
+        return park
+
+    def parking_now(self, lo: int, n: int) -> np.ndarray:
+        """:meth:`parking` of clients ``lo .. n-1`` as they stand (index ``i - lo``)."""
+        s = self.model.clients
+        return self.parking(s.dist[lo:n], s.far[lo:n], s.status[lo:n] == SUPPORTED)
 
     def pay(self, outcome: str, clients: np.ndarray, week: int) -> None:
         """Pay for ``outcome`` for each client if the regime pays for it; log PAYMENT events.

@@ -14,11 +14,11 @@ Everything a Link Worker does is here.
     triage rule, pulled towards the clients with the highest expected results payment (creaming);
     some decline at first contact; the rest are shared round-robin over Link Workers
     with free places;
-  - ``sessions``: sessions at the service model's frequency, fewer for clients far from
-    work under job incentives (parking). A session builds confidence and is when the
-    co-produced plan offers an activity the Link Worker knows (uptake helped by
-    follow-up, co-location and accompaniment), refers a client with a work goal to
-    work-focused support (the direct pathway), or - with low work awareness -
+  - ``sessions``: sessions at the service model's frequency, fewer for clients expected to
+    earn less in results payments than the best-paying client (parking). A session builds
+    confidence and is when the co-produced plan offers an activity the Link Worker knows
+    (uptake helped by follow-up, co-location and accompaniment), refers a client with a
+    work goal to work-focused support (the direct pathway), or - with low work awareness -
     discourages an 'ambitious' goal.
 """
 
@@ -148,7 +148,7 @@ class LinkWork(Process):
     level trained so far: later hires are hired trained).
     """
 
-    SECTIONS = ("link_workers", "service", "incentives", "provision", "direct", "jcp",
+    SECTIONS = ("link_workers", "service", "provision", "direct", "jcp",
                 "referrals", "dynamics", "run")
     STREAMS = ("waiting.dropout", "decline", "accompaniment", "uptake", "direct.referral",
                "discourage", "link_worker.knowledge", "link_worker.skill",
@@ -348,7 +348,7 @@ class LinkWork(Process):
         m, p = self.model, self.p
         s, log, prov = m.clients, m.log, m.provision
         lo, n = m.follow_up.lo, s.n
-        lwp, inc = p.link_workers, p.incentives
+        lwp = p.link_workers
         w = lwp.session_coproduction_weight
         gain = lwp.session_effect * ((1.0 - w) + w * lwp.coproduction)
         # Link Workers who know the provision also know how full it is: a long waiting
@@ -363,8 +363,8 @@ class LinkWork(Process):
             s.status, s.credit, s.sessions, s.lw, s.B, s.dist, s.act, s.queue, s.queue_since,
             s.goal, s.in_work, s.direct, self.knows, self.skill, self.awareness(),
             propensity.astype(np.float32), prov.profile, crowding.astype(np.float32),
-            lwp.sessions_per_month / _WEEKS_PER_MONTH, p.incentives.parking * m.funder.incentive,
-            inc.parking_distance, inc.parking_span, gain, lwp.session_isolation_share,
+            lwp.sessions_per_month / _WEEKS_PER_MONTH, m.funder.parking_now(lo, n), gain,
+            lwp.session_isolation_share,
             readiness, bool(p.provision.open_learning), p.provision.supported_volunteering,
             p.service.uptake_base * (1.0 + lwp.follow_up) * self.colocation_factor(1.0)
             * self.trust_factor(),
@@ -384,28 +384,27 @@ _EV_ACT_REFERRAL, _EV_DISCOURAGED = int(Ev.ACTIVITY_REFERRAL), int(Ev.GOAL_DISCO
 
 
 @njit(cache=True)
-def session_rate(rate, park, dist, parking_distance, parking_span):
-    """Sessions a week for a supported client at ``dist``: the service's frequency, less
-    parking under job incentives (``park`` > 0) for clients judged far from work."""
-    if park == 0:
-        return rate
-    far = min(max((dist - parking_distance) / parking_span, 0.0), 1.0)
-    return rate * (1.0 - park * far)
+def session_rate(rate, park):
+    """Sessions a week for a supported client: the service's frequency ``rate``, less the
+    client's parking ``park`` (the share withheld under results payments,
+    :meth:`Funder.parking <pathways_sim.model.funder.Funder.parking>`; 0 under a block grant,
+    which leaves ``rate`` exactly)."""
+    return rate * (1.0 - park)
 
 
 @njit(cache=True)
 def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, status, credit,
                     sessions, lw, B, dist, act, queue, queue_since, goal, in_work, direct,
-                    knows, skill, awareness, propensity, profile, crowding, rate, park,
-                    parking_distance, parking_span, gain, isolation_share, readiness,
-                    open_learning, supported_volunteering, uptake, anxious_barrier,
-                    accompaniment, anxious_factor, accompanied_factor, uptake_cap,
-                    direct_per_session, direct_readiness, jcp_boost, discourage_distance,
-                    discourage_per_session, discourage_awareness, discouraged_barrier, log,
-                    row):
+                    knows, skill, awareness, propensity, profile, crowding, rate, park, gain,
+                    isolation_share, readiness, open_learning, supported_volunteering, uptake,
+                    anxious_barrier, accompaniment, anxious_factor, accompanied_factor,
+                    uptake_cap, direct_per_session, direct_readiness, jcp_boost,
+                    discourage_distance, discourage_per_session, discourage_awareness,
+                    discouraged_barrier, log, row):
     """The phase ``sessions`` for clients ``lo .. n-1`` in week ``t``.
 
-    Each supported client gains session credit at its session rate; with a whole session
+    Each supported client gains session credit at its session rate (``rate`` less its
+    parking ``park[i - lo]``, :func:`session_rate`); with a whole session
     due, the session (logged with the Link Worker) lowers the mental-health and isolation
     barriers (by ``gain`` times the Link Worker's ``skill``), then, in order:
 
@@ -437,7 +436,7 @@ def sessions_kernel(t, lo, n, k_accompany, k_uptake, k_direct, k_discourage, sta
     for i in range(lo, n):
         if status[i] != SUPPORTED:
             continue
-        credit[i] += session_rate(rate, park, dist[i], parking_distance, parking_span)
+        credit[i] += session_rate(rate, park[i - lo])
         if credit[i] < 1.0:
             continue
         credit[i] -= 1.0

@@ -16,7 +16,7 @@ owns that process's parameters, state and random streams
    free Link Worker places are filled in the order of the triage rule, pulled towards
    clients close to work by results payments (creaming); some decline at first contact.
 5. ``sessions`` (:mod:`~pathways_sim.model.link_worker`) - sessions at the service
-   model's frequency, fewer for clients far from work under job incentives (parking). A
+   model's frequency, fewer for clients worth less in results payments (parking). A
    session builds confidence and is when the co-produced plan offers an activity the Link
    Worker knows, refers a client with a work goal to work-focused support (the direct
    pathway, :mod:`~pathways_sim.model.jobcentre`), or - with low work awareness -

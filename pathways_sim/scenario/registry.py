@@ -325,11 +325,9 @@ _funding = [
 
 _incentives = [
     _f("incentives.response", 0.8, "0-1", "How strongly Link Workers respond to results payments (creaming and parking).", "docs/evidence.md §E2.14: creaming and parking widespread in the Work Programme; the strength is an assumption", 0.0, 1.0),
-    _f("incentives.parking", 0.6, "0-1", "Largest cut in sessions for clients far from work under full job-outcome incentive.", "docs/evidence.md §E2.14: spending on the hardest-to-help fell (NAO 2014); the size is an assumption", 0.0, 1.0),
+    _f("incentives.parking", 0.6, "0-1", "Largest share of sessions Link Workers withhold from a supported client under a full incentive: from one expected to earn nothing while the best-paying client supported earns something; the share scales with how much less than that client it is expected to earn (1 - v / top).", "docs/evidence.md §E2.14: spending on the hardest-to-help fell (NAO 2014); the size is an assumption", 0.0, 1.0),
     _f("incentives.at_risk_gain", 2.0, "per share at risk", "Strength of the incentive per share of the contract at risk (full at 1 / gain, e.g. 50% at risk).", ASSUME + "half the contract at risk is a full incentive", 0.0, 100.0),
     _i("incentives.value_bands", 5, "bands", "Bands of distance from work (equal bands of 0-1) over which Link Workers judge a client's chance of each paid outcome, from the service's baseline (its block-grant pilot run); the expected payment per client is interpolated between them.", ASSUME + "coarse judgement of a client's prospects; five bands keep each band's rate from a one-year pilot stable", 1, 50),
-    _f("incentives.parking_distance", 0.45, "distance 0-1", "Distance from work from which Link Workers start to park clients under job incentives.", ASSUME + "parking affects the harder-to-help", 0.0, 1.0),
-    _f("incentives.parking_span", 0.3, "distance units", "Distance beyond incentives.parking_distance over which parking rises to its full cut.", ASSUME + "the hardest to help are parked fully", 0.01, 1.0),
 ]
 
 PARAMS: tuple[Param, ...] = tuple(
