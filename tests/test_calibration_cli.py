@@ -96,12 +96,12 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def optuna_result(problem: dict[str, Path]) -> Path:
     out = problem["dir"] / "results_optuna"
-    code, text = run_cli(["calibrate", "--config", str(problem["config"]), "--out", str(out),
-                          "--budget", "3", "--workers", "1"])
+    code, text = run_cli(["calibrate", "--method", "optuna", "--config", str(problem["config"]),
+                          "--out", str(out), "--budget", "3", "--workers", "1"])
     assert code == 0, text
     # Interrupted at 3 trials (the budget): --resume continues the study on disk to 6.
-    code, text = run_cli(["calibrate", "--config", str(problem["config"]), "--out", str(out),
-                          "--resume", "--workers", "1"])
+    code, text = run_cli(["calibrate", "--method", "optuna", "--config", str(problem["config"]),
+                          "--out", str(out), "--resume", "--workers", "1"])
     assert code == 0, text
     return out
 
@@ -137,6 +137,17 @@ def test_calibrate_refuses_to_overwrite_without_asking(problem: dict[str, Path],
     code, text = run_cli(["calibrate", "--config", str(problem["config"]), "--out",
                           str(optuna_result), "--workers", "1"])
     assert code == 2 and "--resume" in text
+
+
+def test_pyabc_samples_on_a_dask_cluster(problem: dict[str, Path]) -> None:
+    """pyabc's MappingSampler maps over the same executors as the sweeps: a Dask cluster too."""
+    out = problem["dir"] / "results_abc_dask"
+    code, text = run_cli(["calibrate", "--config", str(problem["config"]), "--out", str(out),
+                          "--dask-local", "2"])
+    assert code == 0, text
+    cal = load_calibrated(out)
+    assert cal.method == "pyabc" and len(cal.draws) == 4
+    assert "Dask" in cal.diagnostics["algorithm"]
 
 
 def test_calibrate_pyabc_gives_weighted_posterior_draws(problem: dict[str, Path]) -> None:
@@ -246,8 +257,8 @@ def test_calibrate_on_a_dask_cluster_gives_the_local_pool_fit(problem: dict[str,
     fits = {}
     for name, executor in (("pool", ["--workers", "2"]), ("dask", ["--dask-local", "2"])):
         out = problem["dir"] / f"results_{name}"
-        code, text = run_cli(["calibrate", "--config", str(problem["config"]), "--out", str(out),
-                              *executor])
+        code, text = run_cli(["calibrate", "--method", "optuna", "--config",
+                              str(problem["config"]), "--out", str(out), *executor])
         assert code == 0, text
         fits[name] = load_calibrated(out)
     pool, dask = fits["pool"], fits["dask"]

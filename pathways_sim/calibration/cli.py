@@ -165,6 +165,20 @@ def register_calibration_commands(subparsers: Any) -> None:
     val.add_argument("--pattern-replicates", type=_int_at_least(2, "pattern-replicates"),
                      default=None, metavar="N",
                      help="replicates per pattern design point (default the experiment's)")
+    val.add_argument("--pattern-draws", type=_int_at_least(0, "pattern-draws"), default=None,
+                     metavar="K", help="also run the pattern checks under K posterior draws "
+                     "and report the share of draws each check passes in (default 20 for a "
+                     "posterior, 0 for a point estimate)")
+    val.add_argument("--leave-one-site-out", action="store_true",
+                     help="cross-validation: refit without each site (calibration config "
+                     "'sites') in turn and predict its targets; writes loso/ into the "
+                     "calibration's folder (resumable: finished refits are kept)")
+    val.add_argument("--population", type=_int_at_least(2, "population"), default=None,
+                     metavar="N", help="with --leave-one-site-out: particles per generation "
+                     "of each refit (default the config's abc.population)")
+    val.add_argument("--max-minutes", type=float, default=None, metavar="M",
+                     help="with --leave-one-site-out: time limit of each refit (default the "
+                     "config's abc.max_minutes)")
     val.add_argument("--out", type=Path, default=None, metavar="DIR",
                      help="where to write validation.md/.json/.csv (default: the "
                      "calibration's folder, or output/validation); earlier validation files "
@@ -450,12 +464,16 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     # written, so a calibrate --resume cannot rewrite the calibration meanwhile (it is
     # refused, naming this process), and validate is refused while a calibrate writes.
     with lock_folder(out, [PROG, *argv]):
+        if args.leave_one_site_out:
+            return _leave_one_site_out(args, argv, config, result, out, executor, stdout)
         report, err = _run(validate, config, result, executor, draws=args.draws,
-                           patterns=patterns, pattern_replicates=args.pattern_replicates)
+                           patterns=patterns, pattern_replicates=args.pattern_replicates,
+                           pattern_draws=args.pattern_draws)
         if err:
             return _fail(err)
         assert report is not None
-        report.write(out)
+        files = report.write(out)
+        _record_step(out, result, argv, files)
         summary = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     if args.json is not None:
         write_json(summary, args.json, stdout)
@@ -463,6 +481,52 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
             return EXIT_OK
     print(report.markdown(), file=stdout)
     print(f"Written to {out}/validation.md (.json, .csv)", file=stdout)
+    return EXIT_OK
+
+
+def _record_step(out: Path, result: Any, argv: Sequence[str], files: Sequence[Path]) -> None:
+    """In a calibration's own folder: re-render its report and record the step in its manifest."""
+    if result is None or result.path is None or Path(result.path).resolve() != out.resolve():
+        return
+    from pathways_sim.calibration.fit import record_step
+
+    record_step(out, result, [PROG, *argv], files)
+
+
+def _leave_one_site_out(args: argparse.Namespace, argv: Sequence[str], config: Any,
+                        result: Any, out: Path, executor: Any, stdout: TextIO) -> int:
+    """``validate --leave-one-site-out``: refit without each site, predict it, write loso/."""
+    from pathways_sim.calibration.loso import leave_one_site_out
+
+    if not config.sites:
+        return _fail(ScenarioError(str(config.file), "sites", "the configuration has no sites "
+                                   "to leave out", "a 'sites:' mapping and 'site_parameters'"))
+
+    def go() -> Any:
+        with executor:
+            return leave_one_site_out(
+                config, result, executor, out, population=args.population,
+                max_minutes=args.max_minutes, draws=args.draws,
+                log=(lambda line: None) if args.quiet else
+                (lambda line: print(line, file=sys.stderr)))
+
+    res, err = _run(go)
+    if err:
+        return _fail(err)
+    table, summary = res
+    from pathways_sim.calibration.loso_io import FOLDER, SUMMARY, TARGETS
+
+    _record_step(out, result, argv, [out / FOLDER / TARGETS, out / FOLDER / SUMMARY])
+    if args.json is not None:
+        write_json({"summary": summary, "targets": json.loads(table.to_json(orient="records"))},
+                   args.json, stdout)
+        if json_to_stdout(args):
+            return EXIT_OK
+    print(f"Leave-one-site-out: {summary['covered']}/{summary['targets']} targets inside their "
+          f"90% predictive interval ({summary['minutes']:.1f} min)", file=stdout)
+    for site, s in summary["sites"].items():
+        print(f"  {site}: {s['covered']}/{s['targets']}", file=stdout)
+    print(f"Written to {out}/{FOLDER}/", file=stdout)
     return EXIT_OK
 
 

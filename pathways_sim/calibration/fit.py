@@ -252,3 +252,40 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
         f"{len(fit_rows) if fit_rows is not None else 0} fit targets inside their 90% "
         f"predictive interval ({int(inside.sum())}/{len(inside)} of all); results in {folder}")
     return result
+
+
+def record_step(folder: Path, result: CalibrationResult, command: Sequence[str],
+                files: Sequence[Path]) -> None:
+    """After ``validate`` (or its leave-one-site-out) wrote into a calibration's folder:
+    re-render the report (it reads the validation and ``loso/`` files) and record the
+    step in the manifest, with the checksums of every file it now describes.
+
+    Args:
+        folder: The calibration's results folder (holding ``manifest.json``).
+        result: The calibration.
+        command: The command line of the step.
+        files: The files the step wrote.
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from pathways_sim.calibration.report import write_report
+
+    manifest_file = folder / "manifest.json"
+    if not manifest_file.is_file():
+        return
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    before = [folder / name for name in manifest.pop("files", {})]
+    report_files = write_report(result, folder)
+    steps = list(manifest.get("steps", []))
+    steps.append({"command": list(command),
+                  "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                  "files": sorted(str(Path(f).resolve().relative_to(folder.resolve()))
+                                  for f in files)})
+    manifest["steps"] = steps
+    keep: dict[str, Path] = {}
+    for f in [*before, *files, *report_files]:
+        p = Path(f)
+        if p.is_file():
+            keep[str(p.resolve())] = p
+    write_manifest(manifest_file, manifest, list(keep.values()))

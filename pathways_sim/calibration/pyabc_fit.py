@@ -170,7 +170,10 @@ def _pyabc_logs(log: Callable[[str], None]) -> Iterator[None]:
     quiet = [logging.getLogger(n) for n in ("Sampler", "Epsilon", "Distance", "History",
                                             "Acceptor", "Adaptation", "Population")]
     handler = _Forward(log)
-    saved = [(lg, lg.level, lg.propagate) for lg in loggers + quiet]
+    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in loggers + quiet]
+    for lg in loggers + quiet:  # pyabc's own stream handlers would print everything twice
+        for h in list(lg.handlers):
+            lg.removeHandler(h)
     for lg in loggers:
         lg.addHandler(handler)
         lg.setLevel(logging.INFO)
@@ -182,9 +185,11 @@ def _pyabc_logs(log: Callable[[str], None]) -> Iterator[None]:
     finally:
         for lg in loggers:
             lg.removeHandler(handler)
-        for lg, level, propagate in saved:
+        for lg, level, propagate, handlers in saved:
             lg.setLevel(level)
             lg.propagate = propagate
+            for h in handlers:
+                lg.addHandler(h)
 
 
 def _mapper(executor: Executor) -> Callable[[Callable[[Any], Any], list[Any]], Iterator[Any]]:

@@ -143,14 +143,18 @@ class CalibrationResult:
         row = self.draws.iloc[int(i) % len(self.draws)]
         return {p: float(row[p]) for p in self.parameters}
 
-    def sample(self, k: int, seed: int) -> list[dict[str, float]]:
-        """``k`` parameter sets resampled from the draws by weight (systematic resampling)."""
+    def sample_indices(self, k: int, seed: int) -> np.ndarray:
+        """Row numbers of ``k`` draws resampled by weight (systematic resampling)."""
         w = self.weights()
         rng = np.random.default_rng(seed)
         positions = (rng.random() + np.arange(k)) / k
         idx = np.minimum(np.searchsorted(np.cumsum(w), positions), len(w) - 1)
         rng.shuffle(idx)
-        return [self.draw_values(i) for i in idx]
+        return idx
+
+    def sample(self, k: int, seed: int) -> list[dict[str, float]]:
+        """``k`` parameter sets resampled from the draws by weight (systematic resampling)."""
+        return [self.draw_values(i) for i in self.sample_indices(k, seed)]
 
     def apply(self, scenario: Scenario, draw: int | None = None) -> Scenario:
         """The scenario with calibrated values where no scenario file set the parameter.
