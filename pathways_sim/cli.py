@@ -3,14 +3,16 @@
 Commands::
 
     pathways-sim run SCENARIO [--replicates N] [--seed S] [--weeks W] [--out DIR] [--overwrite]
-                              [--json PATH] [--workers N] [--calibrated PATH]
+                              [--json PATH] [--workers N] [--calibration DIR|none]
     pathways-sim scenarios list
     pathways-sim scenarios show NAME
     pathways-sim scenarios diff A B
     pathways-sim sweep EXPERIMENT [--out DIR] [--workers N | --scheduler ADDRESS |
                                   --dask-local N] [--resume] [--chunk-size K] [--dry-run]
+                                  [--calibration DIR|none]
     pathways-sim report SWEEP_DIR [--out DIR] [--overwrite]
     pathways-sim workshop [SCENARIO] [--host H] [--port P] [--seed S] [--open]
+                          [--calibration DIR|none]
     pathways-sim animate SCENARIO --out FILE [--overwrite] [--compare SCENARIO] [--seed S]
                          [--weeks W] [--every K] [--fps F] [--width PX] [--no-fan]
 
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pathways_sim.calibration.cli import register_calibration_commands
 from pathways_sim.cli_options import (
+    add_calibration,
     add_json,
     add_overwrite,
     add_quiet,
@@ -131,14 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite",
     )
     add_overwrite(run)
-    run.add_argument(
-        "--calibrated",
-        default=None,
-        metavar="PATH",
-        help="apply a calibration's point estimate (a folder written by 'pathways-sim "
-        "calibrate', e.g. calibration/results/default) where the scenario file does not set "
-        "the parameter; default: the registry defaults",
-    )
+    add_calibration(run)
     add_json(run)
     add_workers(run)
     add_quiet(run)
@@ -195,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dry-run", action="store_true",
                        help="print the design points, the number of runs and an estimated "
                        "time (from a few runs timed on the spot), write nothing")
+    add_calibration(sweep)
     add_json(sweep, "the summary (with --dry-run: the plan)")
     add_quiet(sweep)
     sweep.set_defaults(handler=cmd_sweep)
@@ -352,7 +349,9 @@ def summary_json(
     Returns:
         ``{"scenario", "seed", "replicates", "weeks", "cohort", "metrics": {name:
         {"mean", "lo", "hi", "unit", "replicates_with_value"}}, "notes"}`` with NaN as
-        None; ``notes`` says which metrics were n/a in some replicates.
+        None; ``notes`` says which metrics were n/a in some replicates; ``calibration``
+        which calibration the replicates drew their parameters from (version, path,
+        method, each replicate's draw and values), or ``version: "none"``.
     """
     table = reps.table() if table is None else table
     return {
@@ -367,6 +366,7 @@ def summary_json(
             for r in table.itertuples(index=False)
         },
         "notes": metric_notes(table, len(reps)),
+        "calibration": reps.calibration_record() or NO_CALIBRATION,
     }
 
 
@@ -438,8 +438,21 @@ def _inside(path: Path, folder: Path) -> Path | None:
         return None
 
 
+NO_CALIBRATION = {"version": "none", "path": None, "method": None, "replicate_draws": "none",
+                  "used": "the registry values (--calibration none, or no shipped calibration)"}
+"""The manifest's ``calibration`` entry of runs without one."""
+
+
+def _note(args: argparse.Namespace) -> Any:
+    """Where a command's one-line notes go: stderr, unless --quiet."""
+    return None if getattr(args, "quiet", False) else (
+        lambda line: print(line, file=sys.stderr, flush=True))
+
+
 def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary: dict[str, Any],
                calibration: Any, stdout: TextIO) -> None:
+    from pathways_sim.calibration.choice import calibration_line
+
     print(f"Scenario: {base.name}" + (f" ({base.title})" if base.title else ""), file=stdout)
     print(
         f"Replicates: {len(reps)}; root seed {reps.root_seed}; "
@@ -448,9 +461,7 @@ def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary:
     )
     print(f"Cohort (shares are of): {reps.cohort_description}", file=stdout)
     print(reps.staffing_line(), file=stdout)
-    if calibration is not None:
-        print(f"Calibrated values: {calibration.version} (where the scenario does not set them)",
-              file=stdout)
+    print(calibration_line(calibration, draws=True), file=stdout)
     print(file=stdout)
     print(metric_table_text(table, len(reps)), file=stdout)
 
@@ -468,14 +479,10 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
         if json_in_out is None:
             check_output_file(args.json)
 
+    from pathways_sim.calibration.choice import resolve_calibration
     from pathways_sim.run import run_replicates, with_weeks
 
-    calibration = None
-    if args.calibrated is not None and args.calibrated.lower() != "none":
-        from pathways_sim.calibration.results import load_calibrated
-
-        calibration = load_calibrated(args.calibrated)
-        base = calibration.apply(base)
+    calibration = resolve_calibration(args.calibration, note=_note(args))
     try:
         scenario = with_weeks(base, args.weeks)
     except ScenarioError as exc:
@@ -483,7 +490,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
     workers = workers_of(args)
     reps = run_replicates(
         scenario, args.replicates, root_seed=args.seed, workers=workers,
-        progress=not args.quiet,
+        progress=not args.quiet, calibration=calibration,
     )
     table = reps.table()
     summary = summary_json(base.name, reps, table)
@@ -500,7 +507,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
             [PROG, *argv],
             extra={"scenario_requested": args.scenario, "cohort": reps.cohort_description,
                    "workers": workers, "prices": reps.prices(),
-                   "calibration": calibration.version if calibration is not None else None},
+                   "calibration": reps.calibration_record() or NO_CALIBRATION},
         )
         write_manifest(folder / "manifest.json", manifest, files)
 
@@ -881,6 +888,7 @@ def add_viz_commands(commands: Any) -> None:
     add_seed(workshop, "seed of the live runs (also settable on the page)")
     workshop.add_argument("--open", action="store_true",
                           help="open the page in the default browser once the server is up")
+    add_calibration(workshop)
     add_quiet(workshop)
     workshop.set_defaults(handler=cmd_workshop)
 
