@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pathways_sim.calibration.choice import calibration_line
 from pathways_sim.calibration.cli import register_calibration_commands
 from pathways_sim.cli_options import (
     add_calibration,
@@ -451,8 +452,6 @@ def _note(args: argparse.Namespace) -> Any:
 
 def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary: dict[str, Any],
                calibration: Any, stdout: TextIO) -> None:
-    from pathways_sim.calibration.choice import calibration_line
-
     print(f"Scenario: {base.name}" + (f" ({base.title})" if base.title else ""), file=stdout)
     print(
         f"Replicates: {len(reps)}; root seed {reps.root_seed}; "
@@ -654,7 +653,7 @@ DRY_RUN_TIMING_BUDGET = 5.0
 
 
 def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
-                   stdout: TextIO) -> int:
+                   stdout: TextIO, calibration: Any) -> int:
     """``sweep --dry-run``: the design points, the runs and an estimated time; nothing written.
 
     The time is estimated from real runs timed here, in this process: the
@@ -668,7 +667,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     from pathways_sim.sweep.executors import Job, run_metrics
     from pathways_sim.sweep.progress import _duration
 
-    plan = plan_sweep(experiment)
+    plan = plan_sweep(experiment, calibration)
     roles = plan.roles()
     factor_names = sorted({k for p in plan.points for k in p.factors})
     points = [
@@ -679,7 +678,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     sample = sorted({0, len(plan.points) // 2, len(plan.points) - 1})
     # A short run first, untimed: the compiled weekly kernels load (or, after a fresh
     # install, compile) on a process's first run, which the sweep's workers pay once.
-    first = plan.points[sample[0]].scenario
+    first = plan.scenario_of(sample[0], 0)
     try:
         warm_up = first.with_changes({"run.weeks": 2}, name=first.name)
     except ScenarioError:  # a scenario whose other settings need more weeks: time it cold
@@ -690,7 +689,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     spent = time.perf_counter()
     for pid in sample:
         t0 = time.perf_counter()
-        run_metrics(Job(pid, plan.points[pid].scenario, plan.seeds[0]))
+        run_metrics(Job(pid, plan.scenario_of(pid, 0), plan.seeds[0]))
         timed.append(time.perf_counter() - t0)
         if time.perf_counter() - spent > DRY_RUN_TIMING_BUDGET:
             break
@@ -709,6 +708,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
         "roles": roles, "replicates": plan.replicates, "runs": plan.total_runs,
         "seconds_per_run": per_run, "runs_timed": len(timed), "workers": workers,
         "estimated_seconds": estimate, "cpu_seconds": total, "points": points,
+        "calibration": plan.calibration_record() or NO_CALIBRATION,
     }
     if args.json is not None:
         write_json(doc, args.json, stdout)
@@ -738,8 +738,16 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     else:
         print(f"Estimated time: {_duration(total)} of one worker's time, divided by the "
               f"cluster's workers: {rate}", file=stdout)
+    print(calibration_line(calibration, draws=True), file=stdout)
     print(f"Results would go to {out}", file=stdout)
     return EXIT_OK
+
+
+def plan_draws(experiment: Any, calibration: Any) -> list[int]:
+    """The posterior draw of each replicate of a sweep (the same at every design point)."""
+    from pathways_sim.run import replicate_seeds
+
+    return calibration.replicate_draws(replicate_seeds(experiment.seed, experiment.replicates))
 
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
@@ -751,11 +759,16 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
 
     experiment = load_experiment(args.experiment)
     out = args.out if args.out is not None else DEFAULT_OUT / "sweeps" / experiment.name
+    # --calibration overrides the file's calibration: key; neither: the shipped calibration.
+    calibration = experiment.calibration_result(args.calibration, note=_note(args))
     if args.dry_run:
-        return _sweep_dry_run(experiment, args, out, stdout)
-    resume_cmd = shlex.join([PROG, "sweep", args.experiment, "--out", str(out), "--resume"])
+        return _sweep_dry_run(experiment, args, out, stdout, calibration)
+    resume_cmd = shlex.join([PROG, "sweep", args.experiment, "--out", str(out), "--resume",
+                             *(["--calibration", args.calibration]
+                               if args.calibration is not None else [])])
     if args.repair:
-        rep = repair_sweep(experiment, out, chunk_size=args.chunk_size, command=[PROG, *argv])
+        rep = repair_sweep(experiment, out, chunk_size=args.chunk_size, command=[PROG, *argv],
+                           calibration=calibration)
         lost = sum(len(v) for v in rep.dropped.values())
         print(f"Repaired {out}: rebuilt {', '.join(rep.rebuilt)}; {rep.runs_kept} of "
               f"{rep.total_runs} runs kept in intact parts"
@@ -773,7 +786,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
     try:
         summary = run_sweep(experiment, out, executor, resume=args.resume,
                             chunk_size=args.chunk_size, command=[PROG, *argv],
-                            progress=not args.quiet)
+                            progress=not args.quiet, calibration=calibration)
     except ExecutorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"finished parts are kept in {out}; continue with: {resume_cmd}", file=sys.stderr)
@@ -794,7 +807,9 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
     doc = {"experiment": summary.experiment, "out": str(summary.out),
            "runs": summary.total_runs, "ran": summary.ran, "skipped": summary.skipped,
            "failed": summary.failed, "seconds": summary.seconds,
-           "executor": summary.executor}
+           "executor": summary.executor,
+           "calibration": (calibration.record(plan_draws(experiment, calibration))
+                           if calibration is not None else NO_CALIBRATION)}
     if args.json is not None:
         write_json(doc, args.json, stdout)
     if not json_to_stdout(args):
@@ -804,6 +819,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
             f"failed, {summary.seconds:.1f} s on {summary.executor}",
             file=stdout,
         )
+        print(calibration_line(calibration, draws=True), file=stdout)
         print(f"Results in {summary.out} (read with pathways_sim.sweep.results.load_sweep)",
               file=stdout)
     if summary.failed:

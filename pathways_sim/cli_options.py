@@ -4,8 +4,9 @@
 (default every core, :func:`~pathways_sim.defaults.default_workers`),
 ``--quiet``, ``--json PATH`` (``-`` for stdout), ``--overwrite`` and
 ``--calibration DIR|none`` (default the shipped calibration,
-:mod:`pathways_sim.calibration.choice`) mean the same in every command that has them; this module adds them to a parser and
-holds the small helpers the command handlers share.
+:mod:`pathways_sim.calibration.choice`) mean the same in every command that
+has them; this module adds them to a parser and holds the small helpers the
+command handlers share.
 """
 
 from __future__ import annotations

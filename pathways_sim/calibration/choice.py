@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pathways_sim.calibration.config import default_results_dir, repo_root
 from pathways_sim.scenario import ScenarioError
 
 if TYPE_CHECKING:
@@ -51,6 +50,8 @@ ALLOWED = ("a calibration results folder (one holding calibrated.json, written b
 
 def default_calibration_dir() -> Path:
     """``calibration/results/default`` (under ``$PATHWAYS_SIM_CALIBRATION_RESULTS`` if set)."""
+    from pathways_sim.calibration.config import default_results_dir  # scipy: load when used
+
     return default_results_dir() / DEFAULT_NAME
 
 
@@ -113,6 +114,8 @@ def resolve_calibration(spec: str | os.PathLike[str] | None, *, file: str = "com
 
 def _shown(path: Path) -> str:
     """``path`` relative to the repository when it lies inside it."""
+    from pathways_sim.calibration.config import repo_root
+
     try:
         return Path(path).resolve().relative_to(repo_root()).as_posix()
     except ValueError:
