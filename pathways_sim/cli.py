@@ -950,7 +950,7 @@ def cmd_workshop(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
         os.environ["PYTHONWARNINGS"] = "ignore"
     try:
         serve(args.scenario, host=args.host, port=args.port, seed=args.seed,
-              open_browser=args.open)
+              open_browser=args.open, calibration=args.calibration, quiet=args.quiet)
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
