@@ -132,7 +132,7 @@ def calibration_line(calibration: CalibrationResult | None, draws: bool) -> str:
 
     Returns:
         E.g. ``Calibration: default-20261129T132148Z-0a681603 (calibration/results/default,
-        abc; each replicate draws its parameters from 48 posterior draws)``.
+        abc); each replicate draws its parameters from its 48 posterior draws``.
     """
     if calibration is None:
         return ("Calibration: none (the registry values; intervals show chance alone, not "
@@ -140,12 +140,12 @@ def calibration_line(calibration: CalibrationResult | None, draws: bool) -> str:
     where = _shown(calibration.path) if calibration.path is not None else "in memory"
     n = len(calibration.draws)
     if not draws:
-        how = "the posterior point"
+        how = "the runs use its posterior point"
     elif n == 1:
-        how = "a single posterior draw (a point fit: intervals show chance alone)"
+        how = "a point fit: every replicate runs its one draw, so intervals show chance alone"
     else:
-        how = f"each replicate draws its parameters from {n} posterior draws"
-    return f"Calibration: {calibration.version} ({where}, {calibration.method}; {how})"
+        how = f"each replicate draws its parameters from its {n} posterior draws"
+    return f"Calibration: {calibration.version} ({where}, {calibration.method}); {how}"
 
 
 def describe(calibration: CalibrationResult | None) -> dict[str, Any]:
