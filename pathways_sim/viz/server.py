@@ -167,7 +167,8 @@ def _stop_workers() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pathways_sim.viz.server [SCENARIO] [--host H] [--port P] [--seed S]``."""
+    """``python -m pathways_sim.viz.server [SCENARIO] [--host H] [--port P] [--seed S]
+    [--calibration DIR|none]``."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m pathways_sim.viz.server")
@@ -175,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--calibration", default=None)
     args = parser.parse_args(argv)
     from pathways_sim.interrupt import describe, exit_code, handling_signals
 
     try:
         with handling_signals(quiet_exit=argv is None):
-            serve(args.scenario, args.host, args.port, args.seed)
+            serve(args.scenario, args.host, args.port, args.seed,
+                  calibration=args.calibration)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, 130 / 143
         print(f"interrupted: stopped by {describe(exc)}", file=sys.stderr)
         return exit_code(exc)
