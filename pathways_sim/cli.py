@@ -3,14 +3,16 @@
 Commands::
 
     pathways-sim run SCENARIO [--replicates N] [--seed S] [--weeks W] [--out DIR] [--overwrite]
-                              [--json PATH] [--workers N] [--calibrated PATH]
+                              [--json PATH] [--workers N] [--calibration DIR|none]
     pathways-sim scenarios list
     pathways-sim scenarios show NAME
     pathways-sim scenarios diff A B
     pathways-sim sweep EXPERIMENT [--out DIR] [--workers N | --scheduler ADDRESS |
                                   --dask-local N] [--resume] [--chunk-size K] [--dry-run]
+                                  [--calibration DIR|none]
     pathways-sim report SWEEP_DIR [--out DIR] [--overwrite]
     pathways-sim workshop [SCENARIO] [--host H] [--port P] [--seed S] [--open]
+                          [--calibration DIR|none]
     pathways-sim animate SCENARIO --out FILE [--overwrite] [--compare SCENARIO] [--seed S]
                          [--weeks W] [--every K] [--fps F] [--width PX] [--no-fan]
 
@@ -39,8 +41,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pathways_sim.calibration.choice import calibration_line
 from pathways_sim.calibration.cli import register_calibration_commands
 from pathways_sim.cli_options import (
+    add_calibration,
     add_json,
     add_overwrite,
     add_quiet,
@@ -131,14 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite",
     )
     add_overwrite(run)
-    run.add_argument(
-        "--calibrated",
-        default=None,
-        metavar="PATH",
-        help="apply a calibration's point estimate (a folder written by 'pathways-sim "
-        "calibrate', e.g. calibration/results/default) where the scenario file does not set "
-        "the parameter; default: the registry defaults",
-    )
+    add_calibration(run)
     add_json(run)
     add_workers(run)
     add_quiet(run)
@@ -195,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dry-run", action="store_true",
                        help="print the design points, the number of runs and an estimated "
                        "time (from a few runs timed on the spot), write nothing")
+    add_calibration(sweep)
     add_json(sweep, "the summary (with --dry-run: the plan)")
     add_quiet(sweep)
     sweep.set_defaults(handler=cmd_sweep)
@@ -352,7 +350,9 @@ def summary_json(
     Returns:
         ``{"scenario", "seed", "replicates", "weeks", "cohort", "metrics": {name:
         {"mean", "lo", "hi", "unit", "replicates_with_value"}}, "notes"}`` with NaN as
-        None; ``notes`` says which metrics were n/a in some replicates.
+        None; ``notes`` says which metrics were n/a in some replicates; ``calibration``
+        which calibration the replicates drew their parameters from (version, path,
+        method, each replicate's draw and values), or ``version: "none"``.
     """
     table = reps.table() if table is None else table
     return {
@@ -367,6 +367,7 @@ def summary_json(
             for r in table.itertuples(index=False)
         },
         "notes": metric_notes(table, len(reps)),
+        "calibration": reps.calibration_record() or NO_CALIBRATION,
     }
 
 
@@ -438,6 +439,17 @@ def _inside(path: Path, folder: Path) -> Path | None:
         return None
 
 
+NO_CALIBRATION = {"version": "none", "path": None, "method": None, "replicate_draws": "none",
+                  "used": "the registry values (--calibration none, or no shipped calibration)"}
+"""The manifest's ``calibration`` entry of runs without one."""
+
+
+def _note(args: argparse.Namespace) -> Any:
+    """Where a command's one-line notes go: stderr, unless --quiet."""
+    return None if getattr(args, "quiet", False) else (
+        lambda line: print(line, file=sys.stderr, flush=True))
+
+
 def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary: dict[str, Any],
                calibration: Any, stdout: TextIO) -> None:
     print(f"Scenario: {base.name}" + (f" ({base.title})" if base.title else ""), file=stdout)
@@ -448,9 +460,7 @@ def _print_run(base: Scenario, reps: ReplicateSet, table: pd.DataFrame, summary:
     )
     print(f"Cohort (shares are of): {reps.cohort_description}", file=stdout)
     print(reps.staffing_line(), file=stdout)
-    if calibration is not None:
-        print(f"Calibrated values: {calibration.version} (where the scenario does not set them)",
-              file=stdout)
+    print(calibration_line(calibration, draws=True), file=stdout)
     print(file=stdout)
     print(metric_table_text(table, len(reps)), file=stdout)
 
@@ -468,14 +478,10 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
         if json_in_out is None:
             check_output_file(args.json)
 
+    from pathways_sim.calibration.choice import resolve_calibration
     from pathways_sim.run import run_replicates, with_weeks
 
-    calibration = None
-    if args.calibrated is not None and args.calibrated.lower() != "none":
-        from pathways_sim.calibration.results import load_calibrated
-
-        calibration = load_calibrated(args.calibrated)
-        base = calibration.apply(base)
+    calibration = resolve_calibration(args.calibration, note=_note(args))
     try:
         scenario = with_weeks(base, args.weeks)
     except ScenarioError as exc:
@@ -483,7 +489,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
     workers = workers_of(args)
     reps = run_replicates(
         scenario, args.replicates, root_seed=args.seed, workers=workers,
-        progress=not args.quiet,
+        progress=not args.quiet, calibration=calibration,
     )
     table = reps.table()
     summary = summary_json(base.name, reps, table)
@@ -500,7 +506,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> in
             [PROG, *argv],
             extra={"scenario_requested": args.scenario, "cohort": reps.cohort_description,
                    "workers": workers, "prices": reps.prices(),
-                   "calibration": calibration.version if calibration is not None else None},
+                   "calibration": reps.calibration_record() or NO_CALIBRATION},
         )
         write_manifest(folder / "manifest.json", manifest, files)
 
@@ -647,7 +653,7 @@ DRY_RUN_TIMING_BUDGET = 5.0
 
 
 def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
-                   stdout: TextIO) -> int:
+                   stdout: TextIO, calibration: Any) -> int:
     """``sweep --dry-run``: the design points, the runs and an estimated time; nothing written.
 
     The time is estimated from real runs timed here, in this process: the
@@ -661,7 +667,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     from pathways_sim.sweep.executors import Job, run_metrics
     from pathways_sim.sweep.progress import _duration
 
-    plan = plan_sweep(experiment)
+    plan = plan_sweep(experiment, calibration)
     roles = plan.roles()
     factor_names = sorted({k for p in plan.points for k in p.factors})
     points = [
@@ -672,7 +678,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     sample = sorted({0, len(plan.points) // 2, len(plan.points) - 1})
     # A short run first, untimed: the compiled weekly kernels load (or, after a fresh
     # install, compile) on a process's first run, which the sweep's workers pay once.
-    first = plan.points[sample[0]].scenario
+    first = plan.scenario_of(sample[0], 0)
     try:
         warm_up = first.with_changes({"run.weeks": 2}, name=first.name)
     except ScenarioError:  # a scenario whose other settings need more weeks: time it cold
@@ -683,7 +689,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     spent = time.perf_counter()
     for pid in sample:
         t0 = time.perf_counter()
-        run_metrics(Job(pid, plan.points[pid].scenario, plan.seeds[0]))
+        run_metrics(Job(pid, plan.scenario_of(pid, 0), plan.seeds[0]))
         timed.append(time.perf_counter() - t0)
         if time.perf_counter() - spent > DRY_RUN_TIMING_BUDGET:
             break
@@ -702,6 +708,7 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
         "roles": roles, "replicates": plan.replicates, "runs": plan.total_runs,
         "seconds_per_run": per_run, "runs_timed": len(timed), "workers": workers,
         "estimated_seconds": estimate, "cpu_seconds": total, "points": points,
+        "calibration": plan.calibration_record() or NO_CALIBRATION,
     }
     if args.json is not None:
         write_json(doc, args.json, stdout)
@@ -731,8 +738,16 @@ def _sweep_dry_run(experiment: Any, args: argparse.Namespace, out: Path,
     else:
         print(f"Estimated time: {_duration(total)} of one worker's time, divided by the "
               f"cluster's workers: {rate}", file=stdout)
+    print(calibration_line(calibration, draws=True), file=stdout)
     print(f"Results would go to {out}", file=stdout)
     return EXIT_OK
+
+
+def plan_draws(experiment: Any, calibration: Any) -> list[int]:
+    """The posterior draw of each replicate of a sweep (the same at every design point)."""
+    from pathways_sim.run import replicate_seeds
+
+    return calibration.replicate_draws(replicate_seeds(experiment.seed, experiment.replicates))
 
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> int:
@@ -744,11 +759,16 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
 
     experiment = load_experiment(args.experiment)
     out = args.out if args.out is not None else DEFAULT_OUT / "sweeps" / experiment.name
+    # --calibration overrides the file's calibration: key; neither: the shipped calibration.
+    calibration = experiment.calibration_result(args.calibration, note=_note(args))
     if args.dry_run:
-        return _sweep_dry_run(experiment, args, out, stdout)
-    resume_cmd = shlex.join([PROG, "sweep", args.experiment, "--out", str(out), "--resume"])
+        return _sweep_dry_run(experiment, args, out, stdout, calibration)
+    resume_cmd = shlex.join([PROG, "sweep", args.experiment, "--out", str(out), "--resume",
+                             *(["--calibration", args.calibration]
+                               if args.calibration is not None else [])])
     if args.repair:
-        rep = repair_sweep(experiment, out, chunk_size=args.chunk_size, command=[PROG, *argv])
+        rep = repair_sweep(experiment, out, chunk_size=args.chunk_size, command=[PROG, *argv],
+                           calibration=calibration)
         lost = sum(len(v) for v in rep.dropped.values())
         print(f"Repaired {out}: rebuilt {', '.join(rep.rebuilt)}; {rep.runs_kept} of "
               f"{rep.total_runs} runs kept in intact parts"
@@ -766,7 +786,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
     try:
         summary = run_sweep(experiment, out, executor, resume=args.resume,
                             chunk_size=args.chunk_size, command=[PROG, *argv],
-                            progress=not args.quiet)
+                            progress=not args.quiet, calibration=calibration)
     except ExecutorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"finished parts are kept in {out}; continue with: {resume_cmd}", file=sys.stderr)
@@ -787,7 +807,9 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
     doc = {"experiment": summary.experiment, "out": str(summary.out),
            "runs": summary.total_runs, "ran": summary.ran, "skipped": summary.skipped,
            "failed": summary.failed, "seconds": summary.seconds,
-           "executor": summary.executor}
+           "executor": summary.executor,
+           "calibration": (calibration.record(plan_draws(experiment, calibration))
+                           if calibration is not None else NO_CALIBRATION)}
     if args.json is not None:
         write_json(doc, args.json, stdout)
     if not json_to_stdout(args):
@@ -797,6 +819,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -> 
             f"failed, {summary.seconds:.1f} s on {summary.executor}",
             file=stdout,
         )
+        print(calibration_line(calibration, draws=True), file=stdout)
         print(f"Results in {summary.out} (read with pathways_sim.sweep.results.load_sweep)",
               file=stdout)
     if summary.failed:
@@ -881,6 +904,7 @@ def add_viz_commands(commands: Any) -> None:
     add_seed(workshop, "seed of the live runs (also settable on the page)")
     workshop.add_argument("--open", action="store_true",
                           help="open the page in the default browser once the server is up")
+    add_calibration(workshop)
     add_quiet(workshop)
     workshop.set_defaults(handler=cmd_workshop)
 
@@ -926,7 +950,7 @@ def cmd_workshop(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
         os.environ["PYTHONWARNINGS"] = "ignore"
     try:
         serve(args.scenario, host=args.host, port=args.port, seed=args.seed,
-              open_browser=args.open)
+              open_browser=args.open, calibration=args.calibration, quiet=args.quiet)
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

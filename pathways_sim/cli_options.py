@@ -2,9 +2,11 @@
 
 ``--seed`` (default :data:`~pathways_sim.defaults.DEFAULT_SEED`), ``--workers``
 (default every core, :func:`~pathways_sim.defaults.default_workers`),
-``--quiet``, ``--json PATH`` (``-`` for stdout) and ``--overwrite`` mean the
-same in every command that has them; this module adds them to a parser and
-holds the small helpers the command handlers share.
+``--quiet``, ``--json PATH`` (``-`` for stdout), ``--overwrite`` and
+``--calibration DIR|none`` (default the shipped calibration,
+:mod:`pathways_sim.calibration.choice`) mean the same in every command that
+has them; this module adds them to a parser and holds the small helpers the
+command handlers share.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any, TextIO
 from pathways_sim.defaults import DEFAULT_SEED, default_workers
 
 __all__ = [
+    "CALIBRATION_HELP",
     "JSON_STDOUT",
+    "add_calibration",
     "add_json",
     "add_overwrite",
     "add_quiet",
@@ -95,6 +99,21 @@ def add_overwrite(p: Any) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output folder (only one holding a pathways-sim "
                    "manifest.json; the old results are kept until the new ones are complete)")
+
+
+CALIBRATION_HELP = (
+    "which calibrated parameter set the model runs with: a results folder written by "
+    "'pathways-sim calibrate', or 'none' for the registry values (default: the shipped "
+    "calibration/results/default; the registry values, with a note, if it is absent). "
+    "run and sweep draw each replicate's parameters from its posterior; the workshop uses "
+    "its posterior point; values a scenario file sets are kept"
+)
+"""Help of ``--calibration``, the same in every command (docs/calibration.md)."""
+
+
+def add_calibration(p: argparse.ArgumentParser) -> None:
+    """``--calibration DIR|none``; default None = the shipped calibration (if present)."""
+    p.add_argument("--calibration", default=None, metavar="DIR|none", help=CALIBRATION_HELP)
 
 
 def json_to_stdout(args: argparse.Namespace) -> bool:

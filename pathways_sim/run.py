@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,9 @@ from pathways_sim.outcomes import (
     weekly_stocks,
 )
 from pathways_sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from pathways_sim.calibration.results import CalibrationResult
 
 __all__ = ["DEFAULT_SEED", "ReplicateSet", "RunResult", "replicate_seeds", "run_one",
            "run_replicates", "with_weeks"]
@@ -231,11 +235,17 @@ class ReplicateSet:
         results: One :class:`RunResult` per replicate, in seed order.
         cohort: The outcome cohort rates are shares of (from the scenario's
             run settings).
+        calibration: The calibration the replicates drew their parameters from,
+            or None (the scenario's values as given).
+        draws: The posterior draw each replicate ran (replicate order); empty
+            without a calibration.
     """
 
     scenario: Scenario
     root_seed: int
     results: list[RunResult] = field(default_factory=list)
+    calibration: CalibrationResult | None = None
+    draws: list[int] = field(default_factory=list)
     cohort: Cohort = field(init=False)
 
     def __post_init__(self) -> None:
@@ -256,6 +266,15 @@ class ReplicateSet:
     def cohort_description(self) -> str:
         """The cohort in words: which clients the shares are of."""
         return self.cohort.description
+
+    def calibration_record(self) -> dict | None:
+        """The manifest's ``calibration`` entry: version, path, method, each replicate's draw
+        and the calibrated values it ran with; None without a calibration."""
+        cal = self.calibration
+        if cal is None:
+            return None
+        return cal.record(self.draws) | {
+            "replicate_values": [cal.draw_values(d) for d in self.draws]}
 
     def prices(self) -> list[dict]:
         """The results prices each replicate paid (for the manifest), in replicate order."""
@@ -413,8 +432,15 @@ def run_replicates(
     weeks: int | None = None,
     workers: int | None = None,
     progress: bool = True,
+    calibration: CalibrationResult | None = None,
 ) -> ReplicateSet:
     """Run replicates of a scenario, each with its own seed derived from ``root_seed``.
+
+    With a calibration, each replicate runs the scenario with the calibrated
+    parameters of one posterior draw,
+    :meth:`~pathways_sim.calibration.results.CalibrationResult.replicate_draw` of
+    its seed (values the scenario files set are kept): the spread across
+    replicates is then parameter uncertainty and chance together.
 
     Args:
         scenario: The resolved scenario.
@@ -427,9 +453,13 @@ def run_replicates(
         progress: Show progress on stderr, as a sweep does
             (:class:`~pathways_sim.sweep.progress.Progress`: a bar on a
             terminal, a line every 10% or 30 s elsewhere).
+        calibration: The posterior each replicate draws its parameters from,
+            or None to run ``scenario`` as it is. ``scenario`` must not have had
+            this calibration applied already (its values would be kept).
 
     Returns:
-        The replicate set, results in replicate order.
+        The replicate set, results in replicate order; its ``scenario`` is the
+        one at the calibration's posterior point.
 
     Raises:
         ValueError: ``replicates`` or ``workers`` is below 1.
@@ -442,7 +472,14 @@ def run_replicates(
         raise ValueError(f"workers must be at least 1, got {workers}")
     scenario = with_weeks(scenario, weeks)
     seeds = replicate_seeds(root_seed, replicates)
-    jobs: Sequence[tuple[Scenario, int]] = [(scenario, s) for s in seeds]
+    draws: list[int] = []
+    if calibration is None:
+        jobs: Sequence[tuple[Scenario, int]] = [(scenario, s) for s in seeds]
+    else:
+        draws = calibration.replicate_draws(seeds)
+        applied = {d: calibration.apply(scenario, draw=d) for d in sorted(set(draws))}
+        jobs = [(applied[d], s) for d, s in zip(draws, seeds, strict=True)]
+        scenario = calibration.apply(scenario)
     from pathways_sim.sweep.progress import Progress  # here: pathways_sim.sweep imports us
 
     bar = Progress(scenario.name, len(jobs), stream=sys.stderr, enabled=progress,
@@ -473,4 +510,5 @@ def run_replicates(
             pool.shutdown(wait=True)
     finally:
         bar.close()
-    return ReplicateSet(scenario=scenario, root_seed=int(root_seed), results=results)
+    return ReplicateSet(scenario=scenario, root_seed=int(root_seed), results=results,
+                        calibration=calibration, draws=draws)

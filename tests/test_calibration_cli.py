@@ -170,7 +170,7 @@ def test_predict_writes_the_posterior_predictive(problem: dict[str, Path],
                                                  optuna_result: Path) -> None:
     js = problem["dir"] / "pred.json"
     code, text = run_cli(["predict", str(problem["scenario"]), "--observable", "found_work",
-                          "--window-months", "6", "--draws", "3", "--calibrated",
+                          "--window-months", "6", "--draws", "3", "--calibration",
                           str(optuna_result), "--json", str(js), "--workers", "1"])
     assert code == 0, text
     out = json.loads(js.read_text())
@@ -185,13 +185,13 @@ def test_predict_writes_the_posterior_predictive(problem: dict[str, Path],
 ])
 def test_predict_bad_inputs_exit_2(problem: dict[str, Path], extra: list[str],
                                    message: str) -> None:
-    code, text = run_cli(["predict", str(problem["scenario"]), *extra, "--calibrated", "none",
+    code, text = run_cli(["predict", str(problem["scenario"]), *extra, "--calibration", "none",
                           "--json", str(problem["dir"] / "x.json"), "--workers", "1"])
     assert code == 2 and message in text
 
 
 def test_bad_calibrated_folder_and_config_exit_2(problem: dict[str, Path]) -> None:
-    code, text = run_cli(["validate", "--calibrated", str(problem["dir"]), "--no-patterns"])
+    code, text = run_cli(["validate", "--calibration", str(problem["dir"]), "--no-patterns"])
     assert code == 2 and "not a calibration results folder" in text
     code, text = run_cli(["calibrate", "--config", "no_such_config"])
     assert code == 2 and "unknown calibration config 'no_such_config'" in text
@@ -202,7 +202,7 @@ def test_bad_calibrated_folder_and_config_exit_2(problem: dict[str, Path]) -> No
 def test_validate_checks_held_out_targets_and_patterns(problem: dict[str, Path],
                                                        optuna_result: Path) -> None:
     out = problem["dir"] / "validation"
-    code, text = run_cli(["validate", "--calibrated", str(optuna_result), "--config",
+    code, text = run_cli(["validate", "--calibration", str(optuna_result), "--config",
                           str(problem["config"]), "--draws", "4", "--patterns",
                           str(problem["patterns"]), "--out", str(out), "--workers", "2"])
     assert code == 0, text
@@ -222,7 +222,7 @@ def test_sensitivity_writes_indices_table_and_plot(problem: dict[str, Path], opt
                                                    method: str, budget: str, rows: int) -> None:
     out = problem["dir"] / f"sens_{method}"
     code, text = run_cli(["sensitivity", "--method", method, "--budget", budget,
-                          "--calibrated", str(optuna_result), "--scenario",
+                          "--calibration", str(optuna_result), "--scenario",
                           str(problem["scenario"]), "--out", str(out), "--workers", "1"])
     assert code == 0, text
     table = pd.read_csv(out / "sensitivity.csv")
@@ -234,7 +234,7 @@ def test_sensitivity_writes_indices_table_and_plot(problem: dict[str, Path], opt
 
 
 def test_sensitivity_budget_too_small_exits_2(problem: dict[str, Path]) -> None:
-    code, text = run_cli(["sensitivity", "--method", "sobol", "--budget", "3", "--calibrated",
+    code, text = run_cli(["sensitivity", "--method", "sobol", "--budget", "3", "--calibration",
                           "none", "--config", str(problem["config"]), "--scenario",
                           str(problem["scenario"])])
     assert code == 2 and "too few" in text

@@ -164,7 +164,7 @@ with lock_folder(sys.argv[1], ["pathways-sim", "calibrate", "--resume"]):
 
 
 def validate_argv(problem: dict[str, Path], fit: Path) -> list[str]:
-    return ["validate", "--calibrated", str(fit), "--config", str(problem["config"]),
+    return ["validate", "--calibration", str(fit), "--config", str(problem["config"]),
             "--no-patterns", "--draws", "2", "--workers", "1", "--quiet"]
 
 

@@ -354,25 +354,54 @@ def test_each_bad_input_case_exits_2_and_names_file_key_problem_allowed(
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
-def test_run_with_calibrated_values(
-    medium_run: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_run_uses_the_shipped_calibration_by_default(medium_run: tuple[Path, str]) -> None:
+    from pathways_sim.calibration.choice import default_calibration_dir
     from pathways_sim.calibration.results import load_calibrated
 
-    shipped = Path(__file__).resolve().parents[1] / "calibration" / "results" / "default"
-    cal = load_calibrated(shipped)
+    cal = load_calibrated(default_calibration_dir())
+    out, stdout = medium_run  # no --calibration given
+    assert f"Calibration: {cal.version} (calibration/results/default" in stdout
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    record = manifest["calibration"]
+    assert record["version"] == cal.version and record["method"] == cal.method
+    assert Path(record["path"]) == default_calibration_dir()
+    seeds = replicate_seeds(20261124, int(REPLICATES))
+    assert record["replicate_draws"] == cal.replicate_draws(seeds)
+    # each replicate ran its draw's values, and the resolved scenario is the posterior point
+    for draw, values in zip(record["replicate_draws"], record["replicate_values"], strict=True):
+        assert values == cal.draw_values(draw)
+    section, key = "jobs.base_per_week".split(".")
+    assert manifest["scenario"]["params"][section][key] == pytest.approx(
+        cal.point["jobs.base_per_week"])
+    assert manifest["scenario"]["set_by"][section][key] == "calibrated"
+    summary = json.loads((out / "m.json").read_text(encoding="utf-8"))
+    assert summary["calibration"]["version"] == cal.version
+
+
+def test_run_with_calibration_none_uses_the_registry_values(
+    medium_run: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathways_sim.scenario.registry import REGISTRY
+
     out, _ = medium_run
     capsys.readouterr()
-    assert main([*_run_args(tmp_path), "--calibrated", str(shipped)]) == 0
-    assert f"Calibrated values: {cal.version}" in capsys.readouterr().out
+    assert main([*_run_args(tmp_path), "--calibration", "none"]) == 0
+    assert "Calibration: none (the registry values" in capsys.readouterr().out
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["calibration"] == cal.version
+    assert manifest["calibration"]["version"] == "none"
+    assert manifest["calibration"]["replicate_draws"] == "none"
+    assert manifest["scenario"]["params"]["jobs"]["base_per_week"] == REGISTRY[
+        "jobs.base_per_week"].default
+    assert manifest["scenario"]["set_by"]["jobs"]["base_per_week"] == "default"
+    assert json.loads((tmp_path / "m.json").read_text())["calibration"]["version"] == "none"
     assert _metrics(tmp_path / "m.json") != _metrics(out / "m.json")  # the values took effect
 
 
 def test_run_with_a_missing_calibration_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main([*_run_args(tmp_path), "--calibrated", str(tmp_path / "nowhere")])
+    code = main([*_run_args(tmp_path), "--calibration", str(tmp_path / "nowhere")])
     assert code == 2
-    assert "not a calibration results folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: command line: --calibration") and "does not exist" in err
+    assert "'none' for the registry values" in err and "Traceback" not in err

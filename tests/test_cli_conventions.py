@@ -296,7 +296,7 @@ def test_predict_without_json_prints_its_result(
     monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(["predict", str(small_scenario), "--observable", "found_work",
-                 "--window-months", "6", "--draws", "2", "--calibrated", "none",
+                 "--window-months", "6", "--draws", "2", "--calibration", "none",
                  "--workers", "1", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "found_work" in out and "median" in out and "90% interval" in out

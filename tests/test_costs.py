@@ -225,6 +225,7 @@ replicates: 2
 seed: 5
 weeks: 40
 baseline: {scenario: medium}
+calibration: none  # about how PBR moves posts in the registry model
 """
 
 

@@ -213,6 +213,7 @@ replicates: 3
 seed: 5
 weeks: 40
 baseline: {funding.regime: block, funding.capacity_responds: true}
+calibration: none  # about the registry model's mechanisms, not a calibration
 """
 
 

@@ -1,7 +1,8 @@
 """The README's "A first run, explained" is the output of a real run, kept current.
 
 The table and the paragraph that reads it are generated from
-``pathways-sim run holistic --replicates 10`` (default seed) and sit between two
+``pathways-sim run holistic --replicates 10`` (default seed, default calibration:
+the shipped one) and sit between two
 HTML comments in README.md. When the model changes, regenerate them:
 
     PYTHONPATH=. python -m tests.test_readme --write
@@ -35,15 +36,17 @@ def _pct(x: float) -> str:
 
 def first_run_section() -> str:
     """The README's generated section, from a real run of holistic with 10 replicates."""
+    from pathways_sim.calibration.choice import resolve_calibration
     from pathways_sim.cli import _print_run, summary_json
     from pathways_sim.run import run_replicates
     from pathways_sim.scenario import load_scenario
 
     base = load_scenario("holistic")
-    reps = run_replicates(base, 10, workers=1, progress=False)
+    calibration = resolve_calibration(None)  # what `run` uses without --calibration
+    reps = run_replicates(base, 10, workers=1, progress=False, calibration=calibration)
     table = reps.table()
     buf = io.StringIO()
-    _print_run(base, reps, table, summary_json(base.name, reps, table), None, buf)
+    _print_run(base, reps, table, summary_json(base.name, reps, table), calibration, buf)
     lines = buf.getvalue().rstrip("\n").splitlines()
     body = lines.index("") + 1  # the blank line between the header lines and the table
     keep = lines[:body + 2] + [x for x in lines[body + 2:] if x.split(" ")[0] in ROWS]
@@ -67,9 +70,21 @@ def first_run_section() -> str:
         f"funder paid for the whole service over {years:.0f} years ({posts} Link Worker posts "
         f"at £{salary:,.0f} a year, and the VCS places); a Link Worker session costs about "
         f"£{m['cost_per_session']:.0f}, derived from the posts' cost. The interval is the "
-        f"spread of the 10 replicates (5th–95th percentile)."
+        f"spread of the 10 replicates (5th–95th percentile){_model(calibration)}."
     )
     return "\n".join([START, "```", *keep, "```", "", *_wrap(text), END])
+
+
+def _model(calibration: object) -> str:
+    """How the interval relates to the calibration the run used."""
+    if calibration is None:
+        return ("; the run used the registry values (no shipped calibration), so it is "
+                "chance alone")
+    if len(calibration.draws) == 1:
+        return ("; the run used the shipped calibration, a point fit with a single draw, so "
+                "every replicate has the same parameter values and the interval is chance alone")
+    return ("; each replicate ran its own draw from the shipped calibration's posterior, so "
+            "the interval includes uncertainty about the parameters as well as chance")
 
 
 def _wrap(text: str, width: int = 76) -> list[str]:

@@ -255,7 +255,7 @@ def test_a_corrupt_calibration_file_is_a_clear_message(tmp_path: Path,
     (folder / "calibrated.json").write_text('{"format_version": 1, "name": "x"}', "utf-8")
     with pytest.raises(ScenarioError, match="calibrated.json: priors: is damaged"):
         load_calibrated(folder)
-    assert main(["validate", "--calibrated", str(folder), "--no-patterns"]) == 2
+    assert main(["validate", "--calibration", str(folder), "--no-patterns"]) == 2
     err = capsys.readouterr().err
     assert "calibrated.json" in err and "Traceback" not in err
 

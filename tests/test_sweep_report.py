@@ -394,6 +394,7 @@ seed: 5
 weeks: 60
 baseline: {scenario: medium}
 counterfactual: no_service
+calibration: none  # the checks are about the registry model
 checks:
   - name: holistic beats medium on stepping stones
     option: {scenario: holistic}
@@ -466,6 +467,9 @@ def test_report_markdown_has_the_headline_table_checks_and_figures_beside_it(rep
                  if line.startswith("| holistic beats medium on stepping stones"))
     assert "✔ PASS" in check
     assert re.search(r"\*\*\d of 2 checks pass\.\*\*", md)
+    # which model: the experiment says calibration: none, and the brief says so
+    assert ("- **Model**: the parameter registry's values (no calibration): the intervals "
+            "show chance alone") in md
     # sections an analyst relies on
     for section in ("## Effects", "## Over time", "## Pathway funnel", "## Equity",
                     "## Costs", "## Assumptions and sources", "## Run settings"):

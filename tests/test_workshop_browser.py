@@ -238,6 +238,9 @@ def test_page_loads_offline_with_board_charts_levers_and_cards(page, server):
                 "client_mix", "share_at_risk"):
         assert page.locator(f".pw-lever-{key}").count() == 1, key
     assert page.locator(".pw-card-button").count() >= 10
+    # which model: the shipped calibration by default, at its posterior point
+    model = page.locator(".pw-calibration").inner_text()
+    assert model.startswith("Calibration: ") and "posterior point" in model, model
     for name in ("Reset", "Step", "▶"):
         assert button(page, name).is_visible()
     _record(first_render_s=round(page.first_render_s, 2))

@@ -13,16 +13,18 @@ Commands::
                            [--resume | --overwrite] [--out DIR] [--json PATH] [--quiet]
     pathways-sim predict SCENARIO --observable NAME --window-months M [--json PATH]
                          [--cohort all|working_age|not_in_work] [--draws K]
-                         [--calibrated PATH] [--seed S] [--workers N] [--quiet]
-    pathways-sim validate [--calibrated PATH] [--config PATH] [--draws K]
+                         [--calibration DIR|none] [--seed S] [--workers N] [--quiet]
+    pathways-sim validate [--calibration DIR|none] [--config PATH] [--draws K]
                           [--patterns EXPERIMENT | --no-patterns] [--pattern-replicates N]
                           [--out DIR] [--workers N] [--json PATH] [--quiet]
-    pathways-sim sensitivity [--method sobol|morris] [--budget N] [--calibrated PATH]
+    pathways-sim sensitivity [--method sobol|morris] [--budget N] [--calibration DIR|none]
                              [--scenario NAME] [--replicates R] [--out DIR] [--overwrite]
                              [--seed S] [--workers N] [--json PATH] [--quiet]
 
 The options shared by every command (``--seed``, ``--workers``, ``--quiet``,
-``--json``, ``--overwrite``) come from :mod:`pathways_sim.cli_options`.
+``--json``, ``--overwrite``, ``--calibration``) come from :mod:`pathways_sim.cli_options`;
+which calibration a command uses is decided by
+:func:`pathways_sim.calibration.choice.resolve_calibration`, as for every command.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pathways_sim.cli_options import (
+    add_calibration,
     add_json,
     add_overwrite,
     add_quiet,
@@ -60,8 +63,6 @@ __all__ = [
 
 PROG = "pathways-sim"
 EXIT_OK, EXIT_FAILURE = 0, 1
-DEFAULT_CALIBRATED = "calibration/results/default"
-"""The calibration predict, validate and sensitivity use when --calibrated is not given."""
 
 
 _int_at_least = int_at_least
@@ -87,12 +88,6 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
                        help="run on the Dask cluster of this scheduler (tcp://host:8786)")
     where.add_argument("--dask-local", type=_int_at_least(1, "dask-local"), default=None,
                        metavar="N", help="run on a Dask LocalCluster of N worker processes")
-
-
-def _calibrated_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--calibrated", default=None, metavar="PATH",
-                   help="a calibration results folder (default calibration/results/default "
-                   "when it exists; 'none' for the registry defaults)")
 
 
 def register_calibration_commands(subparsers: Any) -> None:
@@ -142,7 +137,7 @@ def register_calibration_commands(subparsers: Any) -> None:
                       help="posterior draws, one run each (default 40)")
     add_seed(pred, "root seed of the draws' seeds")
     add_json(pred, "{median, lo90, hi90, draws}")
-    _calibrated_option(pred)
+    add_calibration(pred)
     _executor_options(pred)
     add_quiet(pred)
     pred.set_defaults(handler=cmd_predict)
@@ -152,7 +147,7 @@ def register_calibration_commands(subparsers: Any) -> None:
         description="Under the calibrated parameters: is each target's observed share inside "
         "its 90% posterior predictive interval (held-out targets first), and do the "
         "patterns experiment's checks pass?")
-    _calibrated_option(val)
+    add_calibration(val)
     val.add_argument("--config", default=None, metavar="PATH",
                      help="calibration config for the targets (default: the calibration's own "
                      "config file, else 'default')")
@@ -207,7 +202,7 @@ def register_calibration_commands(subparsers: Any) -> None:
                       help="output folder (default output/sensitivity/<method>); it must be "
                       "new or empty unless --overwrite")
     add_overwrite(sens)
-    _calibrated_option(sens)
+    add_calibration(sens)
     _executor_options(sens)
     add_json(sens, "the indices")
     add_quiet(sens)
@@ -288,23 +283,12 @@ class _Counted:
             bar.close()
 
 
-def _calibration(text: str | None, required: bool = False) -> Any:
-    """The calibration named on the command line; the default one when it exists."""
-    from pathways_sim.calibration.config import default_results_dir
-    from pathways_sim.calibration.results import load_calibrated
+def _calibration(args: argparse.Namespace) -> Any:
+    """The calibration of ``--calibration`` (the shipped one by default; None: registry)."""
+    from pathways_sim.calibration.choice import resolve_calibration
 
-    if text is not None and text.lower() == "none":
-        return None
-    if text is None:
-        default = default_results_dir() / "default"
-        if not (default / "calibrated.json").is_file():
-            if required:
-                raise ScenarioError("command line", "--calibrated", "no calibration given and "
-                                    f"{DEFAULT_CALIBRATED} does not exist",
-                                    "a folder written by 'pathways-sim calibrate', or 'none'")
-            return None
-        return load_calibrated(default)
-    return load_calibrated(text)
+    note = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    return resolve_calibration(args.calibration, note=note)
 
 
 def _run(fn: Any, *a: Any, **kw: Any) -> Any:
@@ -409,7 +393,7 @@ def cmd_predict(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) -
     from pathways_sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    result = _calibration(args.calibrated)
+    result = _calibration(args)
     _check_json(args)
     executor = _Counted(_executor(args), "predict", enabled=not args.quiet)
 
@@ -444,7 +428,7 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     from pathways_sim.calibration.validate import validate
     from pathways_sim.integrity import lock_folder
 
-    result = _calibration(args.calibrated)
+    result = _calibration(args)
     if args.config is not None:
         config = load_config(args.config)
     elif result is not None and result.config.get("file") and Path(
@@ -537,7 +521,7 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str], stdout: TextI
     from pathways_sim.outdir import staged_folder
     from pathways_sim.scenario import load_scenario
 
-    result = _calibration(args.calibrated)
+    result = _calibration(args)
     priors = result.priors if result is not None else load_config(args.config).priors
     scenario = load_scenario(args.scenario)
     out = Path(args.out or Path("output") / "sensitivity" / args.method)

@@ -194,7 +194,9 @@ def predict_observable(scenario: Scenario, observable: str, window_months: float
     return {
         "scenario": scenario.name, "observable": observable, "window_months": window_months,
         "cohort": cohort, "calibration": None if result is None else result.version,
-        "method": None if result is None else result.method, "draws_requested": draws,
+        "method": None if result is None else result.method,
+        "calibration_path": None if result is None or result.path is None else str(result.path),
+        "draws_requested": draws,
         "median": med, "lo90": lo, "hi90": hi,
         "draws": [None if np.isnan(s) else float(s) for s in shares],
         "k": k.tolist(), "n": n.tolist(),

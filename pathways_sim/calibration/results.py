@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,10 @@ HISTORY = "history.csv"
 DIAGNOSTICS = "diagnostics.json"
 FIT = "fit.csv"
 PREDICTIVE = "predictive.parquet"
+
+DRAW_STREAM = 0xCA1D_4A3
+"""Second word of the seed of a replicate's posterior draw: a stream of its own, so the
+draw shares no random numbers with the replicate's simulation (which uses the seed alone)."""
 
 
 def weighted_quantile(x: np.ndarray, q: float | np.ndarray, w: np.ndarray | None = None) -> Any:
@@ -156,6 +161,50 @@ class CalibrationResult:
         """``k`` parameter sets resampled from the draws by weight (systematic resampling)."""
         return [self.draw_values(i) for i in self.sample_indices(k, seed)]
 
+    def replicate_draw(self, seed: int) -> int:
+        """The posterior draw (a row of :attr:`draws`) that a replicate with ``seed`` runs.
+
+        Picked by weight with ``np.random.default_rng([seed, DRAW_STREAM])``: it
+        depends on the replicate's seed alone, so the same seed gets the same
+        draw in any executor and in any order, and every design point of a sweep
+        (whose replicate ``r`` has the same seed at every point) runs replicate
+        ``r`` with the same parameter set: common random numbers extend to the
+        parameters.
+
+        Args:
+            seed: The replicate's seed (non-negative).
+
+        Returns:
+            The row number of the draw.
+        """
+        u = np.random.default_rng([int(seed), DRAW_STREAM]).random()
+        cdf = np.cumsum(self.weights())
+        return int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), len(cdf) - 1))
+
+    def replicate_draws(self, seeds: Sequence[int]) -> list[int]:
+        """:meth:`replicate_draw` of each seed."""
+        return [self.replicate_draw(s) for s in seeds]
+
+    def record(self, draws: Sequence[int] | None = None) -> dict[str, Any]:
+        """What a manifest says about this calibration (and the draws each replicate ran).
+
+        Args:
+            draws: The draw of each replicate, in replicate order; None when the
+                runs used the posterior point.
+
+        Returns:
+            ``{"version", "path", "method", "n_draws", "used"}`` plus
+            ``"replicate_draws"`` when draws are given.
+        """
+        out: dict[str, Any] = {
+            "version": self.version, "path": None if self.path is None else str(self.path),
+            "method": self.method, "n_draws": len(self.draws),
+            "used": "posterior point" if draws is None else "one posterior draw per replicate",
+        }
+        if draws is not None:
+            out["replicate_draws"] = [int(d) for d in draws]
+        return out
+
     def apply(self, scenario: Scenario, draw: int | None = None) -> Scenario:
         """The scenario with calibrated values where no scenario file set the parameter.
 
@@ -214,7 +263,7 @@ class CalibrationResult:
             "n_draws": len(self.draws),
             "parameters": summary.to_dict("records"),
             "priors": [p.to_dict() for p in self.priors],
-            "usage": "pathways-sim predict SCENARIO --calibrated <this folder> ...; "
+            "usage": "pathways-sim run SCENARIO --calibration <this folder> ...; "
                      "CalibrationResult.apply(scenario) in Python",
         }
         files = [out / POINT_FILE, out / DRAWS_CSV, out / DRAWS_PARQUET, out / HISTORY,

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pathways_sim.calibration.choice import describe as describe_calibration
 from pathways_sim.calibration.priors import Prior
 from pathways_sim.calibration.results import CalibrationResult
 from pathways_sim.defaults import DEFAULT_SEED
@@ -253,7 +254,8 @@ def run_sensitivity(scenario: Scenario, priors: Sequence[Prior], executor: Execu
         manifest = build_manifest(base, seed, seeds, list(command), extra={
             "kind": "sensitivity", "method": method, "runs": result.runs,
             "priors": [p.to_dict() for p in priors], "outputs": list(OUTPUTS),
-            "calibration": None if calibration is None else calibration.version,
+            "calibration": (None if calibration is None else calibration.version),
+            "calibration_record": describe_calibration(calibration),
             "salib": package_version("SALib")})
         write_manifest(out / "manifest.json", manifest, files)
         (out / "sensitivity.json").write_text(json.dumps(

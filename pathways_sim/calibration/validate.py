@@ -57,11 +57,14 @@ class Validation:
         targets: One row per target (see :func:`target_predictive`), ``role`` fit or validate.
         patterns: One row per pattern check (see :func:`evaluate_checks`), or None.
         calibration: The calibration's version (None: registry defaults).
+        calibration_record: Its version, path and method
+            (:func:`pathways_sim.calibration.choice.describe`).
     """
 
     targets: pd.DataFrame
     patterns: pd.DataFrame | None
     calibration: str | None
+    calibration_record: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """Counts of covered targets and passed patterns."""
@@ -69,6 +72,7 @@ class Validation:
         fit = self.targets[self.targets["role"] == "fit"]
         out: dict[str, Any] = {
             "calibration": self.calibration,
+            "calibration_record": self.calibration_record,
             "validate_targets_covered": int(held["inside"].sum()),
             "validate_targets": len(held),
             "fit_targets_covered": int(fit["inside"].sum()),
@@ -255,4 +259,7 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         pats = None if patterns is None else validate_patterns(
             result, executor, patterns, pattern_replicates, draws=pattern_draws,
             seed=config.predictive.seed)
-    return Validation(targets, pats, None if result is None else result.version)
+    from pathways_sim.calibration.choice import describe
+
+    return Validation(targets, pats, None if result is None else result.version,
+                      describe(result))

@@ -1038,8 +1038,31 @@ def _failures(d: _Data) -> list[Block]:
     return out
 
 
+def calibration_text(manifest: dict[str, Any]) -> str:
+    """Which calibration a sweep ran with, and whether its intervals include parameter
+    uncertainty (from the manifest's ``calibration`` entry)."""
+    cal = manifest.get("calibration")
+    if not isinstance(cal, dict):
+        return ("**Model**: the manifest does not say which calibration the runs used (a "
+                "sweep from before calibrations were recorded: the registry values); the "
+                "intervals show chance alone.")
+    if cal.get("version") in (None, "none"):
+        return ("**Model**: the parameter registry's values (no calibration): the intervals "
+                "show chance alone, not uncertainty about the parameters.")
+    where = f" (`{Path(str(cal['path'])).name}`, {cal.get('method')})" if cal.get("path") else ""
+    n = cal.get("n_draws")
+    if n == 1:
+        how = ("a point fit with a single draw, so the intervals show chance alone, not "
+               "uncertainty about the parameters")
+    else:
+        how = (f"each replicate drew the calibrated parameters from its posterior ({n} "
+               "draws; replicate r of every design point the same draw), so the intervals "
+               "include parameter uncertainty as well as chance")
+    return f"**Model**: calibration `{cal['version']}`{where}; {how}."
+
+
 def _in_brief(d: _Data, caveats: Sequence[str]) -> list[Block]:
-    items: list[str] = []
+    items: list[str] = [calibration_text(d.sweep.manifest)]
     desc = d.exp.get("description")
     if not d.diffs.empty:
         for m, direction in d.outcomes.items():

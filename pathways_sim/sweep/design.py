@@ -11,7 +11,11 @@ Numbering: points are the options in design order, then the baseline
 points, then the counterfactual points (``point_id`` 0, 1, ...). Run
 ``run_id = point_id * replicates + replicate`` uses seed
 ``replicate_seeds(seed, replicates)[replicate]`` whatever its point: common
-random numbers across all points.
+random numbers across all points. With a calibration, replicate ``r`` of every
+point also runs the same posterior draw of the calibrated parameters
+(:meth:`~pathways_sim.calibration.results.CalibrationResult.replicate_draw` of
+its seed): :meth:`SweepPlan.scenario_of` is the point's scenario with that
+draw applied.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +38,9 @@ from pathways_sim.run import replicate_seeds
 from pathways_sim.scenario import Scenario, diff_scenarios
 from pathways_sim.scenario.validation import OVERRIDE, Scalar
 from pathways_sim.sweep.experiment import SCENARIO_KEY, Design, Experiment, Factor
+
+if TYPE_CHECKING:
+    from pathways_sim.calibration.results import CalibrationResult
 
 __all__ = [
     "ROLES",
@@ -227,11 +234,36 @@ class SweepPlan:
         experiment: The experiment.
         points: Options, then baselines, then counterfactuals.
         seeds: Seed of each replicate.
+        calibration: The posterior the replicates draw their parameters from, or
+            None (the points' scenarios as they are).
+        draws: The posterior draw of each replicate (empty without a calibration).
     """
 
     experiment: Experiment
     points: tuple[DesignPoint, ...]
     seeds: tuple[int, ...]
+    calibration: CalibrationResult | None = field(default=None, compare=False, repr=False)
+    draws: tuple[int, ...] = ()
+    _applied: dict[tuple[int, int], Scenario] = field(default_factory=dict, compare=False,
+                                                       repr=False)
+
+    def scenario_of(self, point_id: int, replicate: int) -> Scenario:
+        """The scenario run at ``point_id``, replicate ``replicate``: the point's scenario
+        with the replicate's posterior draw applied (values the point sets are kept)."""
+        point = self.points[point_id]
+        if self.calibration is None:
+            return point.scenario
+        key = (int(point_id), self.draws[replicate])
+        if key not in self._applied:
+            self._applied[key] = self.calibration.apply(point.scenario, draw=key[1])
+        return self._applied[key]
+
+    def calibration_record(self) -> dict[str, Any] | None:
+        """The manifest's ``calibration`` entry (version, path, method, draws), or None."""
+        if self.calibration is None:
+            return None
+        return self.calibration.record(self.draws) | {
+            "replicate_values": [self.calibration.draw_values(d) for d in self.draws]}
 
     @property
     def replicates(self) -> int:
@@ -261,9 +293,9 @@ class SweepPlan:
         """SHA-256 of everything that fixes the results.
 
         Covers every point's role, pairing, factor values and full resolved
-        parameter values, the seeds, and the metric and stock columns stored.
-        Editing a scenario file the experiment uses changes it; a new
-        description does not.
+        parameter values, the seeds, the calibration and each replicate's draw
+        (when there is one), and the metric and stock columns stored. Editing a
+        scenario file the experiment uses changes it; a new description does not.
         """
         content = {
             "format": FORMAT_VERSION,
@@ -276,6 +308,9 @@ class SweepPlan:
                 for p in self.points
             ],
         }
+        if self.calibration is not None:  # absent without one: earlier sweeps still resume
+            content["calibration"] = {"version": self.calibration.version,
+                                      "draws": list(self.draws)}
         text = json.dumps(content, sort_keys=True, default=str, allow_nan=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -340,7 +375,8 @@ def _lever_values(experiment: Experiment, levers: Sequence[Factor],
     return out
 
 
-def plan_sweep(experiment: Experiment) -> SweepPlan:
+def plan_sweep(experiment: Experiment,
+               calibration: CalibrationResult | None = None) -> SweepPlan:
     """Resolve every design point of an experiment and pair options with their baselines.
 
     Options come from :func:`design_matrix`. With a ``baseline``, each option
@@ -352,6 +388,9 @@ def plan_sweep(experiment: Experiment) -> SweepPlan:
 
     Args:
         experiment: A validated experiment.
+        calibration: The posterior each replicate draws its parameters from
+            (:meth:`~pathways_sim.sweep.experiment.Experiment.calibration_result`
+            chooses it), or None: the points' scenarios as they are.
 
     Returns:
         The plan.
@@ -396,4 +435,6 @@ def plan_sweep(experiment: Experiment) -> SweepPlan:
                 point, counterfactual_point=counterfactuals[key].point_id)
     points = tuple(paired + list(counterfactuals.values()))
     assert [p.point_id for p in points] == list(range(len(points)))
-    return SweepPlan(exp, points, tuple(replicate_seeds(exp.seed, exp.replicates)))
+    seeds = tuple(replicate_seeds(exp.seed, exp.replicates))
+    draws = () if calibration is None else tuple(calibration.replicate_draws(seeds))
+    return SweepPlan(exp, points, seeds, calibration, draws)

@@ -18,6 +18,8 @@ we do not know, **outcomes** the metrics measured (with a direction)::
     replicates: 10
     seed: 2026                       # optional (default 20261124)
     weeks: 156                       # optional: overrides run.weeks
+    calibration: none                # optional: a calibration results folder (relative to
+                                     # the repository) or none; default the shipped one
     baseline: {scenario: medium, funding.regime: block}   # optional
     counterfactual: no_service                             # optional (true = no_service)
     checks:                          # optional: expected directions, for the report
@@ -44,7 +46,11 @@ uncertainties and every option is paired with the baseline of its own
 uncertainties. The **counterfactual** scenario is composed on top of each
 option (switching the service off while keeping the option's clients and
 uncertainties). Every point, baseline and counterfactual included, runs
-replicate ``r`` with the same seed (common random numbers).
+replicate ``r`` with the same seed (common random numbers). With a
+**calibration** (the shipped ``calibration/results/default`` unless the file
+says ``calibration: none`` or names another folder; ``sweep --calibration``
+overrides the file), replicate ``r`` of every point also runs with the same
+posterior draw of the calibrated parameters (values a point sets are kept).
 
 The file is read by :mod:`pathways_sim.scenario.inputs` (YAML 1.2, strict).
 Every problem raises :class:`~pathways_sim.scenario.errors.ExperimentError`
@@ -115,7 +121,7 @@ DEFAULT_COUNTERFACTUAL = "no_service"
 
 TOP_LEVEL_KEYS = (
     "description", "title", "base", "levers", "uncertainties", "outcomes", "design",
-    "replicates", "seed", "weeks", "baseline", "counterfactual", "checks",
+    "replicates", "seed", "weeks", "baseline", "counterfactual", "checks", "calibration",
 )
 REQUIRED_KEYS = ("description", "base", "outcomes", "design", "replicates")
 RANGE_KEYS = ("low", "high", "values")
@@ -305,6 +311,9 @@ class Experiment:
         checks: Expected directions for the report.
         scenarios: Scenario reference as written -> resolved scenario, for the
             ``scenario`` factor, the baseline and the counterfactual.
+        calibration: The ``calibration:`` key as written (``"none"`` or a folder,
+            checked to hold a calibration), or None when the file has none (the
+            shipped calibration); resolve it with :meth:`calibration_result`.
     """
 
     name: str
@@ -324,6 +333,27 @@ class Experiment:
     counterfactual: str | None
     checks: tuple[Check, ...] = ()
     scenarios: Mapping[str, Scenario] = field(default_factory=dict, repr=False)
+    calibration: str | None = None
+
+    def calibration_result(self, override: str | None = None, note: Any = None) -> Any:
+        """The calibration this experiment runs with: ``override`` (the command line's
+        ``--calibration``), else the file's ``calibration:``, else the shipped one.
+
+        Args:
+            override: ``--calibration`` as given (relative to the working directory), or None.
+            note: Where a one-line note goes if the shipped calibration is absent.
+
+        Returns:
+            A :class:`~pathways_sim.calibration.results.CalibrationResult`, or None for
+            the registry values.
+        """
+        from pathways_sim.calibration.choice import resolve_calibration
+        from pathways_sim.calibration.config import repo_root
+
+        if override is not None:
+            return resolve_calibration(override, note=note)
+        return resolve_calibration(self.calibration, file=str(self.file), key="calibration",
+                                   relative_to=repo_root(), note=note)
 
     @property
     def factors(self) -> tuple[Factor, ...]:
@@ -359,6 +389,7 @@ class Experiment:
             "baseline": None if self.baseline is None else dict(self.baseline),
             "counterfactual": self.counterfactual,
             "checks": [c.to_dict() for c in self.checks],
+            "calibration": self.calibration,
         }
 
 
@@ -408,6 +439,25 @@ class _Checker:
             reason = f" ({why})" if why else ""
             raise self.error(key, f"value {value:,} is above the limit of {maximum:,}{reason}",
                              allowed)
+        return value
+
+    def calibration(self, value: object) -> str:
+        """The ``calibration:`` key: ``none`` or a calibration folder (relative to the repo)."""
+        from pathways_sim.calibration.choice import ALLOWED, NONE, is_calibration_folder
+        from pathways_sim.calibration.config import repo_root
+
+        allowed = ALLOWED.replace("e.g. calibration", "relative to the repository, e.g. "
+                                  "calibration")
+        if not isinstance(value, str) or not value.strip():
+            raise self.error("calibration", f"must be a folder or 'none', got "
+                             f"{describe(value)}", allowed)
+        if value.strip().lower() == NONE:
+            return NONE
+        path = Path(value) if Path(value).is_absolute() else repo_root() / value
+        if not is_calibration_folder(path):
+            what = "does not exist" if not path.exists() else "is not a calibration folder"
+            raise self.error("calibration", f"{clip(value)!r} {what} (looked for "
+                             f"{path / 'calibrated.json'})", allowed)
         return value
 
     def mapping(self, value: object, key: str, allowed: str) -> Mapping[Any, Any]:
@@ -792,6 +842,7 @@ def load_experiment(
         c.scenario(raw_cf, "counterfactual")
         counterfactual = str(raw_cf)
     checks = c.checks(doc, design, levers, uncertainties, baseline)
+    calibration = c.calibration(doc["calibration"]) if "calibration" in doc else None
     return Experiment(
         name=path.stem,
         file=path,
@@ -810,4 +861,5 @@ def load_experiment(
         counterfactual=counterfactual,
         checks=tuple(checks),
         scenarios=dict(c.scenarios),
+        calibration=calibration,
     )

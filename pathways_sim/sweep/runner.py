@@ -45,6 +45,7 @@ __all__ = [
     "SweepSummary",
     "SweepTask",
     "default_chunk_size",
+    "FROM_EXPERIMENT",
     "repair_sweep",
     "run_sweep",
 ]
@@ -148,6 +149,24 @@ class SweepSummary:
         return self.ran + self.skipped == self.total_runs
 
 
+FROM_EXPERIMENT = "from-experiment"
+"""``calibration=`` default of :func:`run_sweep`: the experiment file's ``calibration:``,
+else the shipped calibration (:meth:`Experiment.calibration_result`)."""
+
+NO_CALIBRATION = {"version": "none", "path": None, "method": None, "replicate_draws": "none",
+                  "used": "the registry values (calibration: none, or no shipped calibration)"}
+"""The manifest's ``calibration`` entry of a sweep without one."""
+
+
+def _calibration(experiment: Experiment, calibration: Any, stream: TextIO | None) -> Any:
+    """``calibration`` itself, or (:data:`FROM_EXPERIMENT`) the experiment's choice."""
+    if isinstance(calibration, str) and calibration == FROM_EXPERIMENT:
+        out = stream if stream is not None else sys.stderr
+        return experiment.calibration_result(note=lambda line: print(line, file=out,
+                                                                     flush=True))
+    return calibration
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -207,6 +226,7 @@ def _manifest(plan: SweepPlan, fingerprint: str, chunk_size: int, command: Seque
                 "weekly_columns": ["run_id", "week", *STATES],
             },
             "plan": plan.manifest_entry(),
+            "calibration": plan.calibration_record() or NO_CALIBRATION,
         },
     )
 
@@ -239,6 +259,7 @@ def _run_sweep(
     progress: bool = True,
     command: Sequence[str] | None = None,
     stream: TextIO | None = None,
+    calibration: Any = FROM_EXPERIMENT,
 ) -> SweepSummary:
     """Run (or resume) a sweep of an experiment into a results folder (lock held).
 
@@ -254,6 +275,7 @@ def _run_sweep(
         progress: Show progress on ``stream``.
         command: The command line, for the manifest.
         stream: Where progress goes (default ``sys.stderr``).
+        calibration: See :func:`run_sweep`.
 
     Returns:
         What ran.
@@ -276,7 +298,7 @@ def _run_sweep(
     executor = InProcessExecutor() if executor is None else executor
     command = list(command) if command is not None else [sys.argv[0], *sys.argv[1:]]
     fail_ids = _fail_ids_from_env()
-    plan = plan_sweep(experiment)
+    plan = plan_sweep(experiment, _calibration(experiment, calibration, stream))
     fingerprint = plan.fingerprint()
     store = SweepStore(out)
     session: dict[str, Any] = {
@@ -322,7 +344,7 @@ def _run_sweep(
     def jobs() -> Iterator[Job]:
         for chunk in missing:
             for run in plan.runs(store.chunk_runs(chunk)):
-                yield Job(run.run_id, plan.points[run.point_id].scenario, run.seed)
+                yield Job(run.run_id, plan.scenario_of(run.point_id, run.replicate), run.seed)
 
     ran = 0
     try:
@@ -390,8 +412,12 @@ def run_sweep(
         command: The command line, for the manifest and the lock.
         stream: Where progress and warnings go (default ``sys.stderr``).
         **options: ``chunk_size`` (runs per part file, default
-            :func:`default_chunk_size`; when resuming, the sweep's own) and
-            ``progress`` (show progress, default True).
+            :func:`default_chunk_size`; when resuming, the sweep's own),
+            ``progress`` (show progress, default True) and ``calibration``: the
+            posterior each replicate draws its parameters from (replicate ``r``
+            of every point the same draw), None for the registry values, or
+            :data:`FROM_EXPERIMENT` (default): the experiment file's
+            ``calibration:``, else the shipped ``calibration/results/default``.
 
     Returns:
         What ran.
@@ -446,7 +472,8 @@ class RepairSummary:
 
 def repair_sweep(experiment: Experiment, out: Path | str, *, chunk_size: int | None = None,
                  command: Sequence[str] | None = None,
-                 stream: TextIO | None = None) -> RepairSummary:
+                 stream: TextIO | None = None,
+                 calibration: Any = FROM_EXPERIMENT) -> RepairSummary:
     """Rebuild a sweep folder's index (and, if lost or corrupt, its manifest) from its parts.
 
     The parts name their chunk and hold their run ids, so the runs of every
@@ -462,6 +489,7 @@ def repair_sweep(experiment: Experiment, out: Path | str, *, chunk_size: int | N
             tell (default: the manifest's, else inferred from the parts).
         command: The command line (lock and manifest).
         stream: Where a note about a taken-over lock goes.
+        calibration: The calibration it was swept with (see :func:`run_sweep`).
 
     Returns:
         What was kept and rebuilt.
@@ -475,7 +503,7 @@ def repair_sweep(experiment: Experiment, out: Path | str, *, chunk_size: int | N
     from pathways_sim.integrity import read_json
 
     command = list(command) if command is not None else [sys.argv[0], *sys.argv[1:]]
-    plan = plan_sweep(experiment)
+    plan = plan_sweep(experiment, _calibration(experiment, calibration, stream))
     fingerprint = plan.fingerprint()
     store = SweepStore(out)
     where = str(store.root)

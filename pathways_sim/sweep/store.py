@@ -426,11 +426,16 @@ class SweepStore:
         self.read_index(experiment)
         old = manifest["sweep"].get("fingerprint")
         if old != fingerprint:
+            cal = manifest.get("calibration")
+            swept = (f" (it was swept with calibration {cal.get('version')})"
+                     if isinstance(cal, dict) else "")
             raise SweepError(
                 where, "fingerprint",
                 f"the experiment changed since this sweep started (fingerprint {str(old)[:12]}… "
-                f"now {fingerprint[:12]}…): its design points, scenarios or seeds differ",
-                "the same experiment file and scenarios, or a new --out folder",
+                f"now {fingerprint[:12]}…): its design points, scenarios, seeds or calibration "
+                f"differ{swept}",
+                "the same experiment file, scenarios and calibration (--calibration), or a new "
+                "--out folder",
             )
         self.check_index(manifest, experiment)
         size = self.chunk_size

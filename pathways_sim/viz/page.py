@@ -38,7 +38,7 @@ from pathways_sim.scenario.loader import SCENARIO, default_scenarios_dir
 from pathways_sim.viz.ensemble import Cancelled, scenario_key, worker_pool
 from pathways_sim.viz.levers import LEVERS
 from pathways_sim.viz.render import draw, take_figures
-from pathways_sim.viz.server import ENV_SCENARIO, ENV_SEED
+from pathways_sim.viz.server import ENV_CALIBRATION, ENV_SCENARIO, ENV_SEED
 from pathways_sim.viz.session import DEFAULT_SCENARIO, DEFAULT_SEED, Session, WorkshopModel
 
 TITLE = "Pathways to work: a social prescribing workshop"
@@ -84,7 +84,12 @@ def _initial_session() -> Session:
         seed = int(os.environ.get(ENV_SEED, DEFAULT_SEED))
     except ValueError:
         seed = DEFAULT_SEED
-    return Session(scenario, seed)
+    from pathways_sim.calibration.choice import resolve_calibration
+
+    # ``pathways-sim workshop`` has checked its --calibration and names it here; without it
+    # (``solara run`` by hand) the page uses the shipped calibration, as every command does.
+    calibration = resolve_calibration(os.environ.get(ENV_CALIBRATION), note=None)
+    return Session(scenario, seed, calibration=calibration)
 
 
 def lever_state(session: Session) -> tuple:
@@ -304,6 +309,7 @@ def Workshop(model: solara.Reactive[WorkshopModel], session: Session):
         solara.Switch(label="Compare A and B", value=session.ab, on_value=set_ab,
                       classes=["pw-ab"])
         solara.Text(fan, classes=["pw-sub", "pw-fan-status"])
+    solara.Text(session.model_line, classes=["pw-sub", "pw-calibration"])
     if session.error:
         solara.Error(session.error, classes=["pw-error"])
     if not session.ab:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 APP = "pathways_sim.viz.app:Page"
 ENV_SCENARIO = "PATHWAYS_WORKSHOP_SCENARIO"  # the scenario the page starts from
+ENV_CALIBRATION = "PATHWAYS_WORKSHOP_CALIBRATION"  # its calibration folder, or "none"
 ENV_SEED = "PATHWAYS_WORKSHOP_SEED"  # the seed of its live runs
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -105,7 +106,8 @@ def solara_args(host: str, port: int, open_browser: bool = False) -> list[str]:
 
 
 def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          seed: int | None = None, open_browser: bool = False) -> None:
+          seed: int | None = None, open_browser: bool = False,
+          calibration: str | None = None, quiet: bool = False) -> None:
     """Run the workshop server until interrupted (Ctrl-C or SIGTERM).
 
     Args:
@@ -114,22 +116,33 @@ def serve(scenario: str = "medium", host: str = DEFAULT_HOST, port: int = DEFAUL
         port: Port (0: any free port).
         seed: Seed of the live runs (default: the app's).
         open_browser: Open the page in the default browser once the server is up.
+        calibration: ``--calibration``: a results folder, ``"none"`` (the registry
+            values), or None for the shipped calibration; the page runs every
+            scenario at its posterior point.
+        quiet: No note on stderr when the shipped calibration is absent.
 
     Raises:
-        ScenarioError: The scenario does not load.
+        ScenarioError: The scenario or the calibration does not load.
         OfflineAssetsMissing: The front end could not render offline.
         PortInUse: ``host:port`` is taken.
         KeyboardInterrupt: Stopped by Ctrl-C, or
             :class:`~pathways_sim.interrupt.Terminated` by SIGTERM (after the
             server has shut down and its worker process has stopped).
     """
+    from pathways_sim.calibration.choice import NONE, resolve_calibration
     from pathways_sim.scenario import load_scenario
 
-    load_scenario(scenario)  # fail here, with the scenario error, not in the page
+    # fail here, with the scenario's or calibration's error, not in the page
+    cal = resolve_calibration(calibration, note=None if quiet else (
+        lambda line: print(line, file=sys.stderr, flush=True)))
+    sc = load_scenario(scenario)
+    if cal is not None:
+        cal.apply(sc)
     check_port(host, port)
     check_offline_assets()
     os.environ.update(SOLARA_ENV)
     os.environ[ENV_SCENARIO] = str(scenario)
+    os.environ[ENV_CALIBRATION] = NONE if cal is None or cal.path is None else str(cal.path)
     if seed is not None:
         os.environ[ENV_SEED] = str(int(seed))
     from solara.__main__ import run as solara_run  # imported after the environment is set
@@ -154,7 +167,8 @@ def _stop_workers() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pathways_sim.viz.server [SCENARIO] [--host H] [--port P] [--seed S]``."""
+    """``python -m pathways_sim.viz.server [SCENARIO] [--host H] [--port P] [--seed S]
+    [--calibration DIR|none]``."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m pathways_sim.viz.server")
@@ -162,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--calibration", default=None)
     args = parser.parse_args(argv)
     from pathways_sim.interrupt import describe, exit_code, handling_signals
 
     try:
         with handling_signals(quiet_exit=argv is None):
-            serve(args.scenario, args.host, args.port, args.seed)
+            serve(args.scenario, args.host, args.port, args.seed,
+                  calibration=args.calibration)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, 130 / 143
         print(f"interrupted: stopped by {describe(exc)}", file=sys.stderr)
         return exit_code(exc)

@@ -21,7 +21,7 @@ session's lock, so the play thread and button clicks never interleave.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mesa import Model
 
@@ -32,6 +32,9 @@ from pathways_sim.viz.board import DEFAULT_MAX_DOTS, sample_rate
 from pathways_sim.viz.ensemble import DEFAULT_REPLICATES, shared_cache
 from pathways_sim.viz.levers import LEVERS_BY_KEY, describe_changes, lever_values
 from pathways_sim.viz.trace import Trace
+
+if TYPE_CHECKING:
+    from pathways_sim.calibration.results import CalibrationResult
 
 DEFAULT_SCENARIO = "medium"
 SIDES = ("A", "B")
@@ -104,23 +107,41 @@ class Session:
         replicates: Background replicates per scenario for the uncertainty fan (the
             replicates of a seed are shared by every session of the process).
         max_dots: Most dots drawn per board.
+        calibration: The calibration whose posterior point every scenario loaded
+            here runs with (values the scenario files set are kept), or None for
+            the registry values.
     """
 
     def __init__(self, scenario: str | Scenario = DEFAULT_SCENARIO, seed: int = DEFAULT_SEED,
-                 replicates: int = DEFAULT_REPLICATES, max_dots: int = DEFAULT_MAX_DOTS) -> None:
+                 replicates: int = DEFAULT_REPLICATES, max_dots: int = DEFAULT_MAX_DOTS,
+                 calibration: CalibrationResult | None = None) -> None:
         self.lock = threading.RLock()
+        self.calibration = calibration
         self.seed = int(seed)
         self.max_dots = max_dots
         self.colour_by = "referral"
         self.editing = "A"
         self.version = 0  # bumped on every change the page must redraw for
-        base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        base = self.scenario(scenario)
         self.sides: dict[str, Side] = {"A": Side("A", base, self.seed)}
         self.ensembles = shared_cache(self.seed, replicates)
         self.fan = True
         self.error = ""  # a problem to show on the page (cleared by the next change)
 
     # ---------------------------------------------------------------- reading
+    def scenario(self, name: str | Scenario) -> Scenario:
+        """A scenario (name, path or object) as this session runs it: at the posterior
+        point of its calibration, where the scenario files do not set a value."""
+        sc = name if isinstance(name, Scenario) else load_scenario(name)
+        return sc if self.calibration is None else self.calibration.apply(sc)
+
+    @property
+    def model_line(self) -> str:
+        """Which calibration the runs use, in one line (shown on the page)."""
+        from pathways_sim.calibration.choice import calibration_line
+
+        return calibration_line(self.calibration, draws=False)
+
     @property
     def ab(self) -> bool:
         """True when a second run (B) is shown beside A."""
@@ -188,7 +209,7 @@ class Session:
     def load_scenario(self, name: str | Scenario, label: str | None = None) -> None:
         """Load a scenario card into side ``label`` and replay it to the current week."""
         with self.lock:
-            base = name if isinstance(name, Scenario) else load_scenario(name)
+            base = self.scenario(name)
             side = self.side(label)
             side.base = side.scenario = base
             side.rebuild(self.week)
