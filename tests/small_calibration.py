@@ -47,6 +47,7 @@ def write_small_calibration(folder: Path, *, validate_target: bool = False,
         replicates: 1
         seed: 5
         optuna: {{budget: {budget}, batch: 2, startup_trials: 2}}
+        abc: {{population: 4, generations: 2, budget: 60}}
         predictive: {{draws: 2, seed: 9}}
         """), encoding="utf-8")
     return config

@@ -38,8 +38,8 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("calint")
     config = write_small_calibration(d, validate_target=True)
     fit = d / "fit"
-    assert main(["calibrate", "--config", str(config), "--out", str(fit), "--workers", "1",
-                 "--quiet"]) == 0
+    assert main(["calibrate", "--method", "optuna", "--config", str(config), "--out", str(fit),
+                 "--workers", "1", "--quiet"]) == 0
     return {"config": config, "fit": fit}
 
 
@@ -52,8 +52,8 @@ def fit(problem: dict[str, Path], tmp_path: Path) -> Path:
 
 
 def calibrate(problem: dict[str, Path], out: Path, *extra: str) -> int:
-    return main(["calibrate", "--config", str(problem["config"]), "--out", str(out),
-                 "--workers", "1", "--quiet", *extra])
+    return main(["calibrate", "--method", "optuna", "--config", str(problem["config"]),
+                 "--out", str(out), "--workers", "1", "--quiet", *extra])
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -143,7 +143,8 @@ def test_a_damaged_journal_through_the_real_command_line(problem: dict[str, Path
                                                          tmp_path: Path) -> None:
     (fit / JOURNAL).write_bytes(b'{"op_code": 0, "worker_id": "a", "study_name": "calibr')
     done = subprocess.run(
-        [sys.executable, "-m", "pathways_sim", "calibrate", "--config", str(problem["config"]),
+        [sys.executable, "-m", "pathways_sim", "calibrate", "--method", "optuna", "--config",
+         str(problem["config"]),
          "--out", str(fit), "--resume", "--workers", "1", "--quiet"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
         text=True, timeout=120, check=False)
