@@ -204,10 +204,14 @@ def _mapper(executor: Executor) -> Callable[[Callable[[Any], Any], list[Any]], I
 def _frames(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Draws of the last generation, particles of all, and diagnostics, from pyabc's history."""
     names = unit_names(len(problem.priors))
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0].sort_values("t")
+    pops = history.get_all_populations().sort_values("t")
+    # The calibration sample (t = -1) sets the first tolerance; its end times the first
+    # generation.
+    before = pops[pops["t"] < 0]
+    previous_end = (pd.Timestamp(before["population_end_time"].iloc[-1]) if len(before)
+                    else None)
+    pops = pops[pops["t"] >= 0]
     generations, parts = [], []
-    previous_end = None
     for _, row in pops.iterrows():
         t = int(row["t"])
         df, w = history.get_distribution(m=0, t=t)

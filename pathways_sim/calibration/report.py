@@ -986,7 +986,8 @@ def _convergence_blocks(result: CalibrationResult) -> list[Block]:
                             [[str(g["generation"]), f"{g['epsilon']:.1f}", str(g["accepted"]),
                               str(g["proposed"]), f"{g['acceptance_rate']:.2f}",
                               f"{g['ess']:.1f}", f"{g['min_distance']:.1f}",
-                              f"{g['seconds']:.0f}"] for g in gens], align=("right",) * 8))
+                              "-" if g["seconds"] is None else f"{g['seconds']:.0f}"]
+                             for g in gens], align=("right",) * 8))
     return blocks
 
 

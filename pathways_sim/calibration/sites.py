@@ -114,7 +114,7 @@ class Sites:
             stems = [scenario.name] + [Path(f).stem for f in reversed(scenario.chain)]
         for stem in stems:
             for site, names in self.scenarios.items():
-                if stem in names:
+                if stem in {Path(n).stem for n in names}:  # a name, or a path to the file
                     return site
         return None
 
