@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test browser lint bench baseline docs clean workshop
+.PHONY: run test browser lint bench baseline docs clean workshop calibrate
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "pathways-sim needs Python >= 3.12 (Mesa 3.5); install it or set PYTHON=python3.12")'
@@ -50,6 +50,15 @@ bench: $(STAMP)
 ## baseline: refresh the fixed-seed regression baseline (only when a change is intended)
 baseline: $(STAMP)
 	$(BIN)/python -m tests.regression --refresh
+
+## calibrate: reproduce the shipped posterior from scratch -> calibration/results/default/
+## (pyabc fit, posterior predictive and report; validation of the held-out targets and the
+## patterns under posterior draws; leave-one-site-out cross-validation; about 1.5-2 hours on
+## 2 cores). A replaced folder is kept until the new fit is complete.
+calibrate: $(STAMP)
+	$(BIN)/pathways-sim calibrate --overwrite
+	$(BIN)/pathways-sim validate
+	$(BIN)/pathways-sim validate --leave-one-site-out --population 200 --max-minutes 12
 
 ## docs: regenerate the parameter reference in docs/scenarios.md and docs/odd.md's appendix
 docs: $(STAMP)

@@ -138,6 +138,10 @@ class AbcSettings:
             log-likelihood ratio against the best share: each target weighed by its
             information), or ``adaptive`` (pyabc's AdaptivePNormDistance on each target's
             signed root deviance, re-weighted every generation).
+        final_population: Particles of a last generation run at the last tolerance
+            (not shrinking it): the posterior sample, large enough for its effective
+            sample size; None: the last shrinking generation is the posterior.
+        final_minutes: Minutes kept for that last generation within ``max_minutes``.
     """
 
     population: int = 500
@@ -150,6 +154,8 @@ class AbcSettings:
     min_acceptance: float = 0.01
     replicates: int = 1
     distance: str = "deviance"
+    final_population: int | None = None
+    final_minutes: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -301,6 +307,8 @@ _SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
         "min_acceptance": ("float", 0.0, 1.0, "an acceptance rate"),
         "replicates": ("int", 1, MAX_REPLICATES, _WHY_REPLICATES),
         "distance": ("choice", ABC_DISTANCES),
+        "final_population": ("int?", 2, MAX_BATCH, None),
+        "final_minutes": ("float", 0.0, 100_000.0, "minutes"),
     },
     PredictiveSettings: {
         "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),

@@ -178,9 +178,13 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
     # On Ctrl-C or SIGTERM: the executor's workers stop, then the manifest says "interrupted".
     with _marks_interrupted(folder, config, problem, method, budget, resume, command,
                             executor.description, started), executor:
+        runs = (f"{config.abc.replicates} run(s) of each scenario per particle, population "
+                f"{config.abc.population}" if method == "pyabc" else
+                f"{len(problem.seeds)} replicates per scenario")
         log(f"calibrate ({method}): {len(problem.targets)} fit targets in "
-            f"{len(problem.groups)} scenarios, {len(problem.priors)} parameters, "
-            f"{len(problem.seeds)} replicates per scenario, on {executor.description}")
+            f"{len(problem.groups)} scenarios, {len(problem.priors)} parameters "
+            f"({len(problem.fitted_sites)} sites' client mix among them), {runs}, on "
+            f"{executor.description}")
         if method == "optuna":
             fit = run_optuna(problem, executor, folder, budget=budget, resume=resume, log=log)
             point = fit.best_values

@@ -4,7 +4,9 @@ For each site of the configuration (:mod:`pathways_sim.calibration.sites`) in tu
 
 1. drop every target of the site (fitted and held out) from the configuration;
 2. refit the posterior with pyabc on the other sites' fit targets (the left-out
-   site then has no fitted client-mix deviation);
+   site then has no fitted client-mix deviation), with the configuration's settings
+   but no final large generation (the refit serves predictive draws, not a large
+   posterior sample), and optionally a smaller population and a time limit;
 3. predict each of the site's targets with that posterior: parameter draws, a
    fresh deviation of the site's client mix from the between-site prior (the
    way a new service is predicted), simulation noise, and the sampling noise
@@ -99,8 +101,11 @@ def leave_one_site_out(config: CalibrationConfig, full: CalibrationResult | None
         summary written beside it.
     """
     started = time.perf_counter()
+    # A refit serves the site's predictive draws, not a large posterior sample: no final
+    # generation at the last tolerance (its population is the last shrinking one's).
     settings = dataclasses.replace(
-        config.abc, **({"population": population} if population else {}),
+        config.abc, final_population=None,
+        **({"population": population} if population else {}),
         **({"max_minutes": max_minutes} if max_minutes else {}))
     pred = config.predictive
     k = draws or pred.draws

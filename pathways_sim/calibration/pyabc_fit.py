@@ -7,10 +7,15 @@ population, each simulated and accepted when its distance to the data is
 within the generation's tolerance, and weighted by prior over proposal
 density. What this module gives it:
 
-* **Parameters** in the unit cube of the priors (``u`` in [0, 1] for each
-  parameter, :meth:`~pathways_sim.calibration.priors.Prior.from_unit`): a
-  uniform ``u`` is a draw from the prior, uniform, log-uniform or a site
-  deviation's normal alike, and one kernel scale fits every parameter.
+* **Parameters** on the probit scale of the priors' unit cube: pyabc sees
+  ``x ~ N(0, 1)`` for every parameter, and the model maps ``u = Phi(x)`` in
+  [0, 1] to the parameter's value
+  (:meth:`~pathways_sim.calibration.priors.Prior.from_unit`), so ``x`` drawn from
+  its standard normal prior is a draw from the parameter's prior (uniform,
+  log-uniform or a site deviation's normal alike). The space has no edges, so
+  pyabc's multivariate normal kernel never proposes outside the prior (in 33
+  dimensions a kernel in the unit cube mostly does), and one kernel scale fits
+  every parameter.
 * **The model** (:class:`SummaryModel`): every target scenario run with the
   particle's values (``replicates`` runs each, with seeds derived from the
   particle, so a particle's simulation is reproducible), summarised as each fit
@@ -57,6 +62,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from pathways_sim.calibration.config import AbcSettings
 from pathways_sim.calibration.likelihood import simulated_share
@@ -85,8 +91,13 @@ def ess(w: np.ndarray) -> float:
 
 
 def unit_names(n: int) -> list[str]:
-    """pyabc's names of the unit-cube coordinates: ``u00``, ``u01``, ..."""
-    return [f"u{i:02d}" for i in range(n)]
+    """pyabc's names of the parameters' probit coordinates: ``x00``, ``x01``, ..."""
+    return [f"x{i:02d}" for i in range(n)]
+
+
+def to_cube(x: np.ndarray) -> np.ndarray:
+    """Probit coordinates to the unit cube: ``u = Phi(x)``, uniform for a standard normal ``x``."""
+    return special.ndtr(np.asarray(x, dtype=float))
 
 
 def particle_seed(root: int, u: np.ndarray) -> int:
@@ -116,7 +127,7 @@ class SummaryModel:
 
     def __call__(self, pars: Any) -> dict[str, float]:
         names = unit_names(len(self.problem.priors))
-        u = np.array([float(pars[n]) for n in names])
+        u = to_cube(np.array([float(pars[n]) for n in names]))
         seeds = replicate_seeds(particle_seed(self.seed, u), self.replicates)
         ev = self.problem.simulate(self.values(u), seeds)
         if ev.error:
@@ -216,7 +227,8 @@ def _frames(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFrame,
         t = int(row["t"])
         df, w = history.get_distribution(m=0, t=t)
         dist = history.get_weighted_distances(t=t)
-        values = pd.DataFrame([from_unit(problem.priors, df.loc[i, names].to_numpy(float))
+        values = pd.DataFrame([from_unit(problem.priors,
+                                         to_cube(df.loc[i, names].to_numpy(float)))
                                for i in df.index])
         values.insert(0, "weight", np.asarray(w, dtype=float))
         values.insert(0, "generation", t)
@@ -281,19 +293,22 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
     budget = s.budget if budget is None else budget
     names = unit_names(len(problem.priors))
     model = SummaryModel(problem, s.replicates, problem.config.seed)
-    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", 0.0, 1.0) for n in names})
+    prior = pyabc.Distribution(**{n: pyabc.RV("norm", 0.0, 1.0) for n in names})
     observed = {f"r{j}": 0.0 for j in range(len(problem.targets))}
     if s.distance == "adaptive":
         distance: Any = pyabc.AdaptivePNormDistance(p=2)
     else:
         distance = total_deviance
+
+    def make(pop: Any, eps: Any) -> Any:
+        return pyabc.ABCSMC(model, prior, distance, population_size=pop,
+                            sampler=MappingSampler(map_=_mapper(executor)), eps=eps)
+
     population: Any = (pyabc.AdaptivePopulationSize(s.population, mean_cv=0.05,
                                                     max_population_size=4 * s.population)
                        if s.population_rule == "adaptive"
                        else pyabc.ConstantPopulationSize(s.population))
-    sampler = MappingSampler(map_=_mapper(executor))
-    abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler,
-                       eps=pyabc.QuantileEpsilon(alpha=s.quantile))
+    abc = make(population, pyabc.QuantileEpsilon(alpha=s.quantile))
     db = folder / DB
     fingerprint = problem_fingerprint(problem)
     folder.mkdir(parents=True, exist_ok=True)
@@ -320,15 +335,30 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
                     meta_info={"fingerprint": fingerprint, "parameters": problem.parameters,
                                "targets": [t.id for t in problem.targets]})
             done = 0
-        left = max(0, budget - done)
+        # A constant last tolerance only means something for a fixed distance.
+        final = s.final_population if s.distance == "deviance" else None
+        shrinking = max(1, s.generations - (1 if final else 0))
         started = time.perf_counter()
         history = abc.run(
             minimum_epsilon=s.min_epsilon if s.min_epsilon is not None else 0.0,
-            max_nr_populations=s.generations,
+            max_nr_populations=shrinking,
             min_acceptance_rate=s.min_acceptance,
-            max_total_nr_simulations=left,
-            max_walltime=dt.timedelta(minutes=s.max_minutes),
+            max_total_nr_simulations=max(0, budget - done),
+            max_walltime=dt.timedelta(minutes=max(0.01, s.max_minutes
+                                                  - (s.final_minutes if final else 0.0))),
         )
+        if final:
+            # The posterior sample: one more generation at the last tolerance (not shrinking
+            # it, so most proposals are accepted) with enough particles for its ESS.
+            last = history.get_all_populations().sort_values("t").iloc[-1]
+            log(f"pyabc: final generation of {final} particles at the last tolerance "
+                f"{float(last['epsilon']):.1f}")
+            abc = make(pyabc.ConstantPopulationSize(final),
+                       pyabc.ConstantEpsilon(float(last["epsilon"])))
+            history = abc.load(f"sqlite:///{db}", int(history.id))
+            history = abc.run(max_nr_populations=1,
+                              max_total_nr_simulations=max(
+                                  0, budget - int(history.total_nr_simulations)))
         seconds = time.perf_counter() - started
     draws, particles, diagnostics = _frames(history, problem)
     if not len(draws):
