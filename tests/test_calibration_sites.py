@@ -204,3 +204,23 @@ def test_leave_one_site_out_refits_without_each_site_and_predicts_it(tmp_path: P
     manifest = json.loads((fit / "manifest.json").read_text())
     assert "loso/loso_targets.csv" in manifest["files"]
     assert any("--leave-one-site-out" in s["command"] for s in manifest["steps"])
+
+
+def test_the_final_generation_samples_more_particles_at_the_last_tolerance(
+        tmp_path: Path) -> None:
+    """The posterior sample: a last generation with more particles at the tolerance the
+    shrinking generations reached (so its effective sample size is large at little cost)."""
+    config = _two_site_problem(tmp_path)
+    config.write_text(config.read_text().replace(
+        "abc: {population: 6, generations: 2, budget: 200}",
+        "abc: {population: 6, generations: 3, budget: 400, final_population: 12}"),
+        encoding="utf-8")
+    fit = tmp_path / "fit"
+    assert main(["calibrate", "--config", str(config), "--out", str(fit), "--workers", "2",
+                 "--quiet"]) == 0
+    cal = load_calibrated(fit)
+    gens = cal.diagnostics["generations"]
+    assert [g["accepted"] for g in gens] == [6, 6, 12]
+    assert gens[2]["epsilon"] == pytest.approx(gens[1]["epsilon"])
+    assert len(cal.draws) == 12 and cal.diagnostics["final_ess"] == pytest.approx(
+        gens[2]["ess"])

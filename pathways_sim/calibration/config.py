@@ -112,6 +112,9 @@ class OptunaSettings:
 ABC_DISTANCES = ("deviance", "adaptive")
 """Distances of the pyabc fit (``abc.distance``)."""
 
+ABC_TRANSITIONS = ("gaussian", "kde")
+"""Transitions (proposal kernels) of the pyabc fit (``abc.transition``)."""
+
 ABC_POPULATIONS = ("constant", "adaptive")
 """Population-size rules of the pyabc fit (``abc.population_rule``)."""
 
@@ -142,6 +145,11 @@ class AbcSettings:
             (not shrinking it): the posterior sample, large enough for its effective
             sample size; None: the last shrinking generation is the posterior.
         final_minutes: Minutes kept for that last generation within ``max_minutes``.
+        transition: ``gaussian`` (independent normals fitted to the weighted
+            population, per parameter: even importance weights in many dimensions,
+            :func:`pathways_sim.calibration.pyabc_fit.gaussian_transition`) or ``kde``
+            (pyabc's MultivariateNormalTransition, a kernel density estimate).
+        scaling: Factor on the transition's variances.
     """
 
     population: int = 500
@@ -156,6 +164,8 @@ class AbcSettings:
     distance: str = "deviance"
     final_population: int | None = None
     final_minutes: float = 5.0
+    transition: str = "gaussian"
+    scaling: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -309,6 +319,8 @@ _SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
         "distance": ("choice", ABC_DISTANCES),
         "final_population": ("int?", 2, MAX_BATCH, None),
         "final_minutes": ("float", 0.0, 100_000.0, "minutes"),
+        "transition": ("choice", ABC_TRANSITIONS),
+        "scaling": ("open", 0.0, 100.0, "a factor on the covariance"),
     },
     PredictiveSettings: {
         "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),

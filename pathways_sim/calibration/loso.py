@@ -31,6 +31,7 @@ Typical use::
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ from pathways_sim.calibration.loso_io import FOLDER, write_loso
 from pathways_sim.calibration.objective import Problem
 from pathways_sim.calibration.optuna_fit import problem_fingerprint
 from pathways_sim.calibration.predict import target_predictive
-from pathways_sim.calibration.pyabc_fit import DB, run_pyabc
+from pathways_sim.calibration.pyabc_fit import DB, FINGERPRINT, pyabc_fingerprint, run_pyabc
 from pathways_sim.calibration.results import POINT_FILE, CalibrationResult, load_calibrated
 from pathways_sim.sweep.executors import Executor
 
@@ -63,11 +64,19 @@ def _refit(config: CalibrationConfig, site: str, executor: Executor, folder: Pat
                               abc=settings)
     problem = Problem(cfg)
     fingerprint = problem_fingerprint(problem)
+    expected = pyabc_fingerprint(problem, settings)
     if (folder / POINT_FILE).is_file():
         done = load_calibrated(folder)
-        if done.fingerprint == fingerprint:
+        if done.diagnostics.get("pyabc_fingerprint") == expected:
             log(f"loso: {site}: the refit in {folder} is done; using it")
             return done
+    stamp = folder / FINGERPRINT
+    if folder.is_dir() and (not stamp.is_file()
+                            or stamp.read_text(encoding="utf-8").strip() != expected):
+        # A refit of another problem or other settings: this folder is the cross-validation's
+        # own cache, so start that site again.
+        log(f"loso: {site}: {folder} holds a refit with other settings; starting it again")
+        shutil.rmtree(folder)
     resume = (folder / DB).is_file()
     fit = run_pyabc(problem, executor, folder, resume=resume,
                     log=lambda line: log(f"loso: {site}: {line}"))

@@ -178,9 +178,16 @@ def predict_observable(scenario: Scenario, observable: str, window_months: float
                             f"{window_months} months is longer than the scenario's follow-up "
                             f"({follow} weeks)", "a window within run.follow_up_weeks")
     thetas = _draws(result, draws, seed, {})
+    sites = None if result is None else result.sites
+    site = None if sites is None else sites.site_of(scenario)
+    if site is not None and not set(sites.deviations([site])) <= set(result.parameters):
+        # A site the fit did not see: a fresh client-mix deviation in each draw.
+        for th, fresh in zip(thetas, fresh_deviations(sites, site, draws, seed), strict=True):
+            th.update(fresh)
     seeds = replicate_seeds(seed, draws)
     task = ObserveTask((("predict", ((observable, cohort, window_months),)),))
-    jobs = (Job((i, "predict", 0), apply_values(scenario, th) if th else scenario, int(s))
+    jobs = (Job((i, "predict", 0), apply_values(scenario, th, sites=sites) if th else scenario,
+                int(s))
             for i, (th, s) in enumerate(zip(thetas, seeds, strict=True)))
     k = np.zeros(draws, dtype=np.int64)
     n = np.zeros(draws, dtype=np.int64)

@@ -11,8 +11,10 @@ work, interest in work) are partially pooled::
     value at site s = clip(base_s + sd * z_s, the parameter's allowed range)
 
 * ``base_s`` is what the evidence says about the site: the site scenario's own value when
-  its file sets the parameter (with its source), otherwise the pooled value (the calibrated
-  value when the parameter also has a prior in priors.csv, else the registry default);
+  its file (or a base it is built on) sets the parameter (with its source), otherwise the
+  pooled value (the calibrated value when the parameter also has a prior in priors.csv, else
+  the registry default). A value set on top of the site (a variant's own file, a sweep's
+  lever) is kept as it is;
 * ``sd`` is the between-site spread, an assumption stated with its basis in the config;
 * ``z_s`` is the site's deviation, a calibrated parameter named ``<parameter>@<site>``
   with a standard normal prior truncated to ``[-Z_LIMIT, Z_LIMIT]``.
@@ -33,6 +35,7 @@ Typical use::
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,20 +158,34 @@ class Sites:
         site = self.site_of(scenario) if site is None else site
         if site is None:
             return {}
+        own = self._own_files(scenario, site)
         out = {}
         for p in self.parameters:
             z = values.get(self.deviation(p.parameter, site))
             if z is None:
                 continue
-            if scenario.set_by.get(p.parameter, "default") != "default":
+            setter = scenario.set_by.get(p.parameter, "default")
+            if setter == "default":
+                base = float(values.get(p.parameter, scenario.values[p.parameter]))
+            elif setter in own:
                 base = float(scenario.values[p.parameter])  # the site's evidence
             else:
-                base = float(values.get(p.parameter, scenario.values[p.parameter]))
+                continue  # set on top of the site (a variant's file, a sweep's lever): kept
             reg = scenario.registry[p.parameter] if scenario.registry else None
             lo = -np.inf if reg is None or reg.low is None else reg.low
             hi = np.inf if reg is None or reg.high is None else reg.high
             out[p.parameter] = float(np.clip(base + p.sd * float(z), lo, hi))
         return out
+
+    def _own_files(self, scenario: Scenario, site: str) -> set[str]:
+        """Names of the files that define the site: its scenario's file and that file's bases
+        (a value they set is the site's evidence; anything set after them is not)."""
+        names = {Path(n).stem for n in self.scenarios[site]}
+        stems = [Path(f).stem for f in scenario.chain]
+        for i in range(len(stems) - 1, -1, -1):
+            if stems[i] in names:
+                return set(stems[: i + 1])
+        return {scenario.name} if scenario.name in names else set()
 
     def to_dict(self) -> dict:
         """Plain data (for the manifest and ``calibrated.json``)."""
@@ -198,7 +215,9 @@ def fresh_deviations(sites: Sites, site: str, k: int, seed: int) -> list[dict[st
         ``k`` mappings ``<parameter>@<site> -> z``.
     """
     priors = sites.priors([site])
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x517E,)))
+    # Each site its own stream: two unseen sites never share their deviations.
+    rng = np.random.default_rng(np.random.SeedSequence(
+        seed, spawn_key=(0x517E, zlib.crc32(site.encode()))))
     u = rng.random((k, len(priors)))
     return [{p.parameter: float(p.from_unit(x)) for p, x in zip(priors, row, strict=True)}
             for row in u]
