@@ -282,3 +282,28 @@ def test_an_unknown_abc_distance_is_a_config_error(tmp_path: Path) -> None:
         load_config(cfg)
     text = str(err.value)
     assert "abc.distance" in text and "euclid" in text and "deviance or adaptive" in text
+
+
+def test_the_pyabc_proposal_is_a_normal_per_parameter_fitted_to_the_weighted_population() -> None:
+    """Independent normals (not a KDE): in many dimensions the importance weights stay even."""
+    import pandas as pd
+
+    from pathways_sim.calibration.pyabc_fit import gaussian_transition
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x00": rng.normal(1.0, 0.5, 400), "x01": rng.normal(-2.0, 2.0, 400)})
+    w = np.ones(400)
+    w[:200] = 3.0  # weighted mean and spread, not the plain ones
+    t = gaussian_transition(1.0)
+    t.fit(X, w / w.sum())
+    wn = w / w.sum()
+    mean = wn @ X.to_numpy()
+    assert t.mean == pytest.approx(mean)
+    assert t.sd == pytest.approx(np.sqrt(wn @ (X.to_numpy() - mean) ** 2))
+    np.random.seed(0)  # noqa: NPY002 - pyabc's workers sample from the global state
+    draws = pd.DataFrame([dict(t.rvs_single()) for _ in range(2000)])
+    assert draws.mean().to_numpy() == pytest.approx(mean, abs=0.15)
+    point = {"x00": 1.0, "x01": -2.0}
+    expected = stats.norm.pdf(1.0, t.mean[0], t.sd[0]) * stats.norm.pdf(-2.0, t.mean[1], t.sd[1])
+    assert t.pdf(pd.Series(point)) == pytest.approx(expected)
+    assert t.pdf(pd.DataFrame([point, point])) == pytest.approx([expected, expected])

@@ -284,7 +284,7 @@ def pyabc_fingerprint(problem: Problem, settings: AbcSettings) -> str:
 
     keep = {k: getattr(settings, k) for k in ("distance", "replicates", "population",
                                               "population_rule", "quantile", "transition",
-                                              "scaling", "final_population")}
+                                              "scaling")}
     text = json.dumps({"problem": problem_fingerprint(problem), "abc": keep}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -49,7 +49,7 @@ and figure handling). Figures follow the house style of
 To render a results folder's report again (e.g. after ``validate`` or a
 leave-one-site-out run added files to it) somewhere else::
 
-    python -m pathways_sim.calibration.report calibration/results/default_abc --out /tmp/rep
+    python -m pathways_sim.calibration.report calibration/results/default --out /tmp/rep
 """
 
 from __future__ import annotations
