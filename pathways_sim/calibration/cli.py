@@ -485,6 +485,10 @@ def _leave_one_site_out(args: argparse.Namespace, argv: Sequence[str], config: A
     if not config.sites:
         return _fail(ScenarioError(str(config.file), "sites", "the configuration has no sites "
                                    "to leave out", "a 'sites:' mapping and 'site_parameters'"))
+    if result is not None and result.config.get("sites") not in (None, config.sites.to_dict()):
+        return _fail(ScenarioError(str(config.file), "sites", "differ from the sites of the "
+                                   f"calibration {result.version} (its config.json)",
+                                   "the configuration the calibration was fitted with"))
 
     def go() -> Any:
         with executor:
