@@ -80,7 +80,7 @@ def write_problem(folder: Path, replicates: int = 1) -> Path:
         seed: 11
         replicates: {replicates}
         optuna: {{budget: 64, batch: 4, startup_trials: 16}}
-        abc: {{population: 40, generations: 5, quantile: 0.5, budget: 600}}
+        abc: {{population: 60, generations: 7, quantile: 0.5, budget: 2000}}
         predictive: {{draws: 8, seed: 5}}
         """), encoding="utf-8")
     return config
@@ -114,7 +114,13 @@ def test_pyabc_posterior_covers_known_parameters(problem: Problem, tmp_path: Pat
     assert gens[-1]["epsilon"] < gens[0]["epsilon"]  # the tolerance shrinks
     for p in problem.priors:
         x = fit.draws[p.parameter].to_numpy()
-        lo, hi = weighted_quantile(x, [0.025, 0.975], w)
+        lo, med, hi = weighted_quantile(x, [0.025, 0.5, 0.975], w)
         assert lo <= TRUE[p.parameter] <= hi, (p.parameter, lo, hi)
-        # ... and the posterior has learnt something: narrower than the prior.
-        assert p.to_unit(hi) - p.to_unit(lo) < 0.7, (p.parameter, lo, hi)
+        # ... centred near the truth (a mix-up of parameters, targets or weights is off by 0.3
+        # or more of the prior's range) ...
+        assert abs(p.to_unit(med) - p.to_unit(TRUE[p.parameter])) < 0.2, (p.parameter, med)
+        # ... and the posterior has learnt something: its 90% interval narrower than the prior.
+        # (Uptake saturates, capped at 0.95 after the follow-up factor, so its posterior keeps a
+        # long right tail: pyabc runs vary, and the bound allows for it.)
+        lo90, hi90 = weighted_quantile(x, [0.05, 0.95], w)
+        assert p.to_unit(hi90) - p.to_unit(lo90) < 0.8, (p.parameter, lo90, hi90)
