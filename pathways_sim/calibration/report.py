@@ -780,8 +780,8 @@ def _parameter_blocks(result: CalibrationResult, table: pd.DataFrame) -> list[Bl
                 "the value down.")
     else:
         text = ("An Optuna fit is one point, not a posterior: each panel shows the prior range "
-                "and the point; the shrinkage cannot be computed (use `--method abc` or "
-                "`pyabc` for a posterior).")
+                "and the point; the shrinkage cannot be computed (use `--method pyabc` for "
+                "a posterior).")
     rows = [[r.parameter, r.prior, f"{r.low:g}-{r.high:g}", f"{r.default:g}", f"{r.point:.4g}",
              f"{r.median:.4g}", f"{r.lo90:.4g}-{r.hi90:.4g}",
              f"{r.shrinkage:.2f}" if np.isfinite(r.shrinkage) else "-", r.informed]
