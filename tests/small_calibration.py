@@ -10,6 +10,21 @@ import textwrap
 from pathlib import Path
 
 TARGET_HEADER = "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
+PRIORS_TABLE = ("parameter,low,high,prior,default,informed_by,source\n"
+                "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n")
+"""One prior: the uptake rate, which the uptake targets inform."""
+
+
+def write_small_scenario(path: Path) -> Path:
+    """A small fast service (the medium one, 39 weeks, 2,000 referrals a year) at ``path``."""
+    path.write_text(textwrap.dedent("""\
+        description: A small fast service for the calibration tests.
+        base: medium
+        params:
+          run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}
+          referrals: {per_year: 2000}
+        """), encoding="utf-8")
+    return path
 
 
 def write_small_calibration(folder: Path, *, validate_target: bool = False,
@@ -24,21 +39,12 @@ def write_small_calibration(folder: Path, *, validate_target: bool = False,
     Returns:
         The config file.
     """
-    scenario = folder / "small.yaml"
-    scenario.write_text(textwrap.dedent("""\
-        description: A small fast service for the calibration tests.
-        base: medium
-        params:
-          run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}
-          referrals: {per_year: 2000}
-        """), encoding="utf-8")
+    scenario = write_small_scenario(folder / "small.yaml")
     rows = [f"uptake,{scenario},all,took_up_service,6,320,500,,binomial,fit,test\n"]
     if validate_target:
         rows.append(f"vol,{scenario},all,volunteering,6,20,500,,binomial,validate,test\n")
     (folder / "targets.csv").write_text(TARGET_HEADER + "".join(rows), encoding="utf-8")
-    (folder / "priors.csv").write_text(
-        "parameter,low,high,prior,default,informed_by,source\n"
-        "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n", encoding="utf-8")
+    (folder / "priors.csv").write_text(PRIORS_TABLE, encoding="utf-8")
     config = folder / "config.yaml"
     config.write_text(textwrap.dedent(f"""\
         name: small

@@ -26,6 +26,12 @@ from pathways_sim.calibration.results import load_calibrated
 from pathways_sim.calibration.sites import SiteParameter, Sites, fresh_deviations
 from pathways_sim.cli import main
 from pathways_sim.scenario import ScenarioError, load_scenario
+from tests.small_calibration import (
+    PRIORS_TABLE,
+    TARGET_HEADER,
+    write_small_calibration,
+    write_small_scenario,
+)
 
 SITES = Sites({"rotherham": ("rotherham_mh_2015",), "eqolise": ("ips_trial", "ips_trial_control")},
               (SiteParameter("clients.aspiration_barrier", 0.1, "test"),
@@ -130,8 +136,6 @@ def test_a_site_the_fit_did_not_see_gets_fresh_deviations_in_each_draw() -> None
     ("site_parameters: [{parameter: clients.barrier_mean, sd: 0.1, source: s}]\n", "no sites"),
 ])
 def test_bad_sites_are_config_errors(tmp_path: Path, extra: str, problem: str) -> None:
-    from tests.small_calibration import write_small_calibration
-
     cfg = write_small_calibration(tmp_path)
     cfg.write_text(cfg.read_text() + extra, encoding="utf-8")
     with pytest.raises(ScenarioError, match=problem):
@@ -143,21 +147,10 @@ def _two_site_problem(folder: Path) -> Path:
     site-varying parameter."""
     rows = []
     for name, k in (("north", 300), ("south", 260)):
-        (folder / f"{name}.yaml").write_text(textwrap.dedent("""\
-            description: A small fast service for the site tests.
-            base: medium
-            params:
-              run: {weeks: 39, cohort_weeks: 13, follow_up_weeks: 26}
-              referrals: {per_year: 2000}
-            """), encoding="utf-8")
-        rows.append(f"{name}_uptake,{folder / name}.yaml,all,took_up_service,6,{k},500,,"
-                    "binomial,fit,test\n")
-    (folder / "targets.csv").write_text(
-        "id,scenario,cohort,observable,window_months,k,n,n_max,likelihood,role,source\n"
-        + "".join(rows), encoding="utf-8")
-    (folder / "priors.csv").write_text(
-        "parameter,low,high,prior,default,informed_by,source\n"
-        "service.uptake_base,0.05,0.6,uniform,0.35,uptake,test\n", encoding="utf-8")
+        scenario = write_small_scenario(folder / f"{name}.yaml")
+        rows.append(f"{name}_uptake,{scenario},all,took_up_service,6,{k},500,,binomial,fit,test\n")
+    (folder / "targets.csv").write_text(TARGET_HEADER + "".join(rows), encoding="utf-8")
+    (folder / "priors.csv").write_text(PRIORS_TABLE, encoding="utf-8")
     config = folder / "config.yaml"
     config.write_text(textwrap.dedent(f"""\
         name: sites

@@ -280,14 +280,18 @@ def test_barrier_readings_match_the_model(small_run) -> None:
     assert (s.status[: s.n] == REJECTED).any()
 
 
-def test_observables_agree_with_metrics(small_run) -> None:
-    m = small_run
+def _run_metrics(m) -> tuple:
+    """A run's log, client attributes, metrics, outcome cohort and cohort size."""
     p = m.p.run
     log, attrs = m.log.frame(), m.client_attributes()
     metrics = compute_metrics(log, attrs, run_weeks=p.weeks, follow_up_weeks=p.follow_up_weeks,
                               cohort_weeks=p.cohort_weeks)
-    cohort = default_cohort(p.weeks, p.cohort_weeks, p.follow_up_weeks)
-    n = int(metrics["cohort_size"])
+    return (log, attrs, metrics, default_cohort(p.weeks, p.cohort_weeks, p.follow_up_weeks),
+            int(metrics["cohort_size"]))
+
+
+def test_observables_agree_with_metrics(small_run) -> None:
+    log, attrs, metrics, cohort, n = _run_metrics(small_run)
     assert n > 50
     pairs = {("found_work", 6): "found_work_6m", ("volunteering", 6): "volunteering_6m",
              ("training_or_education", 6): "training_6m",
@@ -301,13 +305,7 @@ def test_observables_agree_with_metrics(small_run) -> None:
 
 def test_pattern_terms_are_the_patterns_metrics_as_counts(small_run) -> None:
     """The calibration's pattern terms count what the patterns experiment compares."""
-    m = small_run
-    p = m.p.run
-    log, attrs = m.log.frame(), m.client_attributes()
-    metrics = compute_metrics(log, attrs, run_weeks=p.weeks, follow_up_weeks=p.follow_up_weeks,
-                              cohort_weeks=p.cohort_weeks)
-    cohort = default_cohort(p.weeks, p.cohort_weeks, p.follow_up_weeks)
-    n = int(metrics["cohort_size"])
+    log, attrs, metrics, cohort, n = _run_metrics(small_run)
 
     def count(metric: str) -> int:
         return round(metrics[metric] * n)
