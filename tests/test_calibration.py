@@ -39,7 +39,7 @@ def test_shipped_targets_priors_and_default_config_load() -> None:
     assert glos.n_max == 2500 and glos.likelihood == "binomial_uncertain_n"
     assert next(t for t in targets if t.id == "wtw_work_goals").window_months is None
     priors = load_priors(ROOT / "calibration" / "priors.csv")
-    assert len(priors) == 16
+    assert len(priors) == 17
     cfg = load_config("default")
     assert [p.parameter for p in cfg.priors][-1] == "service.decline_at_contact"
     assert len(cfg.fit_targets) == 14 and len(cfg.validate_targets) == 3  # patterns fitted

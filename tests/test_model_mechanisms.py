@@ -447,8 +447,8 @@ def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
             m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
             B, s.B0, dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
             m.provision.stepping, d.relapse_rate, d.activity_awareness, extra, d.goal_growth,
-            d.awareness_base, d.goal_threshold, d.goal_threshold + d.goal_lapse_margin,
-            d.travelled_distance, rows, start)
+            d.awareness_base, d.confidence_spillover, d.goal_threshold,
+            d.goal_threshold + d.goal_lapse_margin, d.travelled_distance, rows, start)
         after[extra] = B[lo:n, D["aspiration"]]
     act = s.act[lo:n]
     stone = (act >= 0) & m.provision.stepping[np.maximum(act, 0)]
@@ -459,6 +459,44 @@ def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
     floor = after[0.0] - gain <= 0.01  # the barrier never falls below 0.01
     np.testing.assert_allclose(after[0.5][spiral & ~floor],
                                (after[0.0] - gain)[spiral & ~floor], rtol=1e-4, atol=1e-6)
+
+
+def test_interest_in_work_follows_regained_confidence_up_to_the_reach_of_a_goal():
+    # The upward spiral (docs/odd.md §7.10): one week of the dynamics kernel with and without
+    # dynamics.confidence_spillover. Every engaged client of working age out of work whose
+    # aspiration barrier is above goal_threshold + goal_lapse_margin gains spillover x their
+    # gain since referral in the mental-health and isolation barriers, but is not carried
+    # below that level by it; no one else gains.
+    m = run_model("medium", weeks=40)
+    s, d, lo, n = m.clients, m.p.dynamics, m.follow_up.lo, m.clients.n
+    reach = d.goal_threshold + d.goal_lapse_margin
+    after = {}
+    for rate in (0.0, 0.3):
+        B, goal, travelled, dist = s.B.copy(), s.goal.copy(), s.travelled.copy(), s.dist.copy()
+        rows, start = m.log.reserve(2 * (n - lo))
+        dynamics_kernel(
+            m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
+            B, s.B0, dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
+            m.provision.stepping, d.relapse_rate, d.activity_awareness,
+            d.stepping_stone_awareness, d.goal_growth, d.awareness_base, rate, d.goal_threshold,
+            reach, d.travelled_distance, rows, start)
+        after[rate] = B[lo:n, D["aspiration"]]
+    before = s.B[lo:n, D["aspiration"]]
+    mental, iso = D["mental"], D["isolation"]
+    gained = (np.maximum(s.B0[lo:n, mental] - s.B[lo:n, mental], 0)
+              + np.maximum(s.B0[lo:n, iso] - s.B[lo:n, iso], 0))
+    status = s.status[lo:n]
+    engaged = (status == SUPPORTED) | (s.act[lo:n] >= 0)
+    eligible = engaged & s.working_age[lo:n] & ~s.in_work[lo:n] & (status != REJECTED)
+    spill = eligible & (before > reach) & (gained > 0)
+    assert spill.sum() > 20
+    np.testing.assert_array_equal(after[0.3][~spill], after[0.0][~spill])
+    gain = np.minimum(0.3 * gained, before - reach)
+    clear = spill & (after[0.0] - gain > 0.01)
+    np.testing.assert_allclose(after[0.3][clear], (after[0.0] - gain)[clear], rtol=1e-4,
+                               atol=1e-6)
+    capped = spill & (0.3 * gained > before - reach)  # stopped at the reach of a goal
+    assert capped.sum() > 0 and (after[0.3][capped] >= reach - 0.05).all()
 
 
 def test_work_goals_appear_more_with_work_aware_link_workers():
@@ -489,8 +527,10 @@ def test_only_link_workers_with_low_work_awareness_discourage_goals(aware, disco
 def test_training_link_workers_mid_run_raises_work_goals_and_ends_discouragement():
     # Discouragement at the default settings is rare (a few a year at this size): make it
     # common, so that the test does not rest on a lucky seed.
+    # Interest that follows regained confidence (dynamics.confidence_spillover) is switched off,
+    # so the goals counted are those that Link Workers' work awareness brings.
     often = {**SMALL, "link_workers.discourage_per_session": 0.5,
-             "link_workers.discourage_distance": 0.3}
+             "link_workers.discourage_distance": 0.3, "dynamics.confidence_spillover": 0.0}
     plain = PathwaysModel(scenario("medium", often), seed=6)
     trained = PathwaysModel(scenario("medium", often), seed=6)
     plain.run(26)

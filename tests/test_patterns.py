@@ -212,17 +212,25 @@ def interest_in_work(name: str, seed: int) -> dict[int, tuple[float, float]]:
 
 @pytest.mark.parametrize("name", ["medium", "holistic"])
 def test_9_interest_in_work_rises_markedly_after_4_to_6_months_of_support(name):
-    # docs/evidence.md §E3.9: very low at referral, rising markedly after 4-6 months.
-    # "Markedly": at 6 months over 1.4 times its level at referral, per replicate; and
-    # the rise over months 4-6 is larger than over the first 3 months (it builds up).
+    # docs/evidence.md §E3.9: very low at referral, risen markedly when read again after 4-6
+    # months. "Markedly": at 6 months over 1.4 times its level at referral, per replicate.
+    # (VAR read it twice, at referral and at 4-6 months, so the evidence says nothing of the
+    # shape of the rise in between, and neither does this test.)
     runs = [interest_in_work(name, seed) for seed in SEEDS]
     at0, at6 = [r[26][0] for r in runs], [r[26][1] for r in runs]
     mean, lo, hi = paired_interval(1.4 * np.array(at0), at6)
     assert lo > 0, report(f"{name}: interest at 6 months - 1.4 x at referral", mean, lo, hi)
-    first = [r[13][1] - r[13][0] for r in runs]  # months 1-3
-    later = [r[26][1] - r[13][1] for r in runs]  # months 4-6 (clients still supported at 6)
-    mean, lo, hi = paired_interval(first, later)
-    assert lo > 0, report(f"{name}: rise in months 4-6 - rise in months 1-3", mean, lo, hi)
+
+
+def test_9_interest_in_work_progresses_more_than_any_other_area():
+    # §E3.9: of VAR's eight wellbeing measures, interest in work showed the greatest progress
+    # after 4-6 months, in VAR's mental-health service: per replicate, the mean fall of the
+    # aspiration barrier by 6 months exceeds that of the most-improved other barrier.
+    work = values("rotherham_mh_2015", "work_interest_progress_6m")
+    other = values("rotherham_mh_2015", "other_domain_progress_6m")
+    mean, lo, hi = paired_interval(other, work)
+    assert lo > 0, report("rotherham_mh_2015: progress in interest in work - in the "
+                          "most-improved other area", mean, lo, hi)
 
 
 # ---------------------------------------------------------------------------- pattern 10

@@ -1,8 +1,9 @@
 """Barriers, wellbeing and work interest (phase ``dynamics``).
 
-Unsupported gains fade (relapse towards the barriers at referral); support and confidence
-raise interest in work, more with a work-aware Link Worker and more again in volunteering or
-training (the upward spiral); a work goal is stated once the
+Unsupported gains fade (relapse towards the barriers at referral); while engaged, interest in
+work follows the confidence and connection a client has regained (up to the point of a work
+goal), and support and confidence raise it further, more with a work-aware Link Worker and more
+again in volunteering or training (the upward spiral); a work goal is stated once the
 aspiration barrier falls below ``dynamics.goal_threshold`` and lapses when it rises well
 above it; distance from the labour market is recomputed; distance travelled is recorded
 (and paid for under the stepping-stones regime).
@@ -18,7 +19,7 @@ from pathways_sim.model.events import Ev
 from pathways_sim.model.kernels import emit
 from pathways_sim.model.process import Process
 
-_ASP, _MENTAL = D["aspiration"], D["mental"]
+_ASP, _MENTAL, _ISO = D["aspiration"], D["mental"], D["isolation"]
 
 
 class Dynamics(Process):
@@ -38,7 +39,7 @@ class Dynamics(Process):
             t, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, s.goal, s.travelled,
             s.B, s.B0, s.dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
             m.provision.stepping, d.relapse_rate, d.activity_awareness,
-            d.stepping_stone_awareness, d.goal_growth, d.awareness_base,
+            d.stepping_stone_awareness, d.goal_growth, d.awareness_base, d.confidence_spillover,
             d.goal_threshold, d.goal_threshold + d.goal_lapse_margin, d.travelled_distance,
             rows, start)
         log.advance(end)
@@ -53,7 +54,7 @@ _EV_GOAL, _EV_LAPSED, _EV_TRAVELLED = int(Ev.WORK_GOAL), int(Ev.GOAL_LAPSED), in
 @njit(cache=True)
 def dynamics_kernel(t, lo, n, status, act, lw, working_age, in_work, goal, travelled, B, B0,
                     dist, dist0, awareness, weights, stepping, relapse, activity_awareness,
-                    stepping_awareness, growth, awareness_base, threshold, lapse_at,
+                    stepping_awareness, growth, awareness_base, spillover, threshold, lapse_at,
                     travelled_distance, log, row):
     """The phase ``dynamics`` for clients ``lo .. n-1`` in week ``t``.
 
@@ -62,7 +63,11 @@ def dynamics_kernel(t, lo, n, status, act, lw, working_age, in_work, goal, trave
     age, out of work), the aspiration barrier falls with confidence (1 - the mental-health
     barrier) and the work awareness of the supporting Link Worker (or
     ``activity_awareness`` in an activity alone), plus ``stepping_awareness`` in a
-    stepping stone (volunteering or training): the upward spiral. A work goal is stated
+    stepping stone (volunteering or training); it also falls by ``spillover`` times the
+    client's gain since referral in the mental-health and isolation barriers, but not by
+    that below ``lapse_at`` (regained confidence and connection open interest in work; a
+    goal still needs the first term): the upward spiral, which builds up as the gains do.
+    A work goal is stated
     when aspiration falls below ``threshold`` (working age, out of work) and lapses above
     ``lapse_at``. Distance is the weighted barrier index; a first fall of
     ``travelled_distance`` since referral is logged.
@@ -87,6 +92,10 @@ def dynamics_kernel(t, lo, n, status, act, lw, working_age, in_work, goal, trave
             if act[i] >= 0 and stepping[act[i]]:
                 aware += stepping_awareness
             fall = growth * (1.0 - B[i, _MENTAL]) * (awareness_base + aware)
+            if B[i, _ASP] > lapse_at:
+                gained = (max(B0[i, _MENTAL] - B[i, _MENTAL], 0.0)
+                          + max(B0[i, _ISO] - B[i, _ISO], 0.0))
+                fall += min(spillover * gained, B[i, _ASP] - lapse_at)
             B[i, _ASP] = max(0.01, B[i, _ASP] - fall)
         asp = B[i, _ASP]
         if not goal[i]:

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from pathways_sim.model.events import ACTIVITY_CODES, Ev
+from pathways_sim.model.clients import DOMAINS
+from pathways_sim.model.events import ACTIVITY_CODES, BARRIER_EVENTS, Ev
 from pathways_sim.outcomes.cohorts import default_cohort, members
 from pathways_sim.outcomes.costs import (
     adviser_spells,
@@ -64,6 +65,12 @@ METRICS: dict[str, tuple[str, str]] = dict([
        "in work before support (docs/evidence.md §E3.9)."),
     _m("work_goal_6m", _SHARE, "Stated a work goal within 6 months (at referral included)."),
     _m("work_goal_12m", _SHARE, "Stated a work goal within 12 months (at referral included)."),
+    _m("work_interest_progress_6m", "barrier units", "Mean fall of the aspiration barrier "
+       "(interest in work) from referral to the last reading within 6 months, over members "
+       "with a reading at referral (positive = more interest; docs/evidence.md §E3.9)."),
+    _m("other_domain_progress_6m", "barrier units", "The largest mean fall, over the seven "
+       "other barriers, from referral to the last reading within 6 months (the most-improved "
+       "other area, as work_interest_progress_6m)."),
     *(_m(f"{kind}_{m}m", _SHARE, f"Started {what} within {m} months.")
       for m in (6, 12, 24)
       for kind, what in (("volunteering", "volunteering"), ("training", "training"),
@@ -216,6 +223,11 @@ class _CohortRows:
         return start, last
 
 
+def _fall(start: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Each member's fall of a barrier from referral to the last reading (0 with no later one)."""
+    return start - np.where(np.isnan(last), start, last)
+
+
 def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if len(mask) else float("nan")
 
@@ -323,6 +335,10 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     out["work_goal_at_referral"] = _share(goal < 1)
     out["work_goal_6m"] = _share(goal < win(6))
     out["work_goal_12m"] = _share(goal < w12)
+    progress = {d: _nanmean(_fall(*rows.first_and_last_value(ev, win(6))))
+                for d, ev in zip(DOMAINS, BARRIER_EVENTS, strict=True)}
+    out["work_interest_progress_6m"] = progress.pop("aspiration")
+    out["other_domain_progress_6m"] = max(progress.values())
 
     vol = rows.first_rel(Ev.ACTIVITY_START, values=(_VOL,))
     train = rows.first_rel(Ev.ACTIVITY_START, values=(_TRAIN,))

@@ -91,7 +91,7 @@ _EMP = ACTIVITY_CODES["employment_advice"]
 COHORTS: tuple[str, ...] = ("all", "working_age", "not_in_work")
 
 #: Units of an observable's counts.
-UNITS: tuple[str, ...] = ("clients", "goals")
+UNITS: tuple[str, ...] = ("clients", "goals", "points")
 
 _FALL = 1e-6  # a barrier 'fell' when it dropped by more than float32 noise
 
@@ -479,19 +479,26 @@ def _jobs_6m_of_12m(panel: Panel, w: int | None) -> tuple[int, int]:
 _ASPIRATION = BARRIER_EVENTS[DOMAINS.index("aspiration")]
 
 
-@_register("work_interest_vs_other_domains", "clients", "Members whose aspiration barrier "
-           "(interest in work, BARRIER_ASPIRATION) fell from the reading at referral to the "
-           "last reading within the window (inclusive), out of those members plus the members "
-           "of the most-improved other domain (the largest count of members whose barrier "
-           "fell in one of the seven other domains, as wellbeing_domain_improvement.<domain>): "
-           "k / n > 0.5 is 'interest in work showed more progress than any other area' "
-           "(docs/evidence.md §E3.9).")
+@_register("work_interest_vs_other_domains", "points", "Progress in interest in work against "
+           "the most-improved other area, as the services measured it (a mean change of an "
+           "area's score): k is the members' summed fall of the aspiration barrier "
+           "(BARRIER_ASPIRATION) from the reading at referral to the last reading within the "
+           "window (inclusive), in points of a 100-point scale (barrier units x 100, rounded; "
+           "0 if negative); n is k plus the same sum for the most-improved of the seven other "
+           "domains. k / n > 0.5 is 'of the eight wellbeing measures, interest in work showed "
+           "the greatest progress' (docs/evidence.md §E3.9), the metrics "
+           "work_interest_progress_6m against other_domain_progress_6m at 6 months.")
 def _work_interest_vs_other_domains(panel: Panel, w: int | None) -> tuple[int, int]:
-    _, fell = _barrier_fell(panel, w, _ASPIRATION)
-    work = int(fell.sum())
-    other = max(int(_barrier_fell(panel, w, ev)[1].sum())
-                for ev in BARRIER_EVENTS if ev != _ASPIRATION)
+    work = _points(panel, w, _ASPIRATION)
+    other = max(_points(panel, w, ev) for ev in BARRIER_EVENTS if ev != _ASPIRATION)
     return work, work + other
+
+
+def _points(panel: Panel, w: int | None, event: Ev) -> int:
+    """Members' summed fall of a barrier since referral, in points of a 100-point scale."""
+    start, last = panel.first_and_last(event, w)
+    fall = (start - np.where(np.isnan(last), start, last))[~np.isnan(start)]
+    return max(0, int(round(100 * float(fall.sum()))))
 
 
 # ----------------------------------------------------------------------------- entry points
