@@ -58,7 +58,7 @@ baseline: $(STAMP)
 calibrate: $(STAMP)
 	$(BIN)/pathways-sim calibrate --overwrite
 	$(BIN)/pathways-sim validate
-	$(BIN)/pathways-sim validate --leave-one-site-out --population 200 --max-minutes 12
+	$(BIN)/pathways-sim validate --leave-one-site-out --population 150 --max-minutes 7
 
 ## docs: regenerate the parameter reference in docs/scenarios.md and docs/odd.md's appendix
 docs: $(STAMP)

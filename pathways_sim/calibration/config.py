@@ -149,7 +149,12 @@ class AbcSettings:
             population, per parameter: even importance weights in many dimensions,
             :func:`pathways_sim.calibration.pyabc_fit.gaussian_transition`) or ``kde``
             (pyabc's MultivariateNormalTransition, a kernel density estimate).
-        scaling: Factor on the transition's variances.
+        scaling: With ``gaussian``: how far the proposal lies from the last population
+            towards the prior, as prior x likelihood^(1/scaling) (1: the population itself;
+            2, the default: about twice its variance where the data inform a parameter and
+            the prior where they do not, the proposal that keeps importance weights even;
+            :func:`pathways_sim.calibration.pyabc_fit.gaussian_transition`). With ``kde``:
+            pyabc's factor on the kernel's covariance.
     """
 
     population: int = 500
@@ -165,7 +170,7 @@ class AbcSettings:
     final_population: int | None = None
     final_minutes: float = 5.0
     transition: str = "gaussian"
-    scaling: float = 1.0
+    scaling: float = 2.0
 
 
 @dataclass(frozen=True)
