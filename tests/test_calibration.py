@@ -285,13 +285,14 @@ def test_an_unknown_abc_distance_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_the_pyabc_proposal_is_a_normal_per_parameter_fitted_to_the_weighted_population() -> None:
-    """Independent normals (not a KDE); at scaling 1 exactly the weighted population's."""
+    """Independent normals (not a KDE); at scaling 1 exactly the weighted population's where
+    it is narrower than the prior, and the prior (N(0, 1) on the probit scale) where it is not."""
     import pandas as pd
 
     from pathways_sim.calibration.pyabc_fit import gaussian_transition
 
     rng = np.random.default_rng(3)
-    X = pd.DataFrame({"x00": rng.normal(1.0, 0.5, 400), "x01": rng.normal(-2.0, 2.0, 400)})
+    X = pd.DataFrame({"x00": rng.normal(1.0, 0.5, 400), "x01": rng.normal(-2.0, 0.6, 400)})
     w = np.ones(400)
     w[:200] = 3.0  # weighted mean and spread, not the plain ones
     t = gaussian_transition(1.0)
@@ -307,6 +308,11 @@ def test_the_pyabc_proposal_is_a_normal_per_parameter_fitted_to_the_weighted_pop
     expected = stats.norm.pdf(1.0, t.mean[0], t.sd[0]) * stats.norm.pdf(-2.0, t.mean[1], t.sd[1])
     assert t.pdf(pd.Series(point)) == pytest.approx(expected)
     assert t.pdf(pd.DataFrame([point, point])) == pytest.approx([expected, expected])
+    # Wider than the prior (chance, where the data inform nothing), or no spread at all:
+    # the prior, never a proposal wider than it.
+    wide = pd.DataFrame({"x00": rng.normal(0.3, 1.5, 400), "x01": np.full(400, 0.7)})
+    t.fit(wide, np.full(400, 1 / 400))
+    assert t.mean == pytest.approx([0.0, 0.0]) and t.sd == pytest.approx([1.0, 1.0])
 
 
 def test_the_default_proposal_keeps_the_importance_weights_even() -> None:

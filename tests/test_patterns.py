@@ -233,6 +233,17 @@ def test_9_interest_in_work_progresses_more_than_any_other_area():
                           "most-improved other area", mean, lo, hi)
 
 
+def test_9_without_the_assumed_spillover_interest_in_work_does_not_lead():
+    # The pattern rests on an assumed mechanism (dynamics.confidence_spillover): without it the
+    # mental-health barrier of VAR's clients progresses more than interest in work, clearly.
+    off = (("dynamics.confidence_spillover", 0.0),)
+    work = values("rotherham_mh_2015", "work_interest_progress_6m", off)
+    other = values("rotherham_mh_2015", "other_domain_progress_6m", off)
+    mean, lo, hi = paired_interval(other, work)
+    assert hi < 0, report("rotherham_mh_2015 without spillover: progress in interest in work "
+                          "- in the most-improved other area", mean, lo, hi)
+
+
 # ---------------------------------------------------------------------------- pattern 10
 NO_STEPPING_STONES = (("provision.training_places", 0), ("provision.volunteering_places", 0))
 

@@ -325,7 +325,8 @@ _SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
         "final_population": ("int?", 2, MAX_BATCH, None),
         "final_minutes": ("float", 0.0, 100_000.0, "minutes"),
         "transition": ("choice", ABC_TRANSITIONS),
-        "scaling": ("open", 0.0, 100.0, "a factor on the covariance"),
+        "scaling": ("float", 1.0, 100.0, "a tempering of the likelihood (gaussian) or a factor "
+                    "on the kernel's covariance (kde), at least 1"),
     },
     PredictiveSettings: {
         "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),

@@ -2,10 +2,10 @@
 
 pyabc runs the sequential Monte Carlo: a population of parameter sets
 ("particles") sampled from the prior, then generation after generation
-particles perturbed by a multivariate normal kernel fitted to the last
-population, each simulated and accepted when its distance to the data is
-within the generation's tolerance, and weighted by prior over proposal
-density. What this module gives it:
+particles proposed from normals fitted between the prior and the last
+population (:func:`gaussian_transition`), each simulated and accepted when
+its distance to the data is within the generation's tolerance, and weighted
+by prior over proposal density. What this module gives it:
 
 * **Parameters** on the probit scale of the priors' unit cube: pyabc sees
   ``x ~ N(0, 1)`` for every parameter, and the model maps ``u = Phi(x)`` in
@@ -117,17 +117,19 @@ def gaussian_transition(scaling: float) -> Any:
     ``(m / v / scaling) / precision``.
 
     **Why not the posterior itself** (``scaling`` 1). An accepted particle's weight is prior /
-    proposal; with the posterior as proposal the weight is proportional to 1 / the chance
-    of acceptance, which for a parameter the data inform has infinite variance (a Gaussian
-    acceptance profile of variance s^2 proposed at variance s^2 gives E[w^2] = infinity): the
-    fit shipped on 2026-12-07 with that proposal kept an effective sample of 77 of 4,000
-    particles. The proposal that maximises the effective sample per simulation is prior x
-    sqrt(likelihood) (``scaling`` 2, the default): in a parameter the data inform it is about
-    twice the posterior's variance (the ABC-PMC proposal of Beaumont et al. 2009, near the
-    optimum of Filippi et al. 2013), with about 87% of the accepted particles counting; in a
-    parameter they do not inform (population variance near 1) it *is* the prior, so the
-    weight does not vary at all. Twice the population's variance in every parameter instead
-    (tried: an effective sample of 7 of 250 after one generation) inflates the many
+    proposal; with the posterior as proposal the weight is proportional to 1 / the particle's
+    chance of acceptance. For a Gaussian acceptance profile and a flat prior its variance is
+    infinite; with the standard-normal prior it is finite but heavy-tailed in every parameter
+    the data inform, and the losses multiply over such parameters: the fit shipped on
+    2026-12-07 with that proposal kept an effective sample of 77 of 4,000 particles. For a
+    Gaussian acceptance profile the proposal that maximises the effective sample per
+    simulation is prior x sqrt(likelihood) (``scaling`` 2, the default): where the data inform
+    a parameter it has about twice the posterior's variance, and about 87% of the accepted
+    particles count per such parameter (sqrt(3/4), flat prior); where they do not inform it,
+    it *is* the prior and the weight does not vary. (The ABC-PMC literature moves particles
+    as widely: Beaumont et al. 2009 perturb them with twice the population's variance; Filippi
+    et al. 2013 derive optimal kernels.) Twice the population's variance in every parameter
+    instead (tried: an effective sample of 7 of 250 after one generation) inflates the many
     uninformed parameters beyond their prior and the weights collapse again.
 
     **Why independent normals.** pyabc's default, a kernel density estimate
@@ -155,7 +157,7 @@ def gaussian_transition(scaling: float) -> Any:
         """Independent normals between the prior and the population (see above)."""
 
         def __init__(self, scaling: float = 2.0) -> None:
-            self.scaling = max(1.0, float(scaling))
+            self.scaling = float(scaling)  # at least 1 (the config checks)
             self.mean: np.ndarray | None = None
             self.sd: np.ndarray | None = None
 
@@ -165,12 +167,17 @@ def gaussian_transition(scaling: float) -> Any:
             arr = X.to_numpy(dtype=float)
             w = np.asarray(w, dtype=float) / np.sum(w)
             mean = w @ arr
-            # A single particle (or identical ones) still gets a proposal: the prior.
-            var = np.where(arr.shape[0] > 1, w @ (arr - mean) ** 2, 1.0)
-            var = np.where(var > 1e-12, var, 1.0)
-            precision = 1.0 + (1.0 / var - 1.0) / self.scaling  # >= 1 - 1/scaling > 0 ...
-            precision = np.maximum(precision, 1e-3)  # ... except at scaling 1 with var > 1
-            self.mean = (mean / var / self.scaling) / precision
+            var = w @ (arr - mean) ** 2
+            # The likelihood's precision and precision x mean: the population's less the
+            # prior's (1 and 0). None where the population is as wide as the prior or wider
+            # (chance, in a parameter the data do not inform), or has no spread (one
+            # particle): the proposal is then the prior there.
+            informed = (var > 1e-12) & (var < 1.0)
+            safe = np.where(informed, var, 1.0)
+            lik_precision = np.where(informed, 1.0 / safe - 1.0, 0.0)
+            lik_shift = np.where(informed, mean / safe, 0.0)
+            precision = 1.0 + lik_precision / self.scaling
+            self.mean = lik_shift / self.scaling / precision
             self.sd = np.sqrt(1.0 / precision)
 
         def rvs_single(self) -> Parameter:

@@ -397,12 +397,17 @@ def _work_issues(panel: Panel, w: int | None) -> tuple[int, int]:
     return at_referral + stated, panel.n + stated
 
 
+def _barrier_fall(panel: Panel, w: int | None, event: Ev) -> tuple[np.ndarray, np.ndarray]:
+    """(has a referral reading, fall of the barrier from it to the last reading in the window;
+    0 with no later reading, NaN with no reading at referral)."""
+    start, last = panel.first_and_last(event, w)
+    return ~np.isnan(start), start - np.where(np.isnan(last), start, last)
+
+
 def _barrier_fell(panel: Panel, w: int | None, event: Ev) -> tuple[np.ndarray, np.ndarray]:
     """(has a referral reading, barrier fell from it to the last reading in the window)."""
-    start, last = panel.first_and_last(event, w)
-    read = ~np.isnan(start)
-    fell = read & (start - np.where(np.isnan(last), start, last) > _FALL)
-    return read, fell
+    read, fall = _barrier_fall(panel, w, event)
+    return read, read & (fall > _FALL)
 
 
 def _domain_improvement(event: Ev) -> Counter:
@@ -496,9 +501,8 @@ def _work_interest_vs_other_domains(panel: Panel, w: int | None) -> tuple[int, i
 
 def _points(panel: Panel, w: int | None, event: Ev) -> int:
     """Members' summed fall of a barrier since referral, in points of a 100-point scale."""
-    start, last = panel.first_and_last(event, w)
-    fall = (start - np.where(np.isnan(last), start, last))[~np.isnan(start)]
-    return max(0, int(round(100 * float(fall.sum()))))
+    read, fall = _barrier_fall(panel, w, event)
+    return max(0, int(round(100 * float(fall[read].sum()))))
 
 
 # ----------------------------------------------------------------------------- entry points
