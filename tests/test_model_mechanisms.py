@@ -432,6 +432,26 @@ def test_open_learning_offers_training_at_any_distance_and_volunteering_still_wa
 
 
 # §3.5 Stepping stones and work goals --------------------------------------------------------------
+def aspiration_after_one_week(m, **dynamics) -> np.ndarray:
+    """The aspiration barrier of clients ``lo .. n-1`` after one week of the dynamics kernel
+    run on copies of a model's state, with some ``dynamics`` parameters replaced."""
+    s, lo, n = m.clients, m.follow_up.lo, m.clients.n
+    d = {k: getattr(m.p.dynamics, k) for k in (
+        "relapse_rate", "activity_awareness", "stepping_stone_awareness", "goal_growth",
+        "awareness_base", "confidence_spillover", "goal_threshold", "goal_lapse_margin",
+        "travelled_distance")} | dynamics
+    B, goal, travelled, dist = s.B.copy(), s.goal.copy(), s.travelled.copy(), s.dist.copy()
+    rows, start = m.log.reserve(2 * (n - lo))
+    dynamics_kernel(
+        m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
+        B, s.B0, dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
+        m.provision.stepping, d["relapse_rate"], d["activity_awareness"],
+        d["stepping_stone_awareness"], d["goal_growth"], d["awareness_base"],
+        d["confidence_spillover"], d["goal_threshold"],
+        d["goal_threshold"] + d["goal_lapse_margin"], d["travelled_distance"], rows, start)
+    return B[lo:n, D["aspiration"]]
+
+
 def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
     # The upward spiral (docs/odd.md §7.10): one week of the dynamics kernel from a real
     # model's state, with and without dynamics.stepping_stone_awareness. Only clients in
@@ -439,17 +459,7 @@ def test_a_stepping_stone_raises_interest_in_work_by_its_awareness():
     # goal_growth x (1 - B_mental) x the extra awareness.
     m = run_model("medium", weeks=40)
     s, d, lo, n = m.clients, m.p.dynamics, m.follow_up.lo, m.clients.n
-    after = {}
-    for extra in (0.0, 0.5):
-        B, goal, travelled, dist = s.B.copy(), s.goal.copy(), s.travelled.copy(), s.dist.copy()
-        rows, start = m.log.reserve(2 * (n - lo))
-        dynamics_kernel(
-            m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
-            B, s.B0, dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
-            m.provision.stepping, d.relapse_rate, d.activity_awareness, extra, d.goal_growth,
-            d.awareness_base, d.confidence_spillover, d.goal_threshold,
-            d.goal_threshold + d.goal_lapse_margin, d.travelled_distance, rows, start)
-        after[extra] = B[lo:n, D["aspiration"]]
+    after = {x: aspiration_after_one_week(m, stepping_stone_awareness=x) for x in (0.0, 0.5)}
     act = s.act[lo:n]
     stone = (act >= 0) & m.provision.stepping[np.maximum(act, 0)]
     spiral = stone & s.working_age[lo:n] & ~s.in_work[lo:n] & (s.status[lo:n] != REJECTED)
@@ -470,17 +480,7 @@ def test_interest_in_work_follows_regained_confidence_up_to_the_reach_of_a_goal(
     m = run_model("medium", weeks=40)
     s, d, lo, n = m.clients, m.p.dynamics, m.follow_up.lo, m.clients.n
     reach = d.goal_threshold + d.goal_lapse_margin
-    after = {}
-    for rate in (0.0, 0.3):
-        B, goal, travelled, dist = s.B.copy(), s.goal.copy(), s.travelled.copy(), s.dist.copy()
-        rows, start = m.log.reserve(2 * (n - lo))
-        dynamics_kernel(
-            m.week, lo, n, s.status, s.act, s.lw, s.working_age, s.in_work, goal, travelled,
-            B, s.B0, dist, s.dist0, m.link_work.awareness(), m.referral.distance_weights,
-            m.provision.stepping, d.relapse_rate, d.activity_awareness,
-            d.stepping_stone_awareness, d.goal_growth, d.awareness_base, rate, d.goal_threshold,
-            reach, d.travelled_distance, rows, start)
-        after[rate] = B[lo:n, D["aspiration"]]
+    after = {r: aspiration_after_one_week(m, confidence_spillover=r) for r in (0.0, 0.3)}
     before = s.B[lo:n, D["aspiration"]]
     mental, iso = D["mental"], D["isolation"]
     gained = (np.maximum(s.B0[lo:n, mental] - s.B[lo:n, mental], 0)
