@@ -31,7 +31,9 @@ by prior over proposal density. What this module gives it:
 * **Tolerances**: pyabc's QuantileEpsilon (the ``quantile`` of the last
   generation's weighted distances); **population**: constant, or pyabc's
   AdaptivePopulationSize.
-* **Sampler**: pyabc's MappingSampler over this project's executors
+* **Sampler**: pyabc's MappingSampler, seeded per task
+  (:class:`~pathways_sim.calibration.pyabc_sampler.SeededMappingSampler`: the same
+  fit from the same seed on any executor), over this project's executors
   (:mod:`pathways_sim.sweep.executors`): the local worker pool (its workers
   ignore Ctrl-C and exit with their parent) or the Dask cluster at the same
   ``--scheduler`` address the sweeps use.
@@ -42,9 +44,9 @@ by prior over proposal density. What this module gives it:
 
 The posterior is the last generation: its particles and weights are the
 posterior draws; the point estimate is the weighted posterior mean.
-Particles are sampled with pyabc's own random state in each worker, so a
-rerun gives another sample of the same posterior, not the same particles
-(the shipped draws are the artefact every run uses).
+Each of a generation's sampling tasks is seeded from the config's seed, the
+generation and the task's index (:mod:`pathways_sim.calibration.pyabc_sampler`),
+so a rerun from the same seed gives the same particles on any executor.
 """
 
 from __future__ import annotations
@@ -294,12 +296,23 @@ def _pyabc_logs(log: Callable[[str], None]) -> Iterator[None]:
 
 
 def _mapper(executor: Executor) -> Callable[[Callable[[Any], Any], list[Any]], Iterator[Any]]:
-    """A ``map`` over the executor, for pyabc's MappingSampler."""
+    """A ``map`` over the executor, for pyabc's MappingSampler, in the items' order."""
 
     def map_(fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-        return executor.imap_unordered(fn, items)
+        done = dict(executor.imap_unordered(_Indexed(fn), list(enumerate(items))))
+        return iter([done[i] for i in range(len(items))])
 
     return map_
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """``fn`` on the item of an (index, item) pair, returning (index, result): picklable."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, pair: tuple[int, Any]) -> tuple[int, Any]:
+        return pair[0], self.fn(pair[1])
 
 
 def pyabc_fingerprint(problem: Problem, settings: AbcSettings) -> str:
@@ -390,7 +403,8 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
         ScenarioError: ``resume`` with no database, or a database for another problem.
     """
     import pyabc
-    from pyabc.sampler import MappingSampler
+
+    from pathways_sim.calibration.pyabc_sampler import SeededMappingSampler
 
     s = settings or problem.config.abc
     budget = s.budget if budget is None else budget
@@ -407,7 +421,9 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
         transition = (gaussian_transition(s.scaling) if s.transition == "gaussian"
                       else pyabc.MultivariateNormalTransition(scaling=s.scaling))
         return pyabc.ABCSMC(model, prior, distance, population_size=pop,
-                            sampler=MappingSampler(map_=_mapper(executor)), eps=eps,
+                            sampler=SeededMappingSampler(_mapper(executor),
+                                                         problem.config.seed),
+                            eps=eps,
                             transitions=transition)
 
     population: Any = (pyabc.AdaptivePopulationSize(s.population, mean_cv=0.05,
