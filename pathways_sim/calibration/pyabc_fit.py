@@ -183,7 +183,7 @@ def gaussian_transition(scaling: float) -> Any:
             self.sd = np.sqrt(1.0 / precision)
 
         def rvs_single(self) -> Parameter:
-            # pyabc seeds the global state in each worker (np.random.seed()).
+            # The sampler seeds the global state per task (pyabc_sampler.SeededMappingSampler).
             x = np.random.normal(self.mean, self.sd)  # noqa: NPY002
             return Parameter(dict(zip(self.X.columns, x, strict=True)))
 

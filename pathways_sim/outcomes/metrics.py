@@ -223,7 +223,7 @@ class _CohortRows:
         return start, last
 
 
-def _fall(start: np.ndarray, last: np.ndarray) -> np.ndarray:
+def barrier_fall(start: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Each member's fall of a barrier from referral to the last reading (0 with no later one)."""
     return start - np.where(np.isnan(last), start, last)
 
@@ -335,7 +335,7 @@ def compute_metrics(log: pd.DataFrame, attrs: pd.DataFrame | None = None, *, run
     out["work_goal_at_referral"] = _share(goal < 1)
     out["work_goal_6m"] = _share(goal < win(6))
     out["work_goal_12m"] = _share(goal < w12)
-    progress = {d: _nanmean(_fall(*rows.first_and_last_value(ev, win(6))))
+    progress = {d: _nanmean(barrier_fall(*rows.first_and_last_value(ev, win(6))))
                 for d, ev in zip(DOMAINS, BARRIER_EVENTS, strict=True)}
     out["work_interest_progress_6m"] = progress.pop("aspiration")
     out["other_domain_progress_6m"] = max(progress.values())

@@ -81,7 +81,7 @@ from pathways_sim.model.clients import DOMAINS
 from pathways_sim.model.events import ACTIVITY_CODES, BARRIER_EVENTS, Ev
 from pathways_sim.outcomes.cohorts import Cohort, members
 from pathways_sim.outcomes.log import check_log
-from pathways_sim.outcomes.metrics import months_to_weeks
+from pathways_sim.outcomes.metrics import barrier_fall, months_to_weeks
 
 _VOL = ACTIVITY_CODES["volunteering"]
 _TRAIN = ACTIVITY_CODES["training"]
@@ -401,7 +401,7 @@ def _barrier_fall(panel: Panel, w: int | None, event: Ev) -> tuple[np.ndarray, n
     """(has a referral reading, fall of the barrier from it to the last reading in the window;
     0 with no later reading, NaN with no reading at referral)."""
     start, last = panel.first_and_last(event, w)
-    return ~np.isnan(start), start - np.where(np.isnan(last), start, last)
+    return ~np.isnan(start), barrier_fall(start, last)
 
 
 def _barrier_fell(panel: Panel, w: int | None, event: Ev) -> tuple[np.ndarray, np.ndarray]:
