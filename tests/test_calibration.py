@@ -42,7 +42,7 @@ def test_shipped_targets_priors_and_default_config_load() -> None:
     assert len(priors) == 17
     cfg = load_config("default")
     assert [p.parameter for p in cfg.priors][-1] == "service.decline_at_contact"
-    assert len(cfg.fit_targets) == 14 and len(cfg.validate_targets) == 3  # patterns fitted
+    assert len(cfg.fit_targets) == 16 and len(cfg.validate_targets) == 3  # patterns fitted
     # Five sites, each with its client mix; Tower Hamlets' only target is held out.
     assert cfg.sites.names == ["rotherham", "gloucestershire", "tower_hamlets",
                                "ways_to_wellness", "eqolise"]
@@ -125,25 +125,29 @@ def test_uncertain_n_averages_the_binomial_over_n() -> None:
     assert lk.deviance(t, 10 / 2250) < 0.1  # the middle of the range fits almost perfectly
 
 
-def test_lower_bound_is_a_soft_one_sided_constraint() -> None:
+def test_lower_bound_is_a_one_sided_constraint() -> None:
     t = target("lower_bound", 225, 300)
     assert lk.target_loglik(t, 0.8) == 0.0 and lk.target_loglik(t, 0.75) == 0.0
-    assert lk.target_loglik(t, 0.7) < 0.0
-    assert lk.target_loglik(t, 0.5) < lk.target_loglik(t, 0.7)  # further below, costs more
+    # A violation always costs the penalty (above any ABC tolerance: a rejection) ...
+    assert lk.deviance(t, 0.7499) >= lk.CONSTRAINT_PENALTY
+    assert lk.target_loglik(t, 0.7) < -lk.CONSTRAINT_PENALTY / 2
+    assert lk.target_loglik(t, 0.5) < lk.target_loglik(t, 0.7)  # ... and more further below
 
 
 def test_upper_bound_mirrors_the_lower_bound() -> None:
     t = target("upper_bound", 60, 100)
     assert lk.target_loglik(t, 0.4) == 0.0 and lk.target_loglik(t, 0.6) == 0.0
-    assert lk.target_loglik(t, 0.7) < 0.0
+    assert lk.target_loglik(t, 0.7) < -lk.CONSTRAINT_PENALTY / 2
     assert lk.target_loglik(t, 0.9) < lk.target_loglik(t, 0.7)  # further above, costs more
     # The mirror image: p above a bound b costs what 1 - p below 1 - b costs.
     low = target("lower_bound", 40, 100)
     for p in (0.65, 0.8, 0.95):
         assert lk.target_loglik(t, p) == pytest.approx(lk.target_loglik(low, 1 - p))
-    # n sets the strength: the same violation costs ten times more with ten times the n.
+    # Beyond the penalty, n sets the growth: ten times the n, ten times the cost.
     big = target("upper_bound", 600, 1000)
-    assert lk.target_loglik(big, 0.7) == pytest.approx(10 * lk.target_loglik(t, 0.7), rel=0.02)
+    excess = lk.CONSTRAINT_PENALTY / 2
+    assert lk.target_loglik(big, 0.7) + excess == pytest.approx(
+        10 * (lk.target_loglik(t, 0.7) + excess), rel=0.02)
     for kind in lk.BOUNDS:
         b = target(kind, 60, 100)
         assert lk.saturated(b) == 0.0
@@ -151,6 +155,7 @@ def test_upper_bound_mirrors_the_lower_bound() -> None:
         rep = lk.predictive_counts(b, np.array([0.3, 0.9]), np.random.default_rng(1))
         np.testing.assert_array_equal(rep, [0.3, 0.9])  # no sampling model
     assert lk.deviance(t, 0.7) == pytest.approx(-2 * lk.target_loglik(t, 0.7))
+    assert lk.deviance(t, 0.7) > lk.CONSTRAINT_PENALTY
     assert lk.bound_met("upper_bound", 0.6, 0.6) and not lk.bound_met("upper_bound", 0.61, 0.6)
     assert lk.bound_met("lower_bound", 0.6, 0.6) and not lk.bound_met("lower_bound", 0.59, 0.6)
     with pytest.raises(ValueError, match="not a bound"):

@@ -16,18 +16,24 @@ the simulated cohort grows. Each target names one of five likelihoods
 * ``binomial_uncertain_n``: ``n`` known only to lie in ``[n, n_max]``
   (Gloucestershire's "over 2,000"): the binomial likelihood averaged over a
   uniform integer ``n`` in that range.
-* ``lower_bound``: a one-sided pattern, ``p >= k / n``, as a soft
-  constraint: 0 when it holds, else the binomial log-likelihood ratio of
-  ``p`` against the bound (minus half the deviance from it), so violations
-  cost more the further ``p`` falls below the bound.
+* ``lower_bound``: a one-sided pattern, ``p >= k / n``, as a constraint:
+  0 when it holds, else :data:`CONSTRAINT_PENALTY` plus the binomial
+  log-likelihood ratio of ``p`` against the bound (both as log-likelihoods:
+  minus half their deviance), so a violation always costs the penalty, and
+  more the further ``p`` falls below the bound.
 * ``upper_bound``: its mirror, ``p <= k / n``: 0 when it holds, else the
-  binomial log-likelihood ratio of ``p`` against the bound.
+  penalty plus the binomial log-likelihood ratio of ``p`` against the bound.
 
 The two bounds carry the report's qualitative patterns into the fit
-(pattern-oriented modelling, ``calibration/README.md``, "Pattern terms"): ``n``
-sets how hard a violation is penalised (about ``n`` times the Kullback-Leibler
-divergence of the bound from ``p``), so it is the size of the reported count
-the pattern comes from.
+(pattern-oriented modelling, ``calibration/README.md``, "Pattern terms"). A
+posterior that contradicts a pattern is not a fit, so a violated pattern is
+rejected, not traded against the counts: the penalty (a deviance of 1,000) is
+larger than any tolerance an ABC fit reaches, so no accepted particle's
+simulation violates a pattern, and Optuna's point avoids it. ABC then conditions
+on the pattern itself (its 0/1 statistic, matched exactly) as well as on the
+counts. Beyond the penalty, ``n`` sets how fast the cost grows with the
+violation (about ``n`` times the Kullback-Leibler divergence of the bound from
+``p``), so it is the size of the reported count the pattern comes from.
 
 Every function returns a log-likelihood (natural log). :func:`saturated`
 gives the best log-likelihood any share could reach, so
@@ -52,6 +58,7 @@ __all__ = [
     "binomial_uncertain_n",
     "deviance",
     "BOUNDS",
+    "CONSTRAINT_PENALTY",
     "bound_met",
     "lower_bound",
     "predictive_counts",
@@ -62,7 +69,10 @@ __all__ = [
 ]
 
 BOUNDS = ("lower_bound", "upper_bound")
-"""The one-sided likelihoods: soft constraints on the simulated share, not sampling models."""
+"""The one-sided likelihoods: constraints on the simulated share, not sampling models."""
+
+CONSTRAINT_PENALTY = 1000.0
+"""Deviance added when a pattern term (a bound) is violated: above any ABC tolerance."""
 
 DEFAULT_DESIGN_EFFECT = 3.0
 """Variance inflation of goal-level counts (mean goals per client in the model)."""
@@ -127,19 +137,21 @@ def binomial_uncertain_n(k: int, n: int, n_max: int, p: float) -> float:
 
 
 def lower_bound(k: int, n: int, p: float) -> float:
-    """Soft one-sided constraint ``p >= k / n``: 0 when met, else ``log L(p) - log L(k/n)``."""
+    """One-sided constraint ``p >= k / n``: 0 when met, else
+    ``log L(p) - log L(k/n) - CONSTRAINT_PENALTY / 2``."""
     bound = k / n
     if p >= bound:
         return 0.0
-    return binomial(k, n, p) - binomial(k, n, bound)
+    return binomial(k, n, p) - binomial(k, n, bound) - CONSTRAINT_PENALTY / 2
 
 
 def upper_bound(k: int, n: int, p: float) -> float:
-    """Soft one-sided constraint ``p <= k / n``: 0 when met, else ``log L(p) - log L(k/n)``."""
+    """One-sided constraint ``p <= k / n``: 0 when met, else
+    ``log L(p) - log L(k/n) - CONSTRAINT_PENALTY / 2``."""
     bound = k / n
     if p <= bound:
         return 0.0
-    return binomial(k, n, p) - binomial(k, n, bound)
+    return binomial(k, n, p) - binomial(k, n, bound) - CONSTRAINT_PENALTY / 2
 
 
 def bound_met(kind: str, share: float, bound: float) -> bool:
