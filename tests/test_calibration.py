@@ -289,6 +289,22 @@ def test_an_unknown_abc_distance_is_a_config_error(tmp_path: Path) -> None:
     assert "abc.distance" in text and "euclid" in text and "deviance or adaptive" in text
 
 
+def test_the_adaptive_distance_is_refused_when_patterns_are_fitted(tmp_path: Path) -> None:
+    """pyabc's adaptive distance drops a term with no spread (a pattern most particles meet),
+    so the patterns, which are constraints, could not constrain the fit."""
+    cfg = _small_config(tmp_path)
+    cfg.write_text(cfg.read_text() + "abc: {distance: adaptive}\n", encoding="utf-8")
+    assert load_config(cfg).abc.distance == "adaptive"  # counts only: allowed
+    targets = tmp_path / "targets.csv"
+    scenario = tmp_path / "small.yaml"
+    targets.write_text(targets.read_text() + f"rise,{scenario},all,work_interest_rise_6m,6,"
+                       "3,4,,lower_bound,fit,test\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_config(cfg)
+    text = str(err.value)
+    assert "abc.distance" in text and "pattern terms" in text and "deviance" in text
+
+
 def test_the_pyabc_proposal_is_a_normal_per_parameter_fitted_to_the_weighted_population() -> None:
     """Independent normals (not a KDE); at scaling 1 exactly the weighted population's where
     it is narrower than the prior, and the prior (N(0, 1) on the probit scale) where it is not."""

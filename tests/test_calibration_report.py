@@ -90,7 +90,8 @@ FIT = pd.DataFrame([
     _fit_row("t_val_in", "validate", "binomial", 0.02, 0.02, True, "volunteering"),
     _fit_row("pattern_lo", "validate", "lower_bound", 0.75, 0.8, True,
              "volunteering_vs_work_goals", 0.0),
-    _fit_row("pattern_hi", "fit", "upper_bound", 0.1, 0.12, False, "found_work", 0.0),
+    # A violated pattern term: the constraint's penalty (1,000) plus its log-likelihood ratio.
+    _fit_row("pattern_hi", "fit", "upper_bound", 0.1, 0.12, False, "found_work", 1002.0),
 ])
 
 
@@ -226,9 +227,13 @@ def test_every_miss_is_explained_fit_held_out_and_left_out() -> None:
                                         strict=True)}
     fit = why["fit", "t_fit_miss"]
     assert "over-predicts it" in fit and "a factor 4" in fit
+    # Its share of the counts' deviance (30 of 34): a violated pattern's penalty is not misfit.
+    assert "88% of the fit's deviance" in fit
     assert "clients.aspiration_barrier at its upper bound" in fit
     assert "jobs.base_per_week (not informed)" in fit
     assert "above the bound 0.100" in why["fit", "pattern_hi"]
+    assert "a constraint of the fit" in why["fit", "pattern_hi"]
+    assert "trades it off" not in why["fit", "pattern_hi"]
     held = why["held-out", "t_val_miss"]
     assert "under-predicts" in held and "Note: a known gap" in held
     left = why["leave-one-site-out", "th_need"]
@@ -301,7 +306,14 @@ def test_an_optuna_point_says_it_has_no_posterior_and_pyabc_is_named(tmp_path: P
     assert "no posterior sample (one point)" in md and "Not known from a point estimate" in md
     assert not (tmp_path / "opt" / "figures" / "correlations.png").exists()
     rep.write_report(make_result("pyabc"), tmp_path / "py")
-    assert "ABC-SMC (pyabc)" in (tmp_path / "py" / "report.md").read_text()
+    md = (tmp_path / "py" / "report.md").read_text()
+    assert "ABC-SMC (pyabc)" in md and "Warning" not in md
+    # A fit stopped while its tolerance was above a violated pattern's penalty says so.
+    early = make_result("pyabc")
+    early.diagnostics["final_epsilon"] = 1500.0
+    rep.write_report(early, tmp_path / "early")
+    md = (tmp_path / "early" / "report.md").read_text()
+    assert "**Warning**: the last tolerance (1,500) is not below the penalty" in md
 
 
 def test_validation_of_another_calibration_is_not_used(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pathways_sim.calibration.likelihood import DEFAULT_DESIGN_EFFECT
+from pathways_sim.calibration.likelihood import BOUNDS, DEFAULT_DESIGN_EFFECT
 from pathways_sim.calibration.priors import Prior, load_priors, priors_from_records
 from pathways_sim.calibration.sites import SEPARATOR, SiteParameter, Sites
 from pathways_sim.calibration.targets import Target, file_hash, load_targets
@@ -581,6 +581,15 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
     if doc.get("design_effect") is not None:
         design_effect = number(doc["design_effect"], CONFIG, where, "design_effect", low=1.0,
                                why="1 is the binomial; above 1 widens beta-binomial targets")
+    abc = _settings(AbcSettings, doc.get("abc"), where, "abc")
+    if abc.distance == "adaptive" and any(t.likelihood in BOUNDS and t.role == "fit"
+                                          for t in targets):
+        # pyabc's adaptive distance rescales each term by its spread: a pattern term met by
+        # most particles has none and is dropped, so the patterns would not constrain the fit.
+        raise CONFIG.fail(where, "abc.distance",
+                          "'adaptive' rescales each target by its spread and so drops the "
+                          "pattern terms (lower_bound / upper_bound fit targets), which are "
+                          "constraints", "deviance")
     return CalibrationConfig(
         name=name,
         description=description,
@@ -594,7 +603,7 @@ def load_config(name_or_path: str | os.PathLike[str] = "default") -> Calibration
         scale=scale,
         design_effect=design_effect,
         optuna=_settings(OptunaSettings, doc.get("optuna"), where, "optuna"),
-        abc=_settings(AbcSettings, doc.get("abc"), where, "abc"),
+        abc=abc,
         predictive=_settings(PredictiveSettings, doc.get("predictive"), where, "predictive"),
         notes=notes,
         sites=_sites(doc, where),

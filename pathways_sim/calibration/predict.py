@@ -123,15 +123,18 @@ def target_predictive(problem: Problem, result: CalibrationResult | None, execut
             inside = bound_met(t.likelihood, s_med, t.share)
         else:
             inside = bool(r_lo <= t.share <= r_hi)
-        k_med = np.nanmedian([ev.k_sim[j].sum() for ev in evs])
-        n_med = np.nanmedian([ev.n_sim[j].sum() for ev in evs])
+        if t.likelihood in BOUNDS:  # judged on the median share, as ``inside`` is
+            at = float(np.clip(s_med, 1e-12, 1 - 1e-12)) if np.isfinite(s_med) else 0.5
+        else:
+            at = simulated_share(np.nanmedian([ev.k_sim[j].sum() for ev in evs]),
+                                 np.nanmedian([ev.n_sim[j].sum() for ev in evs]))
         rows.append({
             "target": t.id, "role": t.role, "scenario": t.scenario, "observable": t.observable,
             "likelihood": t.likelihood, "k": t.k, "n": t.n, "observed": t.share,
             "obs_lo90": o_lo, "obs_hi90": o_hi, "sim_median": s_med, "sim_lo90": s_lo,
             "sim_hi90": s_hi, "ppi_median": r_med, "ppi_lo90": r_lo, "ppi_hi90": r_hi,
             "inside": inside,
-            "deviance": deviance(t, simulated_share(k_med, n_med), problem.config.design_effect),
+            "deviance": deviance(t, at, problem.config.design_effect),
         })
         long.extend({"draw": i, "target": t.id, "share": float(s), "replicated": float(r)}
                     for i, (s, r) in enumerate(zip(sim, rep, strict=True)))

@@ -70,6 +70,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from pathways_sim.calibration.likelihood import CONSTRAINT_PENALTY
 from pathways_sim.calibration.loso_io import Loso, read_loso
 from pathways_sim.calibration.priors import Prior
 from pathways_sim.calibration.results import CalibrationResult, weighted_quantile
@@ -441,6 +442,11 @@ def _explain(result: CalibrationResult, row: Mapping[str, Any], kind: str,
     if edges:
         text += ("; informing parameters at the edge of their prior range: " + ", ".join(edges)
                  + " (the range, or a mechanism the model lacks, limits the fit)")
+    elif kind == "fit" and side is not None:
+        text += ("; a constraint of the fit, so every accepted simulation honoured it (when "
+                 "the last tolerance is below the penalty of "
+                 f"{CONSTRAINT_PENALTY:,.0f}): the posterior lies near the bound, where fresh "
+                 "seeds cross it (more `replicates` in the config would keep it further away)")
     elif kind == "fit":
         text += "; the fit trades it off against other targets (see the deviance column)"
     elif kind == "held-out":
@@ -465,7 +471,11 @@ def _context(result: CalibrationResult) -> tuple[dict[str, str], dict[str, float
                        strict=True))
     total = 1.0
     if result.fit is not None:
-        total = float(result.fit.loc[result.fit["role"] == "fit", "deviance"].sum()) or 1.0
+        # Of the counts: a violated pattern term costs a penalty, not a share of the misfit.
+        fit = result.fit[(result.fit["role"] == "fit")
+                         & ~result.fit.get("likelihood", pd.Series("", index=result.fit.index))
+                         .isin(list(BOUNDS))]
+        total = float(fit["deviance"].sum()) or 1.0
     return classes, _fit_deviances(result), total
 
 
@@ -1014,6 +1024,11 @@ def _summary(result: CalibrationResult, table: pd.DataFrame, validation: pd.Data
     if len(pats):
         items.append(f"Pattern terms met by the median simulated share: "
                      f"{int(pats['met'].sum())} of {len(pats)}.")
+        eps = float((result.diagnostics or {}).get("final_epsilon", 0.0))
+        if result.method == "pyabc" and eps >= CONSTRAINT_PENALTY:
+            items.append(f"**Warning**: the last tolerance ({eps:,.0f}) is not below the "
+                         f"penalty of a violated pattern term ({CONSTRAINT_PENALTY:,.0f}), so "
+                         "accepted particles may contradict a pattern: run more generations.")
     return BulletList(items)
 
 
