@@ -46,6 +46,11 @@ def test_shipped_targets_priors_and_default_config_load() -> None:
     # Five sites, each with its client mix; Tower Hamlets' only target is held out.
     assert cfg.sites.names == ["rotherham", "gloucestershire", "tower_hamlets",
                                "ways_to_wellness", "eqolise"]
+    # The patterns at a typical service: the medium preset belongs to no site (the pooled
+    # client mix, no deviation of its own) and runs at half scale.
+    typical = [t for t in cfg.fit_targets if t.scenario == "medium"]
+    assert {t.observable for t in typical} == {"stepping_vs_work", "work_interest_rise_6m"}
+    assert cfg.sites.site_of("medium") is None and cfg.scale["medium"] == 0.5
 
 
 @pytest.mark.parametrize(("row", "problem"), [

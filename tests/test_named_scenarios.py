@@ -203,7 +203,7 @@ def test_the_patterns_are_fitted_as_one_sided_terms(targets) -> None:
         assert t["role"] == "fit", tid  # the fit is pushed to honour every pattern
         assert (t["observable"], t["likelihood"]) == (observable, kind), tid
         assert t["k"] / t["n"] == pytest.approx(bound), tid
-        assert t["n"] >= 10, tid  # the size of the reported count: sets the penalty's strength
+        assert t["n"] >= 10, tid  # the size of the reported count: how fast a violation costs more
         window = None if math.isnan(t["window_months"]) else t["window_months"]
         assert window == months, tid  # fixed-window observables: the months they read
         assert f"docs/evidence.md §{section}" in t["source"], tid
