@@ -28,8 +28,9 @@ The two bounds carry the report's qualitative patterns into the fit
 (pattern-oriented modelling, ``calibration/README.md``, "Pattern terms"). A
 posterior that contradicts a pattern is not a fit, so a violated pattern is
 rejected, not traded against the counts: the penalty (a deviance of 1,000) is
-larger than any tolerance an ABC fit reaches, so no accepted particle's
-simulation violates a pattern, and Optuna's point avoids it. ABC then conditions
+larger than the tolerance a finished ABC fit reaches, so no particle accepted
+after the tolerance falls below it violates a pattern in its simulation (a fit
+stopped earlier says so in its report), and Optuna's point avoids it. ABC then conditions
 on the pattern itself (its 0/1 statistic, matched exactly) as well as on the
 counts. Beyond the penalty, ``n`` sets how fast the cost grows with the
 violation (about ``n`` times the Kullback-Leibler divergence of the bound from
@@ -72,7 +73,7 @@ BOUNDS = ("lower_bound", "upper_bound")
 """The one-sided likelihoods: constraints on the simulated share, not sampling models."""
 
 CONSTRAINT_PENALTY = 1000.0
-"""Deviance added when a pattern term (a bound) is violated: above any ABC tolerance."""
+"""Deviance added when a pattern term (a bound) is violated: above a finished fit's tolerance."""
 
 DEFAULT_DESIGN_EFFECT = 3.0
 """Variance inflation of goal-level counts (mean goals per client in the model)."""
