@@ -162,8 +162,10 @@ def register_calibration_commands(subparsers: Any) -> None:
                      help="replicates per pattern design point (default the experiment's)")
     val.add_argument("--pattern-draws", type=_int_at_least(0, "pattern-draws"), default=None,
                      metavar="K", help="also run the pattern checks under K posterior draws "
-                     "and report the share of draws each check passes in (default 20 for a "
-                     "posterior, 0 for a point estimate)")
+                     "and report the share of draws each check passes in, with its 90%% "
+                     "interval and, for a check below 90%%, the parameters its failing draws "
+                     "depend on (default: the predictive draws, the same parameter sets as "
+                     "the targets' intervals, for a posterior; 0 for a point estimate)")
     val.add_argument("--leave-one-site-out", action="store_true",
                      help="cross-validation: refit without each site (calibration config "
                      "'sites') in turn and predict its targets; writes loso/ into the "

@@ -891,14 +891,47 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                          align=("left", "left", "left", "right", "left", "left", "right"))]
     if patterns is not None and len(patterns):
         passed = int((patterns["result"] == "PASS").sum())
+        ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
         text = (f"After the fit, `pathways-sim validate` ran the pattern checks of the "
                 f"`patterns` experiment (MODEL.md §6) at the point estimate: {passed} of "
                 f"{len(patterns)} pass.")
+        if ndraws:
+            share = patterns["draws_passed"] / patterns["draws"]
+            text += (f" It ran them again under {ndraws} posterior draws: "
+                     f"{int((share >= 0.9).sum())} of {len(patterns)} pass in at least 90% "
+                     "of the draws.")
+            if "draws_share_hi90" in patterns:
+                text += (" The pass share's exact 90% interval is beside it; "
+                         f"{int((patterns['draws_share_hi90'] < 0.9).sum())} checks fail in "
+                         "more than 1 draw in 10 beyond chance (the interval wholly below "
+                         "90%).")
         blocks.append(Paragraph(text))
-        blocks.append(Table(["check", "difference", "90% interval", "result", "reason"],
-                            [[str(r.name), f"{r.diff:.4g}", f"{r.lo:.4g} to {r.hi:.4g}",
-                              str(r.result), str(r.reason)] for r in patterns.itertuples()],
-                            align=("left", "right", "left", "left", "left")))
+        header = ["check", "difference", "90% interval", "result"]
+        if ndraws:
+            header.append("draws passed")
+        rows = []
+        for r in patterns.itertuples():
+            row = [str(r.name), f"{r.diff:.4g}", f"{r.lo:.4g} to {r.hi:.4g}", str(r.result)]
+            if ndraws:
+                cell = f"{int(r.draws_passed)}/{int(r.draws)}"
+                if "draws_share_lo90" in patterns:
+                    cell += (f" ({100 * r.draws_share_lo90:.0f}-"
+                             f"{100 * r.draws_share_hi90:.0f}%)")
+                row.append(cell)
+            rows.append(row + [str(r.reason)])
+        blocks.append(Table(header + ["reason"], rows,
+                            align=("left", "right", "left", "left")
+                            + (("right",) if ndraws else ()) + ("left",)))
+        if ndraws and "draws_explanation" in patterns:
+            low = [r for r in patterns.itertuples()
+                   if r.draws_passed < 0.9 * r.draws and isinstance(r.draws_explanation, str)
+                   and r.draws_explanation]
+            if low:
+                blocks.append(Paragraph(
+                    "Checks passing in fewer than 90% of the draws, and what the failing "
+                    "draws depend on (`validation_pattern_draws.csv` has every draw's "
+                    "result and parameter values):"))
+                blocks.append(BulletList([f"**{r.name}**: {r.draws_explanation}" for r in low]))
     return blocks
 
 

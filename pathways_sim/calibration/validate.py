@@ -34,19 +34,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from pathways_sim.calibration.config import CalibrationConfig
 from pathways_sim.calibration.objective import Problem
 from pathways_sim.calibration.predict import target_predictive
 from pathways_sim.calibration.results import CalibrationResult
+from pathways_sim.calibration.targets import clopper_pearson
 from pathways_sim.defaults import PREDICTIVE_SEED
 from pathways_sim.run import replicate_seeds
 from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
-__all__ = ["PATTERN_DRAWS", "Validation", "validate", "validate_patterns", "validate_targets"]
+__all__ = ["PATTERN_DRIVER_AUC", "Validation", "draw_share_interval", "explain_draw_failures",
+           "failure_drivers", "validate", "validate_patterns", "validate_targets"]
 
-PATTERN_DRAWS = 20
-"""Posterior draws whose pattern checks ``validate`` runs by default (beside the point)."""
+PATTERN_DRIVER_AUC = 0.75
+"""How well a parameter must separate a check's failing draws from its passing ones to be
+named as what the failures depend on: the rank AUC (the chance a failing draw's value is
+above a passing draw's) at least this, or at most 1 minus it."""
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Validation:
     Attributes:
         targets: One row per target (see :func:`target_predictive`), ``role`` fit or validate.
         patterns: One row per pattern check (see :func:`evaluate_checks`), or None.
+        pattern_draws: One row per posterior draw and check (:func:`validate_patterns`),
+            or None.
         calibration: The calibration's version (None: registry defaults).
         calibration_record: Its version, path and method
             (:func:`pathways_sim.calibration.choice.describe`).
@@ -65,6 +72,7 @@ class Validation:
     patterns: pd.DataFrame | None
     calibration: str | None
     calibration_record: dict[str, Any] | None = None
+    pattern_draws: pd.DataFrame | None = None
 
     def summary(self) -> dict[str, Any]:
         """Counts of covered targets and passed patterns."""
@@ -85,6 +93,10 @@ class Validation:
                 share = self.patterns["draws_passed"] / self.patterns["draws"]
                 out["pattern_draws"] = int(self.patterns["draws"].max())
                 out["patterns_in_90pct_of_draws"] = int((share >= 0.9).sum())
+                # Below 90% even at the top of the pass share's 90% interval: the draws
+                # show the check failing more often than 1 in 10, not only by chance.
+                out["patterns_clearly_below_90pct"] = int(
+                    (self.patterns["draws_share_hi90"] < 0.9).sum())
         return out
 
     def write(self, out: Path) -> list[Path]:
@@ -96,6 +108,9 @@ class Validation:
         if self.patterns is not None:
             files.append(out / "validation_patterns.csv")
             self.patterns.to_csv(files[-1], index=False)
+        if self.pattern_draws is not None and len(self.pattern_draws):
+            files.append(out / "validation_pattern_draws.csv")
+            self.pattern_draws.to_csv(files[-1], index=False)
         files.append(out / "validation.json")
         doc = {"summary": self.summary(),
                "targets": json.loads(self.targets.to_json(orient="records")),
@@ -128,14 +143,28 @@ class Validation:
                       f"{s['patterns_passed']}/{s['patterns']}"
                       + (f"; in at least 90% of {ndraws} posterior draws: "
                          f"{s['patterns_in_90pct_of_draws']}/{s['patterns']}" if ndraws else "")
-                      + ".", "",
-                      "| check | difference | 90% interval | result | draws passed | reason |",
-                      "|---|---|---|---|---|---|"]
+                      + ".", ""]
+            if ndraws:
+                lines += [f"The draws are the {ndraws} posterior parameter sets of the "
+                          "predictive intervals, each run with the experiment's seeds. A "
+                          "draw's pass share comes with its exact 90% interval (Clopper-"
+                          "Pearson); a check whose interval lies wholly below 90% fails in "
+                          "more than 1 draw in 10 beyond chance "
+                          f"({s['patterns_clearly_below_90pct']} checks).", ""]
+            lines += ["| check | difference | 90% interval | result | draws passed "
+                      "(90% interval) | reason |", "|---|---|---|---|---|---|"]
             for r in self.patterns.itertuples(index=False):
-                share = (f"{int(r.draws_passed)}/{int(r.draws)}"
+                share = (f"{int(r.draws_passed)}/{int(r.draws)} "
+                         f"({100 * r.draws_share_lo90:.0f}-{100 * r.draws_share_hi90:.0f}%)"
                          if getattr(r, "draws", 0) else "-")
                 lines.append(f"| {r.name} | {r.diff:.4g} | {r.lo:.4g} to {r.hi:.4g} | "
                              f"{r.result} | {share} | {r.reason} |")
+            misses = [r for r in self.patterns.itertuples(index=False)
+                      if getattr(r, "draws", 0) and r.draws_passed < 0.9 * r.draws]
+            if misses:
+                lines += ["", "Checks passing in fewer than 90% of the draws, and what their "
+                          "failures depend on:", ""]
+                lines += [f"- **{r.name}**: {r.draws_explanation}" for r in misses]
         return "\n".join(lines) + "\n"
 
 
@@ -184,13 +213,15 @@ def _pattern_runs(plan: Any, seeds: Sequence[int], scenarios: list[dict[str, Any
 
 def validate_patterns(result: CalibrationResult | None, executor: Executor,
                       experiment: str = "patterns", replicates: int | None = None,
-                      draws: int = 0, seed: int = PREDICTIVE_SEED) -> pd.DataFrame:
+                      draws: int = 0, seed: int = PREDICTIVE_SEED
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The experiment's checks (docs/evidence.md §E4.8 patterns) under the calibration.
 
     Each check is tested at the calibration's point (the posterior mean) and, with
-    ``draws``, under that many parameter sets resampled from the posterior: the
-    share of draws in which the check passes says whether the pattern holds across
-    the posterior, not only at one point (the issue asks for 90% of draws).
+    ``draws``, under that many parameter sets resampled from the posterior (with ``seed``,
+    the same sets as the predictive intervals drawn with that seed and number): the share
+    of draws in which the check passes says whether the pattern holds across the
+    posterior, not only at one point (the issue asks for 90% of draws).
 
     Args:
         result: The calibration (None: the registry defaults).
@@ -201,9 +232,15 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         seed: Root seed of the draws' resampling.
 
     Returns:
-        One row per check (:func:`~pathways_sim.sweep.analysis.evaluate_checks`) at
-        the point, plus ``draws_passed`` and ``draws`` (the number of posterior
-        draws in which the check passed, and of draws run; 0 without draws).
+        ``(table, per_draw)``. ``table``: one row per check
+        (:func:`~pathways_sim.sweep.analysis.evaluate_checks`) at the point, plus
+        ``draws_passed`` and ``draws`` (the draws in which the check passed, and the draws
+        run; 0 without draws), ``draws_share_lo90``/``draws_share_hi90`` (the pass
+        share's exact 90% interval, :func:`draw_share_interval`) and ``draws_explanation``
+        (for a check passing in fewer than 90% of draws, :func:`explain_draw_failures`).
+        ``per_draw``: one row per draw and check: ``draw`` (the row of the posterior
+        draws), ``check``, ``diff``, ``lo``, ``hi``, ``result``, ``reason``, then the
+        draw's parameter values (empty without draws).
     """
     from pathways_sim.sweep.analysis import evaluate_checks
     from pathways_sim.sweep.design import plan_sweep
@@ -215,22 +252,118 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
     sets: list[dict[str, Any]] = [{p.point_id: (p.scenario if result is None
                                                 else result.apply(p.scenario))
                                    for p in plan.points}]
+    rows: list[int] = []
     if result is not None and draws > 0 and len(result.draws) > 1:
-        for i in result.sample_indices(draws, seed):
-            sets.append({p.point_id: result.apply(p.scenario, draw=int(i))
-                         for p in plan.points})
+        rows = [int(i) for i in result.sample_indices(draws, seed)]
+        for i in rows:
+            sets.append({p.point_id: result.apply(p.scenario, draw=i) for p in plan.points})
     frames = _pattern_runs(plan, seeds, sets, executor)
     points = [{"point_id": p.point_id, "role": p.role, "factors": dict(p.factors)}
               for p in plan.points]
     checks = [c.to_dict() for c in exp.checks]
     names = [f.name for f in exp.uncertainties]
     table = evaluate_checks(frames[0], checks, points, names)
-    passed = np.zeros(len(table), dtype=int)
-    for frame in frames[1:]:
-        passed += (evaluate_checks(frame, checks, points, names)["result"] == "PASS").to_numpy()
+    long: list[pd.DataFrame] = []
+    for i, frame in zip(rows, frames[1:], strict=True):
+        got = evaluate_checks(frame, checks, points, names)
+        got = got[["name", "diff", "lo", "hi", "result", "reason"]].rename(
+            columns={"name": "check"})
+        got.insert(0, "draw", i)
+        got["_k"] = np.arange(len(got))  # the check's position: names need not be unique
+        for par, value in result.draw_values(i).items():  # type: ignore[union-attr]
+            got[par] = value
+        long.append(got)
+    per_draw = pd.concat(long, ignore_index=True) if long else pd.DataFrame(
+        columns=["draw", "check", "diff", "lo", "hi", "result", "reason", "_k"])
+    mine = [per_draw[per_draw["_k"] == k] for k in range(len(table))]
+    passed = np.array([int((m["result"] == "PASS").sum()) for m in mine], dtype=int)
     table["draws_passed"] = passed
-    table["draws"] = len(frames) - 1
-    return table
+    table["draws"] = len(rows)
+    bounds = [draw_share_interval(k, len(rows)) for k in passed]
+    table["draws_share_lo90"] = [b[0] for b in bounds]
+    table["draws_share_hi90"] = [b[1] for b in bounds]
+    params = [] if result is None else list(result.parameters)
+    table["draws_explanation"] = [
+        explain_draw_failures(m, params) if len(rows) and k < 0.9 * len(rows) else ""
+        for m, k in zip(mine, passed, strict=True)]
+    per_draw = per_draw.drop(columns="_k")
+    return table, per_draw
+
+
+def draw_share_interval(passed: int, draws: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 90% interval of a pass share ``passed / draws``.
+
+    Twenty draws cannot tell a check passing in 90% of the posterior from one passing in
+    75%: 18 of 20 has the interval 72-98%. ``(nan, nan)`` without draws.
+    """
+    if draws <= 0:
+        return float("nan"), float("nan")
+    return clopper_pearson(int(passed), int(draws))
+
+
+def failure_drivers(per_draw: pd.DataFrame, parameters: Sequence[str],
+                    threshold: float = PATTERN_DRIVER_AUC) -> pd.DataFrame:
+    """The parameters on which one check's failing draws differ from its passing ones.
+
+    For each parameter, the rank AUC: the chance that a failing draw's value is above a
+    passing draw's (the Mann-Whitney statistic over the product of the two counts; 0.5:
+    no difference). Kept where it is at least ``threshold`` or at most ``1 - threshold``,
+    strongest first. Descriptive: with tens of draws and tens of parameters one of them
+    can separate by chance, so a driver is a lead to check, not a finding.
+
+    Args:
+        per_draw: The rows of one check in :func:`validate_patterns`' ``per_draw``.
+        parameters: The parameter columns to compare.
+        threshold: The AUC a parameter must reach (or 1 minus it) to be kept.
+
+    Returns:
+        ``parameter``, ``auc``, ``failing_median``, ``passing_median`` (empty when there
+        are fewer than 2 failing or 2 passing draws).
+    """
+    cols = ["parameter", "auc", "failing_median", "passing_median"]
+    ok = per_draw["result"] == "PASS"
+    fail, good = per_draw[~ok], per_draw[ok]
+    if len(fail) < 2 or len(good) < 2:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for par in parameters:
+        if par not in per_draw:
+            continue
+        u = stats.mannwhitneyu(fail[par], good[par], alternative="two-sided").statistic
+        auc = float(u) / (len(fail) * len(good))
+        if auc >= threshold or auc <= 1.0 - threshold:
+            rows.append((par, auc, float(fail[par].median()), float(good[par].median())))
+    out = pd.DataFrame(rows, columns=cols)
+    return out.reindex(out["auc"].sub(0.5).abs().sort_values(ascending=False).index
+                       ).reset_index(drop=True)
+
+
+def explain_draw_failures(per_draw: pd.DataFrame, parameters: Sequence[str]) -> str:
+    """A plain sentence on one check's failing draws: how they fail (the interval on the
+    wrong side, or including 0), by how much, and the parameters they depend on
+    (:func:`failure_drivers`)."""
+    fail = per_draw[per_draw["result"] != "PASS"]
+    if fail.empty:
+        return ""
+    wrong = int(fail["reason"].str.contains("other side").sum())
+    text = (f"fails in {len(fail)} of {len(per_draw)} draws: "
+            + (f"in {wrong} the interval is on the wrong side of 0 (the draw contradicts the "
+               f"pattern), in {len(fail) - wrong} it includes 0 (no clear difference)"
+               if wrong else "in each the interval includes 0 (no clear difference, "
+               "never the opposite)")
+            + f"; the difference is {fail['diff'].median():.3g} in the failing draws (median) "
+            f"against {per_draw[per_draw['result'] == 'PASS']['diff'].median():.3g} in the "
+            "passing ones.")
+    drivers = failure_drivers(per_draw, parameters)
+    if drivers.empty:
+        return text + (" No parameter separates the failing draws from the passing ones "
+                       f"(rank AUC within {1 - PATTERN_DRIVER_AUC:.2f}-"
+                       f"{PATTERN_DRIVER_AUC:.2f}): the failures look like simulation "
+                       "noise around a small effect.")
+    parts = [f"`{r.parameter}` ({'lower' if r.auc < 0.5 else 'higher'} in the failing draws: "
+             f"median {r.failing_median:.3g} against {r.passing_median:.3g}, rank AUC "
+             f"{r.auc:.2f})" for r in drivers.head(3).itertuples()]
+    return text + " The failing draws differ most in " + "; ".join(parts) + "."
 
 
 def validate(config: CalibrationConfig, result: CalibrationResult | None, executor: Executor,
@@ -246,20 +379,24 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         draws: Posterior predictive draws (default the config's).
         patterns: Experiment of pattern checks, or None to skip them.
         pattern_replicates: Replicates per pattern design point (default the experiment's).
-        pattern_draws: Posterior draws whose pattern checks are also run (default
-            :data:`PATTERN_DRAWS` for a posterior, 0 for a point estimate).
+        pattern_draws: Posterior draws whose pattern checks are also run (default, for a
+            posterior, the predictive draws: the same parameter sets as the targets'
+            intervals; 0 for a point estimate).
 
     Returns:
         The validation.
     """
+    posterior = result is not None and len(result.draws) > 1
     if pattern_draws is None:
-        pattern_draws = PATTERN_DRAWS if result is not None and len(result.draws) > 1 else 0
+        pattern_draws = (draws or config.predictive.draws) if posterior else 0
+    pats = per_draw = None
     with executor:
         targets = validate_targets(config, result, executor, draws)
-        pats = None if patterns is None else validate_patterns(
-            result, executor, patterns, pattern_replicates, draws=pattern_draws,
-            seed=config.predictive.seed)
+        if patterns is not None:
+            pats, per_draw = validate_patterns(
+                result, executor, patterns, pattern_replicates, draws=pattern_draws,
+                seed=config.predictive.seed)
     from pathways_sim.calibration.choice import describe
 
     return Validation(targets, pats, None if result is None else result.version,
-                      describe(result))
+                      describe(result), per_draw)

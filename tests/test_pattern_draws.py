@@ -1,0 +1,122 @@
+"""The pattern checks under posterior draws: the pass share's interval, and what a
+check's failing draws depend on (pathways_sim/calibration/validate.py).
+
+A researcher reads "passes in 48 of 60 draws" and asks two things: could it be 90% and
+this an unlucky sample (the interval), and which part of the posterior makes it fail (the
+drivers). Both are computed from the per-draw table ``validate`` writes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pathways_sim.calibration.validate import (
+    PATTERN_DRIVER_AUC,
+    Validation,
+    draw_share_interval,
+    explain_draw_failures,
+    failure_drivers,
+)
+
+
+def _draws(n: int = 60, seed: int = 3) -> pd.DataFrame:
+    """One check under ``n`` draws: it fails exactly where ``a`` is below 0.2 (a small
+    effect there, an interval including 0); ``b`` is unrelated."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.0, 1.0, n)
+    b = rng.uniform(0.0, 1.0, n)
+    fail = a < 0.2
+    diff = np.where(fail, 0.001, 0.03)
+    return pd.DataFrame({
+        "draw": np.arange(n), "check": "11 supported volunteering reaches the furthest third",
+        "diff": diff, "lo": np.where(fail, -0.004, 0.02), "hi": diff + 0.005,
+        "result": np.where(fail, "FAIL", "PASS"),
+        "reason": np.where(fail, "the interval includes 0: no clear difference over 10 "
+                                 "pair(s)", "the 90% interval excludes 0 as expected"),
+        "a": a, "b": b})
+
+
+def test_the_pass_share_interval_is_exact_and_wide_for_twenty_draws() -> None:
+    lo, hi = draw_share_interval(18, 20)
+    # 18 of 20 cannot tell 75% from 95%: the reason the default is the 60 predictive draws.
+    assert lo < 0.75 < 0.95 < hi
+    lo60, hi60 = draw_share_interval(54, 60)
+    assert lo < lo60 < 0.9 < hi60 < hi
+    assert draw_share_interval(20, 20)[1] == 1.0 and draw_share_interval(0, 20)[0] == 0.0
+    assert all(np.isnan(draw_share_interval(0, 0)))
+
+
+def test_the_driver_is_the_parameter_that_separates_failing_draws() -> None:
+    d = _draws()
+    drivers = failure_drivers(d, ["a", "b"])
+    assert list(drivers["parameter"]) == ["a"]
+    row = drivers.iloc[0]
+    assert row.auc == 0.0  # every failing draw has a lower a than every passing one
+    assert row.failing_median < 0.2 < row.passing_median
+
+
+def test_no_driver_when_failures_are_unrelated_to_the_parameters() -> None:
+    d = _draws()
+    rng = np.random.default_rng(9)
+    d["result"] = np.where(rng.random(len(d)) < 0.2, "FAIL", "PASS")
+    assert failure_drivers(d, ["a", "b"]).empty
+    # A lower bar names whatever separates most, however weakly: the bar is what keeps
+    # chance out of the explanation.
+    assert len(failure_drivers(d, ["a", "b"], threshold=0.5)) == 2
+    assert PATTERN_DRIVER_AUC >= 0.7
+    text = explain_draw_failures(d, ["a", "b"])
+    assert "simulation noise" in text
+
+
+def test_too_few_failures_name_no_driver() -> None:
+    d = _draws()
+    d["result"] = "PASS"
+    d.loc[0, "result"] = "FAIL"
+    assert failure_drivers(d, ["a", "b"]).empty
+
+
+def test_the_explanation_says_how_and_where_the_draws_fail() -> None:
+    d = _draws()
+    k = int((d["result"] == "FAIL").sum())
+    text = explain_draw_failures(d, ["a", "b"])
+    assert f"fails in {k} of 60 draws" in text
+    assert "includes 0" in text and "wrong side" not in text
+    assert "`a` (lower in the failing draws" in text and "`b`" not in text
+    # A draw whose interval lies on the other side contradicts the pattern: said apart.
+    d.loc[d.index[d["result"] == "FAIL"][0], "reason"] = (
+        "the interval excludes 0 on the other side: the model contradicts the pattern")
+    assert "in 1 the interval is on the wrong side of 0" in explain_draw_failures(d, ["a"])
+    assert explain_draw_failures(d[d["result"] == "PASS"], ["a"]) == ""
+
+
+def test_the_validation_reports_intervals_and_explanations(tmp_path) -> None:
+    d = _draws()
+    passed = int((d["result"] == "PASS").sum())
+    lo, hi = draw_share_interval(passed, 60)
+    patterns = pd.DataFrame([{
+        "name": d["check"].iloc[0], "diff": 0.03, "lo": 0.02, "hi": 0.04, "result": "PASS",
+        "reason": "the 90% interval excludes 0 as expected", "draws_passed": passed,
+        "draws": 60, "draws_share_lo90": lo, "draws_share_hi90": hi,
+        "draws_explanation": explain_draw_failures(d, ["a", "b"])}])
+    targets = pd.DataFrame(columns=["target", "role", "likelihood", "observed", "obs_lo90",
+                                    "obs_hi90", "sim_median", "ppi_lo90", "ppi_hi90",
+                                    "inside"])
+    v = Validation(targets, patterns, "test", None, d)
+    s = v.summary()
+    assert s["pattern_draws"] == 60 and s["patterns_in_90pct_of_draws"] == int(passed >= 54)
+    assert s["patterns_clearly_below_90pct"] == int(hi < 0.9)
+    md = v.markdown()
+    assert f"{passed}/60 ({100 * lo:.0f}-{100 * hi:.0f}%)" in md
+    assert "what their failures depend on" in md and "`a` (lower" in md
+    files = v.write(tmp_path)
+    assert tmp_path / "validation_pattern_draws.csv" in files
+    back = pd.read_csv(tmp_path / "validation_pattern_draws.csv")
+    assert len(back) == 60 and {"draw", "check", "result", "a", "b"} <= set(back.columns)
+
+
+@pytest.mark.parametrize("k", [0, 30, 60])
+def test_the_interval_contains_the_share(k: int) -> None:
+    lo, hi = draw_share_interval(k, 60)
+    assert lo <= k / 60 <= hi
