@@ -901,10 +901,11 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                      f"{int((share >= 0.9).sum())} of {len(patterns)} pass in at least 90% "
                      "of the draws.")
             if "draws_share_hi90" in patterns:
+                below = int((patterns["draws_share_hi90"] < 0.9).sum())
                 text += (" The pass share's exact 90% interval is beside it; "
-                         f"{int((patterns['draws_share_hi90'] < 0.9).sum())} checks fail in "
-                         "more than 1 draw in 10 beyond chance (the interval wholly below "
-                         "90%).")
+                         + ("1 check fails" if below == 1 else f"{below} checks fail")
+                         + " in more than 1 draw in 10 beyond chance (the interval wholly "
+                         "below 90%).")
         blocks.append(Paragraph(text))
         header = ["check", "difference", "90% interval", "result"]
         if ndraws:

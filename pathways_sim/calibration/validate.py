@@ -150,7 +150,7 @@ class Validation:
                           "draw's pass share comes with its exact 90% interval (Clopper-"
                           "Pearson); a check whose interval lies wholly below 90% fails in "
                           "more than 1 draw in 10 beyond chance "
-                          f"({s['patterns_clearly_below_90pct']} checks).", ""]
+                          f"({_count(s['patterns_clearly_below_90pct'], 'check')}).", ""]
             lines += ["| check | difference | 90% interval | result | draws passed "
                       "(90% interval) | reason |", "|---|---|---|---|---|---|"]
             for r in self.patterns.itertuples(index=False):
@@ -288,6 +288,11 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         for m, k in zip(mine, passed, strict=True)]
     per_draw = per_draw.drop(columns="_k")
     return table, per_draw
+
+
+def _count(n: int, noun: str) -> str:
+    """``'1 check'``, ``'2 checks'``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def draw_share_interval(passed: int, draws: int) -> tuple[float, float]:
