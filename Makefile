@@ -53,8 +53,9 @@ baseline: $(STAMP)
 
 ## calibrate: reproduce the shipped posterior from scratch -> calibration/results/default/
 ## (pyabc fit, posterior predictive and report; validation of the held-out targets and the
-## patterns under posterior draws; leave-one-site-out cross-validation; about 1.5-2 hours on
-## 2 cores). A replaced folder is kept until the new fit is complete.
+## patterns under posterior draws; leave-one-site-out cross-validation; about 2 hours on
+## 2 cores: fit 76 min, validation 12, leave-one-site-out 37). A replaced folder is kept until
+## the new fit is complete.
 calibrate: $(STAMP)
 	$(BIN)/pathways-sim calibrate --overwrite
 	$(BIN)/pathways-sim validate

@@ -45,3 +45,53 @@ def test_odd_counts_of_calibrated_and_assumed_parameters_are_current():
     for name, p in REGISTRY.items():  # every calibrated parameter is named (or its family)
         if p.calibrate and not name.startswith("provision."):
             assert f"`{name}`" in text, name
+
+
+def _shipped_summary() -> dict[str, int]:
+    """The shipped fit's headline figures, read from its results folder."""
+    import json
+
+    folder = ROOT / "calibration" / "results" / "default"
+    val = json.loads((folder / "validation.json").read_text(encoding="utf-8"))["summary"]
+    loso = json.loads((folder / "loso" / "loso_summary.json").read_text(encoding="utf-8"))
+    diag = json.loads((folder / "diagnostics.json").read_text(encoding="utf-8"))
+    return {"fit": val["fit_targets_covered"], "fit_of": val["fit_targets"],
+            "held": val["validate_targets_covered"], "held_of": val["validate_targets"],
+            "patterns_point": val["patterns_passed"], "patterns": val["patterns"],
+            "draws": val["pattern_draws"], "patterns_draws": val["patterns_in_90pct_of_draws"],
+            "loso": loso["covered"], "loso_of": loso["targets"],
+            "ess": round(diag["final_ess"])}
+
+
+def test_shipped_fit_figures_quoted_in_docs_are_its_outputs():
+    """The README's and docs/calibration.md's summary of the shipped fit says what its
+    results folder says (coverage, patterns under the draws, leave-one-site-out, ESS):
+    a refit or a revalidation that changes them fails here until the prose follows."""
+    s = _shipped_summary()
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    guide = " ".join((ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
+                     .replace(">", " ").split())
+    expected = {
+        "README": (readme, [
+            f"{s['fit']} of {s['fit_of']} fit targets and {s['held']} of {s['held_of']} "
+            "held-out targets",
+            f"size of {s['ess']} after",
+            f"Leave-one-site-out covers {s['loso']} of {s['loso_of']} targets",
+            f"posterior mean for all {s['patterns']} checks" if s["patterns_point"]
+            == s["patterns"] else f"{s['patterns_point']} of {s['patterns']} checks",
+            f"in at least 90% of {s['draws']} posterior draws for {s['patterns_draws']} of "
+            f"{s['patterns']}",
+            f"in each of {s['draws']} posterior draws",
+        ]),
+        "docs/calibration.md": (guide, [
+            f"covers {s['fit']} of {s['fit_of']} fit targets and {s['held']} of "
+            f"{s['held_of']} held-out targets",
+            f"effective sample size of {s['ess']}",
+            f"{s['patterns_draws']} of {s['patterns']} in at least 90% of {s['draws']} "
+            "posterior draws",
+            f"Leave-one-site-out covers {s['loso']} of {s['loso_of']} targets",
+        ]),
+    }
+    missing = [(doc, phrase) for doc, (text, phrases) in expected.items()
+               for phrase in phrases if phrase not in text]
+    assert missing == [], f"docs quote figures the shipped fit does not give: {missing}"
