@@ -120,3 +120,92 @@ def test_the_validation_reports_intervals_and_explanations(tmp_path) -> None:
 def test_the_interval_contains_the_share(k: int) -> None:
     lo, hi = draw_share_interval(k, 60)
     assert lo <= k / 60 <= hi
+
+
+def _power_case(monkeypatch: pytest.MonkeyPatch, effect: dict[int, float]):
+    """Five draws of one check (option ``b`` above baseline ``a``); draws 1-4 failed with
+    the check's 2 replicates. Rerun, draw ``d``'s option is ``effect[d]`` above its baseline
+    in every replicate plus a little noise: a real effect shows, none does not."""
+    from types import SimpleNamespace
+
+    from pathways_sim.calibration import validate as v
+
+    calls: list[tuple[tuple[int, ...], list[dict]]] = []
+
+    def fake_runs(points, seeds, scenarios, executor):
+        calls.append((tuple(seeds), scenarios))
+        rng = np.random.default_rng(0)
+        frames = []
+        for sets in scenarios:
+            rows = []
+            for pid, (side, d) in sets.items():
+                for r in range(len(seeds)):
+                    lift = effect[d] if side == "b" else 0.0
+                    rows.append({"point_id": pid, "replicate": r,
+                                 "m": 0.5 + lift + 0.001 * rng.standard_normal()})
+            frames.append(pd.DataFrame(rows))
+        return frames
+
+    monkeypatch.setattr(v, "_pattern_runs", fake_runs)
+    checks = [{"name": "b above a", "option": {"scenario": "b"}, "baseline": {"scenario": "a"},
+               "metric": "m", "expect": "increase"}]
+    points = [{"point_id": 0, "role": "baseline", "factors": {"scenario": "a"}},
+              {"point_id": 1, "role": "option", "factors": {"scenario": "b"}},
+              {"point_id": 2, "role": "option", "factors": {"scenario": "c"}}]
+    plan_points = [SimpleNamespace(point_id=p["point_id"]) for p in points]
+    table = pd.DataFrame([{"name": "b above a", "option_points": [1],
+                           "baseline_points": [0], "draws_passed": 1,
+                           "draws_explanation": "fails in 4 of 5 draws."}])
+    per_draw = pd.DataFrame({"draw": [0, 1, 2, 3, 4], "check": "b above a", "_k": 0,
+                             "result": ["PASS", "FAIL", "FAIL", "FAIL", "FAIL"],
+                             "diff": [0.01, 0.001, 0.001, 0.0, 0.0]})
+    sets = {d: {0: ("a", d), 1: ("b", d), 2: ("c", d)} for d in range(5)}
+    v.power_follow_up(table, per_draw, sets, plan_points, checks, points, [], None,
+                      replicates=8, exp_seed=1, base=2, ndraws=5)
+    return table, per_draw, calls
+
+
+def test_the_power_follow_up_reruns_only_failing_draws_with_more_replicates(monkeypatch) -> None:
+    """A check short of 90% of draws: its failing draws run again with more replicates
+    (the check's own seeds first), only its own two sides; a real effect then passes, a
+    draw with no effect still fails, and the table says how many of each."""
+    from pathways_sim.run import replicate_seeds
+
+    table, per_draw, calls = _power_case(monkeypatch, {1: 0.01, 2: 0.01, 3: 0.0, 4: 0.0})
+    assert len(calls) == 1
+    seeds, scenarios = calls[0]
+    assert len(seeds) == 8 and seeds[:2] == tuple(replicate_seeds(1, 2))
+    assert [sorted(s) for s in scenarios] == [[0, 1]] * 4  # draws 1-4; not point 2
+    row = table.iloc[0]
+    assert (row.power_replicates, row.power_rerun, row.power_passed) == (8, 4, 2)
+    assert row.draws_passed_powered == 3
+    assert row.powered_share_lo90 < 3 / 5 < row.powered_share_hi90
+    assert list(per_draw["power_result"]) == ["", "PASS", "PASS", "FAIL", "FAIL"]
+    assert np.isnan(per_draw["power_diff"].iloc[0])
+    assert "Rerun with 8 replicates (the first 2 the check's own), 2 of the 4 failing draws " \
+           "pass: 3 of 5 draws in all" in row.draws_explanation
+    assert "never clearly the opposite" in row.draws_explanation
+
+
+def test_the_power_follow_up_says_when_every_failure_was_power(monkeypatch) -> None:
+    table, _, _ = _power_case(monkeypatch, dict.fromkeys(range(5), 0.02))
+    assert table.iloc[0].draws_passed_powered == 5
+    assert "the check's power on a small effect" in table.iloc[0].draws_explanation
+
+
+def test_no_follow_up_for_a_check_passing_in_nine_draws_of_ten(monkeypatch) -> None:
+    from pathways_sim.calibration import validate as v
+
+    monkeypatch.setattr(v, "_pattern_runs", lambda *a: pytest.fail("nothing to rerun"))
+    table = pd.DataFrame([{"name": "x", "option_points": [1], "baseline_points": [0],
+                           "draws_passed": 9, "draws_explanation": ""}])
+    per_draw = pd.DataFrame({"draw": range(10), "check": "x", "_k": 0,
+                             "result": ["PASS"] * 9 + ["FAIL"], "diff": 0.0})
+    v.power_follow_up(table, per_draw, {}, [], [], [], [], None, replicates=40, exp_seed=1,
+                      base=10, ndraws=10)
+    assert table.iloc[0].power_rerun == 0 and table.iloc[0].draws_passed_powered == 9
+    # No more replicates than the check's own: no follow-up either.
+    table.loc[0, "draws_passed"] = 5
+    v.power_follow_up(table, per_draw, {}, [], [], [], [], None, replicates=10, exp_seed=1,
+                      base=10, ndraws=10)
+    assert table.iloc[0].power_rerun == 0

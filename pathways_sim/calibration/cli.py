@@ -166,6 +166,12 @@ def register_calibration_commands(subparsers: Any) -> None:
                      "interval and, for a check below 90%%, the parameters its failing draws "
                      "depend on (default: the predictive draws, the same parameter sets as "
                      "the targets' intervals, for a posterior; 0 for a point estimate)")
+    val.add_argument("--power-replicates", type=_int_at_least(0, "power-replicates"),
+                     default=None, metavar="N",
+                     help="for a check passing in fewer than 90%% of the draws, run its "
+                     "failing draws again with N replicates (the first ones its own) and "
+                     "report how many then pass: the check's power or the model (default "
+                     "4 times the pattern replicates; 0 to skip)")
     val.add_argument("--leave-one-site-out", action="store_true",
                      help="cross-validation: refit without each site (calibration config "
                      "'sites') in turn and predict its targets; writes loso/ into the "
@@ -454,7 +460,8 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
             return _leave_one_site_out(args, argv, config, result, out, executor, stdout)
         report, err = _run(validate, config, result, executor, draws=args.draws,
                            patterns=patterns, pattern_replicates=args.pattern_replicates,
-                           pattern_draws=args.pattern_draws)
+                           pattern_draws=args.pattern_draws,
+                           power_replicates=args.power_replicates)
         if err:
             return _fail(err)
         assert report is not None

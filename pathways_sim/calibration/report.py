@@ -906,10 +906,21 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                          + ("1 check fails" if below == 1 else f"{below} checks fail")
                          + " in more than 1 draw in 10 beyond chance (the interval wholly "
                          "below 90%).")
+        power = (int(patterns["power_replicates"].max())
+                 if ndraws and "power_replicates" in patterns else 0)
+        if power:
+            powered = patterns["draws_passed_powered"] / patterns["draws"]
+            text += (f" A check short of 90% had its failing draws run again with {power} "
+                     "replicates (the first ones its own): a draw that then passes failed "
+                     "for want of replicates, not for want of the effect. Counting those, "
+                     f"{int((powered >= 0.9).sum())} of {len(patterns)} pass in at least 90% "
+                     "of the draws.")
         blocks.append(Paragraph(text))
         header = ["check", "difference", "90% interval", "result"]
         if ndraws:
             header.append("draws passed")
+        if power:
+            header.append(f"with {power} replicates")
         rows = []
         for r in patterns.itertuples():
             row = [str(r.name), f"{r.diff:.4g}", f"{r.lo:.4g} to {r.hi:.4g}", str(r.result)]
@@ -919,10 +930,15 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                     cell += (f" ({100 * r.draws_share_lo90:.0f}-"
                              f"{100 * r.draws_share_hi90:.0f}%)")
                 row.append(cell)
+            if power:
+                row.append(f"{int(r.draws_passed_powered)}/{int(r.draws)} "
+                           f"({100 * r.powered_share_lo90:.0f}-"
+                           f"{100 * r.powered_share_hi90:.0f}%)" if r.power_replicates else "-")
             rows.append(row + [str(r.reason)])
         blocks.append(Table(header + ["reason"], rows,
                             align=("left", "right", "left", "left")
-                            + (("right",) if ndraws else ()) + ("left",)))
+                            + (("right",) if ndraws else ()) + (("right",) if power else ())
+                            + ("left",)))
         if ndraws and "draws_explanation" in patterns:
             low = [r for r in patterns.itertuples()
                    if r.draws_passed < 0.9 * r.draws and isinstance(r.draws_explanation, str)

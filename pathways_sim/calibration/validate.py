@@ -45,8 +45,13 @@ from pathways_sim.defaults import PREDICTIVE_SEED
 from pathways_sim.run import replicate_seeds
 from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
-__all__ = ["PATTERN_DRIVER_AUC", "Validation", "draw_share_interval", "explain_draw_failures",
-           "failure_drivers", "validate", "validate_patterns", "validate_targets"]
+__all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "draw_share_interval",
+           "explain_draw_failures", "explain_power", "failure_drivers", "power_follow_up",
+           "validate", "validate_patterns", "validate_targets"]
+
+POWER_FACTOR = 4
+"""The follow-up of a check short of 90% of draws runs its failing draws with this many times
+its replicates (:func:`power_follow_up`): the interval of a mean difference halves."""
 
 PATTERN_DRIVER_AUC = 0.75
 """How well a parameter must separate a check's failing draws from its passing ones to be
@@ -97,6 +102,12 @@ class Validation:
                 # show the check failing more often than 1 in 10, not only by chance.
                 out["patterns_clearly_below_90pct"] = int(
                     (self.patterns["draws_share_hi90"] < 0.9).sum())
+                if "draws_passed_powered" in self.patterns:
+                    # With the follow-up: a failing draw rerun with more replicates and
+                    # passing counts as passing (the check's power, not the model).
+                    powered = self.patterns["draws_passed_powered"] / self.patterns["draws"]
+                    out["patterns_in_90pct_of_draws_powered"] = int((powered >= 0.9).sum())
+                    out["power_replicates"] = int(self.patterns["power_replicates"].max())
         return out
 
     def write(self, out: Path) -> list[Path]:
@@ -151,12 +162,27 @@ class Validation:
                           "Pearson); a check whose interval lies wholly below 90% fails in "
                           "more than 1 draw in 10 beyond chance "
                           f"({_count(s['patterns_clearly_below_90pct'], 'check')}).", ""]
+            power = int(s.get("power_replicates", 0))
+            if power:
+                lines += [f"A check short of 90% of the draws has its failing draws run again "
+                          f"with {power} replicates (the first ones its own): a failing draw "
+                          "that then passes failed for want of replicates, not because the "
+                          "model lacks the effect. With them, "
+                          f"{s['patterns_in_90pct_of_draws_powered']} of {s['patterns']} "
+                          "checks pass in at least 90% of the draws.", ""]
+            extra = f" with {power} replicates where short |" if power else ""
             lines += ["| check | difference | 90% interval | result | draws passed "
-                      "(90% interval) | reason |", "|---|---|---|---|---|---|"]
+                      f"(90% interval) |{extra} reason |",
+                      "|---|---|---|---|---|" + ("---|" if power else "") + "---|"]
             for r in self.patterns.itertuples(index=False):
                 share = (f"{int(r.draws_passed)}/{int(r.draws)} "
                          f"({100 * r.draws_share_lo90:.0f}-{100 * r.draws_share_hi90:.0f}%)"
                          if getattr(r, "draws", 0) else "-")
+                if power:
+                    share += " | " + (
+                        f"{int(r.draws_passed_powered)}/{int(r.draws)} "
+                        f"({100 * r.powered_share_lo90:.0f}-"
+                        f"{100 * r.powered_share_hi90:.0f}%)" if r.power_replicates else "-")
                 lines.append(f"| {r.name} | {r.diff:.4g} | {r.lo:.4g} to {r.hi:.4g} | "
                              f"{r.result} | {share} | {r.reason} |")
             misses = [r for r in self.patterns.itertuples(index=False)
@@ -196,12 +222,13 @@ def validate_targets(config: CalibrationConfig, result: CalibrationResult | None
         drop=True)
 
 
-def _pattern_runs(plan: Any, seeds: Sequence[int], scenarios: list[dict[str, Any]],
-                  executor: Executor) -> list[pd.DataFrame]:
-    """Run every design point with the seeds under each scenario set; one frame per set."""
+def _pattern_runs(points: Sequence[Any], seeds: Sequence[int],
+                  scenarios: list[dict[str, Any]], executor: Executor) -> list[pd.DataFrame]:
+    """Run the design points in each scenario set (point id -> scenario; a point missing
+    from a set is not run in it) with the seeds; one frame per set."""
     jobs = (Job((k, p.point_id, r), resolved[p.point_id], int(s))
             for k, resolved in enumerate(scenarios)
-            for p in plan.points for r, s in enumerate(seeds))
+            for p in points if p.point_id in resolved for r, s in enumerate(seeds))
     rows: list[list[dict[str, Any]]] = [[] for _ in scenarios]
     for res in run_many(jobs, executor, task=run_metrics):
         if not res.ok:
@@ -213,7 +240,8 @@ def _pattern_runs(plan: Any, seeds: Sequence[int], scenarios: list[dict[str, Any
 
 def validate_patterns(result: CalibrationResult | None, executor: Executor,
                       experiment: str = "patterns", replicates: int | None = None,
-                      draws: int = 0, seed: int = PREDICTIVE_SEED
+                      draws: int = 0, seed: int = PREDICTIVE_SEED,
+                      power_replicates: int | None = None
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The experiment's checks (docs/evidence.md §E4.8 patterns) under the calibration.
 
@@ -230,6 +258,9 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         replicates: Replicates per design point (default the experiment's).
         draws: Posterior draws whose checks are also run (0: the point only).
         seed: Root seed of the draws' resampling.
+        power_replicates: With draws, the follow-up of a check passing in fewer than 90%
+            of them (:func:`power_follow_up`): its failing draws run again with this many
+            replicates (default :data:`POWER_FACTOR` times the check's; 0: none).
 
     Returns:
         ``(table, per_draw)``. ``table``: one row per check
@@ -237,10 +268,15 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         ``draws_passed`` and ``draws`` (the draws in which the check passed, and the draws
         run; 0 without draws), ``draws_share_lo90``/``draws_share_hi90`` (the pass
         share's exact 90% interval, :func:`draw_share_interval`) and ``draws_explanation``
-        (for a check passing in fewer than 90% of draws, :func:`explain_draw_failures`).
+        (for a check passing in fewer than 90% of draws, :func:`explain_draw_failures`),
+        and the follow-up's ``power_replicates``, ``power_rerun``, ``power_passed``,
+        ``draws_passed_powered`` and its interval ``powered_share_lo90``/``_hi90``.
         ``per_draw``: one row per draw and check: ``draw`` (the row of the posterior
-        draws), ``check``, ``diff``, ``lo``, ``hi``, ``result``, ``reason``, then the
-        draw's parameter values (empty without draws).
+        draws), ``check``, ``diff``, ``lo``, ``hi``, ``result``, ``reason``, the
+        follow-up's ``power_diff``, ``power_lo``, ``power_hi``, ``power_result``,
+        ``power_reason`` (empty
+        where the draw was not rerun), then the draw's parameter values (empty without
+        draws).
     """
     from pathways_sim.sweep.analysis import evaluate_checks
     from pathways_sim.sweep.design import plan_sweep
@@ -257,7 +293,7 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         rows = [int(i) for i in result.sample_indices(draws, seed)]
         for i in rows:
             sets.append({p.point_id: result.apply(p.scenario, draw=i) for p in plan.points})
-    frames = _pattern_runs(plan, seeds, sets, executor)
+    frames = _pattern_runs(plan.points, seeds, sets, executor)
     points = [{"point_id": p.point_id, "role": p.role, "factors": dict(p.factors)}
               for p in plan.points]
     checks = [c.to_dict() for c in exp.checks]
@@ -286,8 +322,111 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
     table["draws_explanation"] = [
         explain_draw_failures(m, params) if len(rows) and k < 0.9 * len(rows) else ""
         for m, k in zip(mine, passed, strict=True)]
+    if power_replicates is None:
+        power_replicates = POWER_FACTOR * len(seeds)
+    power_follow_up(table, per_draw, dict(zip(rows, sets[1:], strict=True)), plan.points,
+                    checks, points, names, executor,
+                    replicates=power_replicates, exp_seed=exp.seed, base=len(seeds),
+                    ndraws=len(rows))
     per_draw = per_draw.drop(columns="_k")
     return table, per_draw
+
+
+def power_follow_up(table: pd.DataFrame, per_draw: pd.DataFrame,
+                    sets: dict[int, dict[str, Any]], plan_points: Sequence[Any],
+                    checks: Sequence[dict[str, Any]], points: Sequence[dict[str, Any]],
+                    names: Sequence[str], executor: Executor, *, replicates: int,
+                    exp_seed: int, base: int, ndraws: int) -> None:
+    """Whether a check's failing draws fail for want of replicates (in place).
+
+    A check passes in a draw when the 90% interval of its paired differences excludes 0;
+    with ``base`` replicates a small but real difference often does not. For each check
+    passing in fewer than 90% of the draws, the option and baseline points of the check
+    run again in each of its failing draws with ``replicates`` seeds (the experiment's
+    seeds extended: the first ``base`` are the ones already run), and the check is
+    tested again. ``power_passed`` counts the failing draws where it then passes;
+    ``draws_passed_powered`` adds them to ``draws_passed``. The check as defined (its
+    experiment's replicates) is unchanged: this says how much of a shortfall is the
+    check's power and how much the model.
+
+    Args:
+        table: :func:`validate_patterns`' table (columns added).
+        per_draw: Its per-draw rows with ``_k``, the check's position (columns added).
+        sets: Draw row -> that draw's scenario of every design point (a draw resampled
+            twice is one entry).
+        plan_points: The experiment's design points.
+        checks, points, names: As for :func:`~pathways_sim.sweep.analysis.evaluate_checks`.
+        executor: An open executor.
+        replicates: Replicates of the follow-up (no follow-up unless above ``base``).
+        exp_seed: The experiment's root seed.
+        base: The replicates already run.
+        ndraws: The draws run (resampled draws counted each time).
+    """
+    from pathways_sim.sweep.analysis import evaluate_checks
+
+    for col in ("power_diff", "power_lo", "power_hi"):
+        per_draw[col] = np.nan
+    per_draw["power_result"] = ""
+    per_draw["power_reason"] = ""
+    table["power_replicates"] = 0
+    table["power_rerun"] = 0
+    table["power_passed"] = 0
+    table["draws_passed_powered"] = table["draws_passed"]
+    weak = [k for k in range(len(table))
+            if ndraws and table["draws_passed"].iat[k] < 0.9 * ndraws]
+    if replicates > base and weak:
+        seeds = tuple(replicate_seeds(exp_seed, replicates))
+        # Every (failing draw, check) pair: only the check's own two sides are run.
+        todo: dict[int, set[str]] = {}
+        for k in weak:
+            ids = set(table["option_points"].iat[k]) | set(table["baseline_points"].iat[k])
+            bad = per_draw[(per_draw["_k"] == k) & (per_draw["result"] != "PASS")]["draw"]
+            for d in bad:
+                todo.setdefault(int(d), set()).update(ids)
+        order = sorted(todo)
+        frames = _pattern_runs(plan_points, seeds,
+                               [{pid: sets[d][pid] for pid in todo[d]} for d in order],
+                               executor)
+        runs = dict(zip(order, frames, strict=True))
+        for k in weak:
+            mask = (per_draw["_k"] == k) & (per_draw["result"] != "PASS")
+            for i in per_draw.index[mask]:
+                got = evaluate_checks(runs[int(per_draw.at[i, "draw"])], [checks[k]], points,
+                                      names).iloc[0]
+                per_draw.loc[i, ["power_diff", "power_lo", "power_hi"]] = (
+                    got["diff"], got["lo"], got["hi"])
+                per_draw.at[i, "power_result"] = got["result"]
+                per_draw.at[i, "power_reason"] = got["reason"]
+            won = int((per_draw.loc[mask, "power_result"] == "PASS").sum())
+            table.loc[table.index[k], ["power_replicates", "power_rerun", "power_passed"]] = (
+                replicates, int(mask.sum()), won)
+            table.loc[table.index[k], "draws_passed_powered"] = table["draws_passed"].iat[k] + won
+            table.loc[table.index[k], "draws_explanation"] = (
+                table["draws_explanation"].iat[k] + " " + explain_power(
+                    per_draw[mask], replicates, base, int(table["draws_passed"].iat[k]) + won,
+                    ndraws))
+    bounds = [draw_share_interval(int(k), ndraws) for k in table["draws_passed_powered"]]
+    table["powered_share_lo90"] = [b[0] for b in bounds]
+    table["powered_share_hi90"] = [b[1] for b in bounds]
+
+
+def explain_power(rerun: pd.DataFrame, replicates: int, base: int, passed: int,
+                  draws: int) -> str:
+    """A plain sentence on a check's failing draws rerun with more replicates."""
+    won = rerun[rerun["power_result"] == "PASS"]
+    still = rerun[rerun["power_result"] != "PASS"]
+    lo, hi = draw_share_interval(passed, draws)
+    text = (f"Rerun with {replicates} replicates (the first {base} the check's own), "
+            f"{len(won)} of the {len(rerun)} failing draws pass: {passed} of {draws} draws "
+            f"in all ({100 * lo:.0f}-{100 * hi:.0f}%)")
+    if still.empty:
+        return text + ", so the failures were the check's power on a small effect."
+    wrong = int(still["power_reason"].str.contains("other side").sum())
+    return text + (f"; in the other {len(still)} the difference is "
+                   f"{still['power_diff'].min():.2g} to {still['power_diff'].max():.2g}"
+                   + (f", in {wrong} of them clearly the opposite of the pattern" if wrong
+                      else ", never clearly the opposite")
+                   + ": there the model's effect is too small to see or absent.")
 
 
 def _count(n: int, noun: str) -> str:
@@ -374,7 +513,8 @@ def explain_draw_failures(per_draw: pd.DataFrame, parameters: Sequence[str]) -> 
 def validate(config: CalibrationConfig, result: CalibrationResult | None, executor: Executor,
              draws: int | None = None, patterns: str | None = "patterns",
              pattern_replicates: int | None = None,
-             pattern_draws: int | None = None) -> Validation:
+             pattern_draws: int | None = None,
+             power_replicates: int | None = None) -> Validation:
     """Target coverage and pattern checks under the calibrated parameters.
 
     Args:
@@ -387,6 +527,9 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         pattern_draws: Posterior draws whose pattern checks are also run (default, for a
             posterior, the predictive draws: the same parameter sets as the targets'
             intervals; 0 for a point estimate).
+        power_replicates: Replicates of the follow-up of a check short of 90% of the
+            draws (:func:`power_follow_up`; default :data:`POWER_FACTOR` times the
+            check's; 0: none).
 
     Returns:
         The validation.
@@ -400,7 +543,7 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         if patterns is not None:
             pats, per_draw = validate_patterns(
                 result, executor, patterns, pattern_replicates, draws=pattern_draws,
-                seed=config.predictive.seed)
+                seed=config.predictive.seed, power_replicates=power_replicates)
     from pathways_sim.calibration.choice import describe
 
     return Validation(targets, pats, None if result is None else result.version,
