@@ -347,3 +347,36 @@ def test_rendering_a_results_folder_elsewhere(tmp_path: Path,
     assert rep.main([str(tmp_path / "res"), "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "report.html").is_file()
     assert not (tmp_path / "res" / "report.md").exists()
+
+
+# --------------------------------------------------------------------------- pattern checks
+
+_CHECK = {"name": "8 volume alone lowers job starts", "diff": -0.009, "lo": -0.014,
+          "hi": -0.005, "result": "PASS", "reason": "the 90% interval excludes 0 as expected"}
+
+
+@pytest.mark.parametrize("columns", ["old", "draws", "power"])
+def test_the_pattern_section_reads_every_validation_generation(columns: str) -> None:
+    """The report renders a validation_patterns.csv of any generation: without draws
+    (before draws were run), with draws, and with the follow-up at more replicates."""
+    row = dict(_CHECK)
+    if columns != "old":
+        row.update(draws=60, draws_passed=40, draws_share_lo90=0.55, draws_share_hi90=0.77,
+                   draws_explanation="fails in 20 of 60 draws: in each the interval includes 0.")
+    if columns == "power":
+        row.update(power_replicates=40, power_draws_passed=56, power_share_lo90=0.85,
+                   power_share_hi90=0.98)
+    blocks = rep._pattern_blocks(make_result(), pd.DataFrame([row, {**row, "name": "other"}]))
+    tables = [b for b in blocks if isinstance(b, rep.Table)]
+    header, body = tables[-1].header, tables[-1].rows
+    assert len(body[0]) == len(header)
+    text = " ".join(b.text for b in blocks if isinstance(b, rep.Paragraph))
+    if columns == "old":
+        assert "draws passed" not in header and "posterior draws" not in text
+    else:
+        assert "40/60 (55-77%)" in body[0] and "0 of 2 pass in at least 90%" in text
+    if columns == "power":
+        assert header[5] == "at 40 replicates" and body[0][5] == "56/60 (85-98%)"
+        assert "2 of 2 pass in at least 90% of the draws" in text
+    else:
+        assert not any("replicates" in h for h in header)

@@ -122,29 +122,31 @@ def test_the_interval_contains_the_share(k: int) -> None:
     assert lo <= k / 60 <= hi
 
 
-def _power_case(monkeypatch: pytest.MonkeyPatch, effect: dict[int, float]):
-    """Five draws of one check (option ``b`` above baseline ``a``); draws 1-4 failed with
-    the check's 2 replicates. Rerun, draw ``d``'s option is ``effect[d]`` above its baseline
-    in every replicate plus a little noise: a real effect shows, none does not."""
+def _frame(sets: dict, effect: dict[int, float], reps: range, rng) -> pd.DataFrame:
+    """Runs of the points in ``sets`` (point -> (side, draw)): option ``b`` is
+    ``effect[draw]`` above baseline ``a`` in every replicate, plus a little noise where
+    there is an effect (none where there is none: a difference of exactly 0 fails)."""
+    return pd.DataFrame([{"point_id": pid, "replicate": r,
+                          "m": 0.5 + (effect[d] if side == "b" else 0.0)
+                          + 0.001 * (effect[d] != 0) * rng.standard_normal()}
+                         for pid, (side, d) in sets.items() for r in reps])
+
+
+def _power_case(monkeypatch: pytest.MonkeyPatch, effect: dict[int, float],
+                first: list[tuple[int, str]] | None = None):
+    """Five draws of one check (option ``b`` above baseline ``a``) with 2 replicates each;
+    draws 1-4 failed there (``first``). Tested again with 8 replicates, draw ``d``'s
+    difference is ``effect[d]``: a real effect shows, none does not."""
     from types import SimpleNamespace
 
     from pathways_sim.calibration import validate as v
 
     calls: list[tuple[tuple[int, ...], list[dict]]] = []
+    rng = np.random.default_rng(0)
 
     def fake_runs(points, seeds, scenarios, executor):
         calls.append((tuple(seeds), scenarios))
-        rng = np.random.default_rng(0)
-        frames = []
-        for sets in scenarios:
-            rows = []
-            for pid, (side, d) in sets.items():
-                for r in range(len(seeds)):
-                    lift = effect[d] if side == "b" else 0.0
-                    rows.append({"point_id": pid, "replicate": r,
-                                 "m": 0.5 + lift + 0.001 * rng.standard_normal()})
-            frames.append(pd.DataFrame(rows))
-        return frames
+        return [_frame(sets, effect, range(len(seeds)), rng) for sets in scenarios]
 
     monkeypatch.setattr(v, "_pattern_runs", fake_runs)
     checks = [{"name": "b above a", "option": {"scenario": "b"}, "baseline": {"scenario": "a"},
@@ -153,44 +155,60 @@ def _power_case(monkeypatch: pytest.MonkeyPatch, effect: dict[int, float]):
               {"point_id": 1, "role": "option", "factors": {"scenario": "b"}},
               {"point_id": 2, "role": "option", "factors": {"scenario": "c"}}]
     plan_points = [SimpleNamespace(point_id=p["point_id"]) for p in points]
-    table = pd.DataFrame([{"name": "b above a", "option_points": [1],
-                           "baseline_points": [0], "draws_passed": 1,
-                           "draws_explanation": "fails in 4 of 5 draws."}])
-    per_draw = pd.DataFrame({"draw": [0, 1, 2, 3, 4], "check": "b above a", "_k": 0,
-                             "result": ["PASS", "FAIL", "FAIL", "FAIL", "FAIL"],
-                             "diff": [0.01, 0.001, 0.001, 0.0, 0.0]})
-    sets = {d: {0: ("a", d), 1: ("b", d), 2: ("c", d)} for d in range(5)}
-    v.power_follow_up(table, per_draw, sets, plan_points, checks, points, [], None,
-                      replicates=8, exp_seed=1, base=2, ndraws=5)
+    first = first or [(0, "PASS"), (1, "FAIL"), (2, "FAIL"), (3, "FAIL"), (4, "FAIL")]
+    table = pd.DataFrame([{"name": "b above a", "option_points": [1], "baseline_points": [0],
+                           "draws_passed": sum(r == "PASS" for _, r in first),
+                           "draws": len(first), "draws_explanation": "fails."}])
+    per_draw = pd.DataFrame({"draw": [d for d, _ in first], "check": "b above a", "_k": 0,
+                             "result": [r for _, r in first], "diff": 0.0})
+    draws = {}
+    for d in sorted({d for d, _ in first}):
+        sets = {0: ("a", d), 1: ("b", d), 2: ("c", d)}
+        draws[d] = (sets, _frame({0: sets[0], 1: sets[1]}, effect, range(2), rng))
+    v.power_follow_up(table, per_draw, draws, plan_points, checks, points, [], None,
+                      replicates=8, exp_seed=1, base=2)
     return table, per_draw, calls
 
 
-def test_the_power_follow_up_reruns_only_failing_draws_with_more_replicates(monkeypatch) -> None:
-    """A check short of 90% of draws: its failing draws run again with more replicates
-    (the check's own seeds first), only its own two sides; a real effect then passes, a
-    draw with no effect still fails, and the table says how many of each."""
+def test_the_power_follow_up_tests_every_draw_again_with_more_replicates(monkeypatch) -> None:
+    """A check short of 90% of draws is tested again in every draw (passing ones too: a
+    clean share) with more replicates: the runs already made plus the experiment's seeds
+    extended, only the check's own two sides. A real effect then passes, a draw with no
+    effect still fails, and the table gives the new share with its interval."""
     from pathways_sim.run import replicate_seeds
 
-    table, per_draw, calls = _power_case(monkeypatch, {1: 0.01, 2: 0.01, 3: 0.0, 4: 0.0})
+    table, per_draw, calls = _power_case(monkeypatch, {0: 0.01, 1: 0.01, 2: 0.01, 3: 0.0,
+                                                       4: 0.0})
     assert len(calls) == 1
     seeds, scenarios = calls[0]
-    assert len(seeds) == 8 and seeds[:2] == tuple(replicate_seeds(1, 2))
-    assert [sorted(s) for s in scenarios] == [[0, 1]] * 4  # draws 1-4; not point 2
+    assert seeds == tuple(replicate_seeds(1, 8))[2:]  # only the 6 runs not made yet
+    assert [sorted(s) for s in scenarios] == [[0, 1]] * 5  # every draw; not point 2
     row = table.iloc[0]
-    assert (row.power_replicates, row.power_rerun, row.power_passed) == (8, 4, 2)
-    assert row.draws_passed_powered == 3
-    assert row.powered_share_lo90 < 3 / 5 < row.powered_share_hi90
-    assert list(per_draw["power_result"]) == ["", "PASS", "PASS", "FAIL", "FAIL"]
-    assert np.isnan(per_draw["power_diff"].iloc[0])
-    assert "Rerun with 8 replicates (the first 2 the check's own), 2 of the 4 failing draws " \
-           "pass: 3 of 5 draws in all" in row.draws_explanation
+    assert (row.power_replicates, row.power_draws_passed) == (8, 3)
+    assert row.power_share_lo90 < 3 / 5 < row.power_share_hi90
+    assert list(per_draw["power_result"]) == ["PASS", "PASS", "PASS", "FAIL", "FAIL"]
+    assert "With 8 replicates in every draw (the first 2 the check's own) it passes in 3 " \
+           "of 5 draws" in row.draws_explanation
     assert "never clearly the opposite" in row.draws_explanation
+    assert "in part of the posterior the effect is too small to see or absent" in (
+        row.draws_explanation)
 
 
-def test_the_power_follow_up_says_when_every_failure_was_power(monkeypatch) -> None:
+def test_the_power_follow_up_says_when_the_effect_is_in_every_draw(monkeypatch) -> None:
     table, _, _ = _power_case(monkeypatch, dict.fromkeys(range(5), 0.02))
-    assert table.iloc[0].draws_passed_powered == 5
-    assert "the check's power on a small effect" in table.iloc[0].draws_explanation
+    assert table.iloc[0].power_draws_passed == 5
+    assert "the effect is there in every draw" in table.iloc[0].draws_explanation
+
+
+def test_a_repeated_draw_runs_once_and_counts_each_time(monkeypatch) -> None:
+    """Draws are resampled with replacement: a draw sampled twice is run once and counted
+    twice, as the check's own count does."""
+    table, per_draw, calls = _power_case(
+        monkeypatch, {0: 0.01, 1: 0.01, 3: 0.0},
+        first=[(0, "PASS"), (1, "FAIL"), (1, "FAIL"), (3, "FAIL")])
+    assert len(calls[0][1]) == 3  # draws 0, 1 and 3, once each
+    assert list(per_draw["power_result"]) == ["PASS", "PASS", "PASS", "FAIL"]
+    assert table.iloc[0].power_draws_passed == 3  # of 4: draw 1 counted twice
 
 
 def test_no_follow_up_for_a_check_passing_in_nine_draws_of_ten(monkeypatch) -> None:
@@ -198,14 +216,65 @@ def test_no_follow_up_for_a_check_passing_in_nine_draws_of_ten(monkeypatch) -> N
 
     monkeypatch.setattr(v, "_pattern_runs", lambda *a: pytest.fail("nothing to rerun"))
     table = pd.DataFrame([{"name": "x", "option_points": [1], "baseline_points": [0],
-                           "draws_passed": 9, "draws_explanation": ""}])
+                           "draws_passed": 9, "draws": 10, "draws_explanation": ""}])
     per_draw = pd.DataFrame({"draw": range(10), "check": "x", "_k": 0,
                              "result": ["PASS"] * 9 + ["FAIL"], "diff": 0.0})
     v.power_follow_up(table, per_draw, {}, [], [], [], [], None, replicates=40, exp_seed=1,
-                      base=10, ndraws=10)
-    assert table.iloc[0].power_rerun == 0 and table.iloc[0].draws_passed_powered == 9
-    # No more replicates than the check's own: no follow-up either.
+                      base=10)
+    assert table.iloc[0].power_replicates == 0 and table.iloc[0].power_draws_passed == 9
+    # No more replicates than the check's own, or failures only for want of data: none.
     table.loc[0, "draws_passed"] = 5
     v.power_follow_up(table, per_draw, {}, [], [], [], [], None, replicates=10, exp_seed=1,
-                      base=10, ndraws=10)
-    assert table.iloc[0].power_rerun == 0
+                      base=10)
+    assert table.iloc[0].power_replicates == 0
+    per_draw["result"] = ["PASS"] * 5 + ["NO DATA"] * 5
+    v.power_follow_up(table, per_draw, {}, [], [], [], [], None, replicates=40, exp_seed=1,
+                      base=10)
+    assert table.iloc[0].power_replicates == 0
+
+
+def test_a_check_failing_almost_everywhere_is_not_called_noise() -> None:
+    """With fewer than two passing draws there is nothing to compare: the sentence says the
+    posterior lacks the pattern, never 'noise around a small effect' or a median of nan."""
+    d = _draws()
+    d["result"] = "FAIL"
+    d["reason"] = "the interval excludes 0 on the other side: the model contradicts the pattern"
+    d.loc[0, "result"] = "PASS"
+    text = explain_draw_failures(d, ["a", "b"])
+    assert "in 59 the interval is on the wrong side of 0" in text
+    assert "the posterior as a whole lacks the pattern" in text
+    assert "noise" not in text and "nan" not in text
+
+
+def test_failures_for_want_of_data_are_said_apart() -> None:
+    d = _draws()
+    fail = d.index[d["result"] == "FAIL"]
+    d.loc[fail[:2], "result"] = "NO DATA"
+    d.loc[fail[:2], "diff"] = np.nan
+    text = explain_draw_failures(d, ["a", "b"])
+    assert "in 2 there were too few runs with the metric to test" in text
+    assert f"in {len(fail) - 2} it includes 0" in text and "nan" not in text
+    # A named driver is labelled as a lead, not a finding.
+    assert "by chance; a lead to check, not a finding" in text
+
+
+def test_the_markdown_gives_the_follow_up_share_and_says_when_draws_repeat() -> None:
+    d = _draws()
+    d.loc[1, "draw"] = 0  # draw 0 resampled twice
+    passed = int((d["result"] == "PASS").sum())
+    lo, hi = draw_share_interval(passed, 60)
+    patterns = pd.DataFrame([{
+        "name": "b above a", "diff": 0.03, "lo": 0.02, "hi": 0.04, "result": "PASS",
+        "reason": "ok", "draws_passed": passed, "draws": 60, "draws_share_lo90": lo,
+        "draws_share_hi90": hi, "draws_explanation": "fails.", "power_replicates": 40,
+        "power_draws_passed": 57, "power_share_lo90": 0.88, "power_share_hi90": 0.99}])
+    targets = pd.DataFrame(columns=["target", "role", "likelihood", "observed", "obs_lo90",
+                                    "obs_hi90", "sim_median", "ppi_lo90", "ppi_hi90",
+                                    "inside"])
+    v = Validation(targets, patterns, "test", None, d)
+    s = v.summary()
+    assert s["pattern_draws_distinct"] == 59 and s["power_replicates"] == 40
+    assert s["patterns_in_90pct_of_draws_powered"] == 1
+    md = v.markdown()
+    assert "| at 40 replicates |" in md and "| 57/60 (88-99%) |" in md
+    assert "59 of them distinct" in md

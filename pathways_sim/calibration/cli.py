@@ -168,10 +168,10 @@ def register_calibration_commands(subparsers: Any) -> None:
                      "the targets' intervals, for a posterior; 0 for a point estimate)")
     val.add_argument("--power-replicates", type=_int_at_least(0, "power-replicates"),
                      default=None, metavar="N",
-                     help="for a check passing in fewer than 90%% of the draws, run its "
-                     "failing draws again with N replicates (the first ones its own) and "
-                     "report how many then pass: the check's power or the model (default "
-                     "4 times the pattern replicates; 0 to skip)")
+                     help="for a check passing in fewer than 90%% of the draws, test it "
+                     "again in every draw with N replicates (the first ones its own) and "
+                     "report that share: a small effect too few replicates miss, or one the "
+                     "posterior lacks (default 4 times the pattern replicates; 0 to skip)")
     val.add_argument("--leave-one-site-out", action="store_true",
                      help="cross-validation: refit without each site (calibration config "
                      "'sites') in turn and predict its targets; writes loso/ into the "

@@ -902,25 +902,26 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                      "of the draws.")
             if "draws_share_hi90" in patterns:
                 below = int((patterns["draws_share_hi90"] < 0.9).sum())
-                text += (" The pass share's exact 90% interval is beside it; "
+                text += (" Beside each count is the pass share's exact 90% interval; "
                          + ("1 check fails" if below == 1 else f"{below} checks fail")
-                         + " in more than 1 draw in 10 beyond chance (the interval wholly "
-                         "below 90%).")
+                         + " in more than 1 draw in 10 beyond the chance of which draws were "
+                         "sampled (the interval wholly below 90%).")
         power = (int(patterns["power_replicates"].max())
                  if ndraws and "power_replicates" in patterns else 0)
         if power:
-            powered = patterns["draws_passed_powered"] / patterns["draws"]
-            text += (f" A check short of 90% had its failing draws run again with {power} "
-                     "replicates (the first ones its own): a draw that then passes failed "
-                     "for want of replicates, not for want of the effect. Counting those, "
-                     f"{int((powered >= 0.9).sum())} of {len(patterns)} pass in at least 90% "
-                     "of the draws.")
+            powered = patterns["power_draws_passed"] / patterns["draws"]
+            text += (f" A check failing in more than 1 draw in 10 was tested again in every "
+                     f"draw with {power} replicates (the first ones its own; column 'at "
+                     f"{power} replicates'): a small effect that ten replicates cannot resolve "
+                     "passes there, an absent one does not. Counting each such check at that "
+                     f"share, {int((powered >= 0.9).sum())} of {len(patterns)} pass in at "
+                     "least 90% of the draws.")
         blocks.append(Paragraph(text))
         header = ["check", "difference", "90% interval", "result"]
         if ndraws:
             header.append("draws passed")
         if power:
-            header.append(f"with {power} replicates")
+            header.append(f"at {power} replicates")
         rows = []
         for r in patterns.itertuples():
             row = [str(r.name), f"{r.diff:.4g}", f"{r.lo:.4g} to {r.hi:.4g}", str(r.result)]
@@ -931,9 +932,9 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                              f"{100 * r.draws_share_hi90:.0f}%)")
                 row.append(cell)
             if power:
-                row.append(f"{int(r.draws_passed_powered)}/{int(r.draws)} "
-                           f"({100 * r.powered_share_lo90:.0f}-"
-                           f"{100 * r.powered_share_hi90:.0f}%)" if r.power_replicates else "-")
+                row.append(f"{int(r.power_draws_passed)}/{int(r.draws)} "
+                           f"({100 * r.power_share_lo90:.0f}-"
+                           f"{100 * r.power_share_hi90:.0f}%)" if r.power_replicates else "-")
             rows.append(row + [str(r.reason)])
         blocks.append(Table(header + ["reason"], rows,
                             align=("left", "right", "left", "left")

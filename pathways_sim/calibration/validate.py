@@ -50,7 +50,7 @@ __all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "draw_share_inter
            "validate", "validate_patterns", "validate_targets"]
 
 POWER_FACTOR = 4
-"""The follow-up of a check short of 90% of draws runs its failing draws with this many times
+"""The follow-up of a check short of 90% of draws tests it in every draw with this many times
 its replicates (:func:`power_follow_up`): the interval of a mean difference halves."""
 
 PATTERN_DRIVER_AUC = 0.75
@@ -102,10 +102,14 @@ class Validation:
                 # show the check failing more often than 1 in 10, not only by chance.
                 out["patterns_clearly_below_90pct"] = int(
                     (self.patterns["draws_share_hi90"] < 0.9).sum())
-                if "draws_passed_powered" in self.patterns:
-                    # With the follow-up: a failing draw rerun with more replicates and
-                    # passing counts as passing (the check's power, not the model).
-                    powered = self.patterns["draws_passed_powered"] / self.patterns["draws"]
+                if self.pattern_draws is not None and "draw" in self.pattern_draws:
+                    # Draws are resampled with replacement: a repeated draw repeats its
+                    # result (same seeds), so the intervals assume distinct draws.
+                    out["pattern_draws_distinct"] = int(self.pattern_draws["draw"].nunique())
+                if "power_draws_passed" in self.patterns:
+                    # The follow-up: each check short of 90% counted at its share with
+                    # more replicates in every draw, the others at their own.
+                    powered = self.patterns["power_draws_passed"] / self.patterns["draws"]
                     out["patterns_in_90pct_of_draws_powered"] = int((powered >= 0.9).sum())
                     out["power_replicates"] = int(self.patterns["power_replicates"].max())
         return out
@@ -156,21 +160,26 @@ class Validation:
                          f"{s['patterns_in_90pct_of_draws']}/{s['patterns']}" if ndraws else "")
                       + ".", ""]
             if ndraws:
-                lines += [f"The draws are the {ndraws} posterior parameter sets of the "
-                          "predictive intervals, each run with the experiment's seeds. A "
-                          "draw's pass share comes with its exact 90% interval (Clopper-"
-                          "Pearson); a check whose interval lies wholly below 90% fails in "
-                          "more than 1 draw in 10 beyond chance "
+                distinct = s.get("pattern_draws_distinct", ndraws)
+                lines += [f"The draws are {ndraws} parameter sets resampled from the "
+                          "posterior (with the predictive intervals' seed), each run with "
+                          "the experiment's seeds"
+                          + (f"; {distinct} of them distinct (a repeated draw repeats its "
+                             "result, so the intervals are narrower than they should be)"
+                             if distinct < ndraws else "")
+                          + ". A check's pass share across the draws comes with its exact 90% "
+                          "interval (Clopper-Pearson, given the experiment's seeds); a check "
+                          "whose interval lies wholly below 90% fails in more than 1 draw in "
+                          "10 beyond the chance of which draws were sampled "
                           f"({_count(s['patterns_clearly_below_90pct'], 'check')}).", ""]
             power = int(s.get("power_replicates", 0))
             if power:
-                lines += [f"A check short of 90% of the draws has its failing draws run again "
-                          f"with {power} replicates (the first ones its own): a failing draw "
-                          "that then passes failed for want of replicates, not because the "
-                          "model lacks the effect. With them, "
-                          f"{s['patterns_in_90pct_of_draws_powered']} of {s['patterns']} "
-                          "checks pass in at least 90% of the draws.", ""]
-            extra = f" with {power} replicates where short |" if power else ""
+                lines += [f"A check failing in more than 1 draw in 10 is tested again in every "
+                          f"draw with {power} replicates (the first ones its own): the column "
+                          f"'at {power} replicates' gives that share. Counting each such check "
+                          f"at it, {s['patterns_in_90pct_of_draws_powered']} of "
+                          f"{s['patterns']} checks pass in at least 90% of the draws.", ""]
+            extra = f" at {power} replicates |" if power else ""
             lines += ["| check | difference | 90% interval | result | draws passed "
                       f"(90% interval) |{extra} reason |",
                       "|---|---|---|---|---|" + ("---|" if power else "") + "---|"]
@@ -180,9 +189,9 @@ class Validation:
                          if getattr(r, "draws", 0) else "-")
                 if power:
                     share += " | " + (
-                        f"{int(r.draws_passed_powered)}/{int(r.draws)} "
-                        f"({100 * r.powered_share_lo90:.0f}-"
-                        f"{100 * r.powered_share_hi90:.0f}%)" if r.power_replicates else "-")
+                        f"{int(r.power_draws_passed)}/{int(r.draws)} "
+                        f"({100 * r.power_share_lo90:.0f}-"
+                        f"{100 * r.power_share_hi90:.0f}%)" if r.power_replicates else "-")
                 lines.append(f"| {r.name} | {r.diff:.4g} | {r.lo:.4g} to {r.hi:.4g} | "
                              f"{r.result} | {share} | {r.reason} |")
             misses = [r for r in self.patterns.itertuples(index=False)
@@ -259,7 +268,7 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         draws: Posterior draws whose checks are also run (0: the point only).
         seed: Root seed of the draws' resampling.
         power_replicates: With draws, the follow-up of a check passing in fewer than 90%
-            of them (:func:`power_follow_up`): its failing draws run again with this many
+            of them (:func:`power_follow_up`): every draw tested again with this many
             replicates (default :data:`POWER_FACTOR` times the check's; 0: none).
 
     Returns:
@@ -269,8 +278,8 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         run; 0 without draws), ``draws_share_lo90``/``draws_share_hi90`` (the pass
         share's exact 90% interval, :func:`draw_share_interval`) and ``draws_explanation``
         (for a check passing in fewer than 90% of draws, :func:`explain_draw_failures`),
-        and the follow-up's ``power_replicates``, ``power_rerun``, ``power_passed``,
-        ``draws_passed_powered`` and its interval ``powered_share_lo90``/``_hi90``.
+        and the follow-up's ``power_replicates`` (0 where not run), ``power_draws_passed``
+        and its interval ``power_share_lo90``/``_hi90`` (:func:`power_follow_up`).
         ``per_draw``: one row per draw and check: ``draw`` (the row of the posterior
         draws), ``check``, ``diff``, ``lo``, ``hi``, ``result``, ``reason``, the
         follow-up's ``power_diff``, ``power_lo``, ``power_hi``, ``power_result``,
@@ -324,43 +333,44 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         for m, k in zip(mine, passed, strict=True)]
     if power_replicates is None:
         power_replicates = POWER_FACTOR * len(seeds)
-    power_follow_up(table, per_draw, dict(zip(rows, sets[1:], strict=True)), plan.points,
-                    checks, points, names, executor,
-                    replicates=power_replicates, exp_seed=exp.seed, base=len(seeds),
-                    ndraws=len(rows))
+    power_follow_up(table, per_draw,
+                    {i: (sc, fr) for i, sc, fr in zip(rows, sets[1:], frames[1:], strict=True)},
+                    plan.points, checks, points, names, executor,
+                    replicates=power_replicates, exp_seed=exp.seed, base=len(seeds))
     per_draw = per_draw.drop(columns="_k")
     return table, per_draw
 
 
 def power_follow_up(table: pd.DataFrame, per_draw: pd.DataFrame,
-                    sets: dict[int, dict[str, Any]], plan_points: Sequence[Any],
-                    checks: Sequence[dict[str, Any]], points: Sequence[dict[str, Any]],
-                    names: Sequence[str], executor: Executor, *, replicates: int,
-                    exp_seed: int, base: int, ndraws: int) -> None:
-    """Whether a check's failing draws fail for want of replicates (in place).
+                    draws: dict[int, tuple[dict[str, Any], pd.DataFrame]],
+                    plan_points: Sequence[Any], checks: Sequence[dict[str, Any]],
+                    points: Sequence[dict[str, Any]], names: Sequence[str],
+                    executor: Executor, *, replicates: int, exp_seed: int, base: int) -> None:
+    """A check short of 90% of the draws, tested again in every draw with more replicates
+    (in place).
 
     A check passes in a draw when the 90% interval of its paired differences excludes 0;
     with ``base`` replicates a small but real difference often does not. For each check
-    passing in fewer than 90% of the draws, the option and baseline points of the check
-    run again in each of its failing draws with ``replicates`` seeds (the experiment's
-    seeds extended: the first ``base`` are the ones already run), and the check is
-    tested again. ``power_passed`` counts the failing draws where it then passes;
-    ``draws_passed_powered`` adds them to ``draws_passed``. The check as defined (its
-    experiment's replicates) is unchanged: this says how much of a shortfall is the
-    check's power and how much the model.
+    that fails (not for want of data) in more than 1 draw in 10, its own two sides (option
+    and baseline points) run ``replicates - base`` more replicates in **every** draw (the
+    experiment's seeds extended; the first ``base`` runs are the ones already made), and
+    the check is tested again on all ``replicates``: ``power_draws_passed`` is the number
+    of draws passing then, a share with its exact interval like ``draws_passed``. The
+    check as defined (its experiment's replicates) is unchanged; the follow-up says
+    whether a shortfall is a small effect the check cannot resolve or a posterior that
+    lacks the effect in part.
 
     Args:
         table: :func:`validate_patterns`' table (columns added).
         per_draw: Its per-draw rows with ``_k``, the check's position (columns added).
-        sets: Draw row -> that draw's scenario of every design point (a draw resampled
-            twice is one entry).
+        draws: Draw row -> (that draw's scenario of every design point, its first runs);
+            a draw resampled twice is one entry.
         plan_points: The experiment's design points.
         checks, points, names: As for :func:`~pathways_sim.sweep.analysis.evaluate_checks`.
         executor: An open executor.
-        replicates: Replicates of the follow-up (no follow-up unless above ``base``).
+        replicates: Replicates of the follow-up (none unless above ``base``).
         exp_seed: The experiment's root seed.
         base: The replicates already run.
-        ndraws: The draws run (resampled draws counted each time).
     """
     from pathways_sim.sweep.analysis import evaluate_checks
 
@@ -369,27 +379,27 @@ def power_follow_up(table: pd.DataFrame, per_draw: pd.DataFrame,
     per_draw["power_result"] = ""
     per_draw["power_reason"] = ""
     table["power_replicates"] = 0
-    table["power_rerun"] = 0
-    table["power_passed"] = 0
-    table["draws_passed_powered"] = table["draws_passed"]
-    weak = [k for k in range(len(table))
-            if ndraws and table["draws_passed"].iat[k] < 0.9 * ndraws]
+    table["power_draws_passed"] = table["draws_passed"]
+    ndraws = int(table["draws"].max()) if len(table) and "draws" in table else 0
+    weak = []
+    for k in range(len(table)):
+        ids = set(table["option_points"].iat[k]) | set(table["baseline_points"].iat[k])
+        failed = per_draw[(per_draw["_k"] == k) & (per_draw["result"] == "FAIL")]
+        if ndraws and ids and table["draws_passed"].iat[k] < 0.9 * ndraws and len(failed):
+            weak.append((k, ids))
     if replicates > base and weak:
-        seeds = tuple(replicate_seeds(exp_seed, replicates))
-        # Every (failing draw, check) pair: only the check's own two sides are run.
-        todo: dict[int, set[str]] = {}
-        for k in weak:
-            ids = set(table["option_points"].iat[k]) | set(table["baseline_points"].iat[k])
-            bad = per_draw[(per_draw["_k"] == k) & (per_draw["result"] != "PASS")]["draw"]
-            for d in bad:
-                todo.setdefault(int(d), set()).update(ids)
-        order = sorted(todo)
-        frames = _pattern_runs(plan_points, seeds,
-                               [{pid: sets[d][pid] for pid in todo[d]} for d in order],
-                               executor)
-        runs = dict(zip(order, frames, strict=True))
-        for k in weak:
-            mask = (per_draw["_k"] == k) & (per_draw["result"] != "PASS")
+        extra = tuple(replicate_seeds(exp_seed, replicates))[base:]
+        need = set().union(*(ids for _, ids in weak))
+        order = sorted(draws)
+        more = _pattern_runs(plan_points, extra,
+                             [{pid: draws[d][0][pid] for pid in need} for d in order],
+                             executor)
+        runs = {}
+        for d, frame in zip(order, more, strict=True):
+            frame = frame.assign(replicate=frame["replicate"] + base)
+            runs[d] = pd.concat([draws[d][1], frame], ignore_index=True)
+        for k, _ in weak:
+            mask = per_draw["_k"] == k
             for i in per_draw.index[mask]:
                 got = evaluate_checks(runs[int(per_draw.at[i, "draw"])], [checks[k]], points,
                                       names).iloc[0]
@@ -397,36 +407,39 @@ def power_follow_up(table: pd.DataFrame, per_draw: pd.DataFrame,
                     got["diff"], got["lo"], got["hi"])
                 per_draw.at[i, "power_result"] = got["result"]
                 per_draw.at[i, "power_reason"] = got["reason"]
-            won = int((per_draw.loc[mask, "power_result"] == "PASS").sum())
-            table.loc[table.index[k], ["power_replicates", "power_rerun", "power_passed"]] = (
-                replicates, int(mask.sum()), won)
-            table.loc[table.index[k], "draws_passed_powered"] = table["draws_passed"].iat[k] + won
-            table.loc[table.index[k], "draws_explanation"] = (
-                table["draws_explanation"].iat[k] + " " + explain_power(
-                    per_draw[mask], replicates, base, int(table["draws_passed"].iat[k]) + won,
-                    ndraws))
-    bounds = [draw_share_interval(int(k), ndraws) for k in table["draws_passed_powered"]]
-    table["powered_share_lo90"] = [b[0] for b in bounds]
-    table["powered_share_hi90"] = [b[1] for b in bounds]
+            row = table.index[k]
+            table.loc[row, "power_replicates"] = replicates
+            table.loc[row, "power_draws_passed"] = int(
+                (per_draw.loc[mask, "power_result"] == "PASS").sum())
+            table.loc[row, "draws_explanation"] = (
+                table["draws_explanation"].iat[k] + " "
+                + explain_power(per_draw[mask], replicates, base))
+    bounds = [draw_share_interval(int(k), ndraws) for k in table["power_draws_passed"]]
+    table["power_share_lo90"] = [b[0] for b in bounds]
+    table["power_share_hi90"] = [b[1] for b in bounds]
 
 
-def explain_power(rerun: pd.DataFrame, replicates: int, base: int, passed: int,
-                  draws: int) -> str:
-    """A plain sentence on a check's failing draws rerun with more replicates."""
-    won = rerun[rerun["power_result"] == "PASS"]
-    still = rerun[rerun["power_result"] != "PASS"]
-    lo, hi = draw_share_interval(passed, draws)
-    text = (f"Rerun with {replicates} replicates (the first {base} the check's own), "
-            f"{len(won)} of the {len(rerun)} failing draws pass: {passed} of {draws} draws "
-            f"in all ({100 * lo:.0f}-{100 * hi:.0f}%)")
+def explain_power(rows: pd.DataFrame, replicates: int, base: int) -> str:
+    """A plain sentence on one check tested again in every draw with more replicates."""
+    n = len(rows)
+    ok = rows["power_result"] == "PASS"
+    lo, hi = draw_share_interval(int(ok.sum()), n)
+    text = (f"With {replicates} replicates in every draw (the first {base} the check's own) "
+            f"it passes in {int(ok.sum())} of {n} draws ({100 * lo:.0f}-{100 * hi:.0f}%)")
+    still = rows[~ok]
     if still.empty:
-        return text + ", so the failures were the check's power on a small effect."
+        return text + (f": the effect is there in every draw, too small for {base} "
+                       "replicates to resolve in some.")
     wrong = int(still["power_reason"].str.contains("other side").sum())
-    return text + (f"; in the other {len(still)} the difference is "
-                   f"{still['power_diff'].min():.2g} to {still['power_diff'].max():.2g}"
-                   + (f", in {wrong} of them clearly the opposite of the pattern" if wrong
-                      else ", never clearly the opposite")
-                   + ": there the model's effect is too small to see or absent.")
+    text += (f"; in the other {len(still)} the difference is {still['power_diff'].min():.2g} "
+             f"to {still['power_diff'].max():.2g}, "
+             + (f"in {wrong} of them clearly the opposite of the pattern" if wrong
+                else "never clearly the opposite"))
+    if ok.sum() >= 0.9 * n:
+        return text + (f": mostly a small effect that {base} replicates cannot resolve; "
+                       "where it still fails it is too small to see or absent.")
+    return text + (": in part of the posterior the effect is too small to see or absent, "
+                   "whatever the replicates.")
 
 
 def _count(n: int, noun: str) -> str:
@@ -489,25 +502,44 @@ def explain_draw_failures(per_draw: pd.DataFrame, parameters: Sequence[str]) -> 
     fail = per_draw[per_draw["result"] != "PASS"]
     if fail.empty:
         return ""
+    good = per_draw[per_draw["result"] == "PASS"]
+    nodata = int((fail["result"] == "NO DATA").sum())
     wrong = int(fail["reason"].str.contains("other side").sum())
-    text = (f"fails in {len(fail)} of {len(per_draw)} draws: "
-            + (f"in {wrong} the interval is on the wrong side of 0 (the draw contradicts the "
-               f"pattern), in {len(fail) - wrong} it includes 0 (no clear difference)"
-               if wrong else "in each the interval includes 0 (no clear difference, "
-               "never the opposite)")
-            + f"; the difference is {fail['diff'].median():.3g} in the failing draws (median) "
-            f"against {per_draw[per_draw['result'] == 'PASS']['diff'].median():.3g} in the "
-            "passing ones.")
+    unclear = len(fail) - nodata - wrong
+    how = []
+    if wrong:
+        how.append(f"in {wrong} the interval is on the wrong side of 0 (the draw contradicts "
+                   "the pattern)")
+    if unclear:
+        how.append(f"in {unclear} it includes 0 (no clear difference)" if wrong or nodata
+                   else "in each the interval includes 0 (no clear difference, never the "
+                   "opposite)")
+    if nodata:
+        how.append(f"in {nodata} there were too few runs with the metric to test")
+    text = f"fails in {len(fail)} of {len(per_draw)} draws: " + ", ".join(how)
+    tested = fail[fail["result"] != "NO DATA"]
+    if len(tested):
+        text += f"; the difference is {tested['diff'].median():.3g} in the failing draws (median)"
+        if len(good):
+            text += f" against {good['diff'].median():.3g} in the passing ones"
+    text += "."
+    if len(good) < 2 or len(fail) < 2:
+        return text + (" Too few passing draws to compare parameters: the posterior as a whole "
+                       "lacks the pattern." if len(good) < 2 else
+                       " Too few failing draws to compare parameters.")
     drivers = failure_drivers(per_draw, parameters)
     if drivers.empty:
         return text + (" No parameter separates the failing draws from the passing ones "
                        f"(rank AUC within {1 - PATTERN_DRIVER_AUC:.2f}-"
-                       f"{PATTERN_DRIVER_AUC:.2f}): the failures look like simulation "
-                       "noise around a small effect.")
+                       f"{PATTERN_DRIVER_AUC:.2f})"
+                       + (": the failures look like simulation noise around a small effect."
+                          if not wrong else "."))
     parts = [f"`{r.parameter}` ({'lower' if r.auc < 0.5 else 'higher'} in the failing draws: "
              f"median {r.failing_median:.3g} against {r.passing_median:.3g}, rank AUC "
              f"{r.auc:.2f})" for r in drivers.head(3).itertuples()]
-    return text + " The failing draws differ most in " + "; ".join(parts) + "."
+    return (text + " The failing draws differ most in " + "; ".join(parts)
+            + f" (descriptive: among {len(parameters)} parameters one can separate this well "
+            "by chance; a lead to check, not a finding).")
 
 
 def validate(config: CalibrationConfig, result: CalibrationResult | None, executor: Executor,
