@@ -59,6 +59,8 @@ def _shipped_summary() -> dict[str, int]:
             "held": val["validate_targets_covered"], "held_of": val["validate_targets"],
             "patterns_point": val["patterns_passed"], "patterns": val["patterns"],
             "draws": val["pattern_draws"], "patterns_draws": val["patterns_in_90pct_of_draws"],
+            "powered": val["patterns_in_90pct_of_draws_powered"],
+            "power": val["power_replicates"],
             "loso": loso["covered"], "loso_of": loso["targets"],
             "ess": round(diag["final_ess"])}
 
@@ -82,6 +84,8 @@ def test_shipped_fit_figures_quoted_in_docs_are_its_outputs():
             f"in at least 90% of {s['draws']} posterior draws for {s['patterns_draws']} of "
             f"{s['patterns']}",
             f"in each of {s['draws']} posterior draws",
+            f"so {s['powered']} of {s['patterns']} counting that check at {s['power']} "
+            "replicates",
         ]),
         "docs/calibration.md": (guide, [
             f"covers {s['fit']} of {s['fit_of']} fit targets and {s['held']} of "
@@ -89,6 +93,8 @@ def test_shipped_fit_figures_quoted_in_docs_are_its_outputs():
             f"effective sample size of {s['ess']}",
             f"{s['patterns_draws']} of {s['patterns']} in at least 90% of {s['draws']} "
             "posterior draws",
+            f"({s['powered']} of {s['patterns']} counting the one short of it, a small effect, "
+            f"at {s['power']} replicates)",
             f"Leave-one-site-out covers {s['loso']} of {s['loso_of']} targets",
         ]),
     }
