@@ -380,3 +380,26 @@ def test_the_pattern_section_reads_every_validation_generation(columns: str) -> 
         assert "2 of 2 pass in at least 90% of the draws" in text
     else:
         assert not any("replicates" in h for h in header)
+
+
+def test_the_summary_says_how_many_runs_each_parameter_set_had() -> None:
+    """pyabc runs each target scenario once per particle with its own seeds; Optuna uses the
+    config's common-random-number replicates. The summary says which, not the config's
+    replicates for both."""
+    import dataclasses
+
+    abc = make_result()
+    abc = dataclasses.replace(abc, diagnostics={**abc.diagnostics,
+                                                "settings": {"replicates": 1}},
+                              config={**abc.config, "replicates": 3})
+
+    def text(result: CalibrationResult) -> str:
+        return " ".join(b.text for b in rep._document(result).blocks
+                        if isinstance(b, rep.Paragraph))
+
+    assert "1 run of each target scenario per parameter set, each set with its own seeds" in (
+        text(abc))
+    assert "3 replicates per target scenario" not in text(abc)
+    point = dataclasses.replace(make_result("optuna"), config={**abc.config, "replicates": 3})
+    assert "3 replicates per target scenario and parameter set, common random numbers" in (
+        text(point))

@@ -101,3 +101,18 @@ def test_shipped_fit_figures_quoted_in_docs_are_its_outputs():
     missing = [(doc, phrase) for doc, (text, phrases) in expected.items()
                for phrase in phrases if phrase not in text]
     assert missing == [], f"docs quote figures the shipped fit does not give: {missing}"
+
+
+def test_calibration_readme_counts_of_priors_are_current():
+    """calibration/README.md's count of calibrated priors is an output of priors.csv and the
+    registry."""
+    from pathways_sim.scenario.registry import REGISTRY
+
+    text = " ".join((ROOT / "calibration" / "README.md").read_text(encoding="utf-8").split())
+    rows = (ROOT / "calibration" / "priors.csv").read_text(encoding="utf-8").strip().splitlines()
+    flagged = sum(1 for p in REGISTRY.values() if p.calibrate)
+    assert f"{len(rows) - 1} of the {flagged} registry parameters flagged `calibrate=True`" in text
+    from pathways_sim.calibration.config import load_config
+
+    shared = len(load_config("default").priors)  # priors.csv and the config's extra priors
+    assert f"{shared} shared parameters in all" in text

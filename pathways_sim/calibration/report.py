@@ -893,8 +893,8 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
         passed = int((patterns["result"] == "PASS").sum())
         ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
         text = (f"After the fit, `pathways-sim validate` ran the pattern checks of the "
-                f"`patterns` experiment (MODEL.md §6) at the point estimate: {passed} of "
-                f"{len(patterns)} pass.")
+                f"`patterns` experiment (docs/evidence.md §E4.8) at the point estimate: "
+                f"{passed} of {len(patterns)} pass.")
         if ndraws:
             share = patterns["draws_passed"] / patterns["draws"]
             text += (f" It ran them again under {ndraws} posterior draws: "
@@ -910,12 +910,16 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                  if ndraws and "power_replicates" in patterns else 0)
         if power:
             powered = patterns["power_draws_passed"] / patterns["draws"]
-            text += (f" A check failing in more than 1 draw in 10 was tested again in every "
-                     f"draw with {power} replicates (the first ones its own; column 'at "
-                     f"{power} replicates'): a small effect that ten replicates cannot resolve "
-                     "passes there, an absent one does not. Counting each such check at that "
-                     f"share, {int((powered >= 0.9).sum())} of {len(patterns)} pass in at "
-                     "least 90% of the draws.")
+            base = (f"the first {int(patterns['replicates'].max())} being the runs already "
+                    "made" if "replicates" in patterns else "the first ones the runs already made")
+            text += (" A check passing in fewer than 90% of the draws (at least one of them a "
+                     "FAIL; draws without data do not count) was tested again, that check "
+                     f"alone, in every draw with {power} replicates ({base}; column 'at "
+                     f"{power} replicates'): a small effect that fewer replicates cannot "
+                     "resolve passes there, an absent one does not. Counting each such check "
+                     f"at that share and the others at their own, {int((powered >= 0.9).sum())} "
+                     f"of {len(patterns)} pass in at least 90% of the draws (observed shares: "
+                     "the interval of a share near 90% reaches below it).")
         blocks.append(Paragraph(text))
         header = ["check", "difference", "90% interval", "result"]
         if ndraws:
@@ -1096,8 +1100,12 @@ def _document(result: CalibrationResult, source: Path | None = None) -> Document
     nfit = len(fit_rows) if fit_rows is not None else 0
     intro = (f"Calibration version `{result.version}`: {len(table)} parameters fitted to "
              f"{nfit} targets "
-             f"({cfg.get('replicates')} replicates per target scenario and parameter set, "
-             f"common random numbers, root seed {cfg.get('seed')}; beta-binomial design effect "
+             + (f"({reps} run{'s' if reps != 1 else ''} of each target scenario per parameter "
+                "set, each set with its own seeds"
+                if (reps := (d.get("settings") or {}).get("replicates")) is not None else
+                f"({cfg.get('replicates')} replicates per target scenario and parameter set, "
+                "common random numbers")
+             + f", root seed {cfg.get('seed')}; beta-binomial design effect "
              f"{cfg.get('design_effect')}, fixed). Targets file SHA-256 "
              f"`{str(cfg.get('targets_sha256'))[:16]}…`. Point negative log-likelihood "
              f"{result.point_nll:.1f}. Fit {d.get('fit_seconds', float('nan')):.0f} s, "

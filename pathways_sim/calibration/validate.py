@@ -174,11 +174,17 @@ class Validation:
                           f"({_count(s['patterns_clearly_below_90pct'], 'check')}).", ""]
             power = int(s.get("power_replicates", 0))
             if power:
-                lines += [f"A check failing in more than 1 draw in 10 is tested again in every "
-                          f"draw with {power} replicates (the first ones its own): the column "
-                          f"'at {power} replicates' gives that share. Counting each such check "
-                          f"at it, {s['patterns_in_90pct_of_draws_powered']} of "
-                          f"{s['patterns']} checks pass in at least 90% of the draws.", ""]
+                base = int(self.patterns["replicates"].max()) if (
+                    "replicates" in self.patterns) else None
+                lines += ["A check passing in fewer than 90% of the draws (at least one of them "
+                          "a FAIL; draws without data do not count) is tested again, that check "
+                          f"alone, in every draw with {power} replicates"
+                          + (f" (the first {base} being the runs already made)" if base else "")
+                          + f": the column 'at {power} replicates' gives that share. Counting "
+                          "each such check at it and the others at their own, "
+                          f"{s['patterns_in_90pct_of_draws_powered']} of {s['patterns']} checks "
+                          "pass in at least 90% of the draws (observed shares: the interval of "
+                          "a share near 90% reaches below it).", ""]
             extra = f" at {power} replicates |" if power else ""
             lines += ["| check | difference | 90% interval | result | draws passed "
                       f"(90% interval) |{extra} reason |",
@@ -275,8 +281,9 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         ``(table, per_draw)``. ``table``: one row per check
         (:func:`~pathways_sim.sweep.analysis.evaluate_checks`) at the point, plus
         ``draws_passed`` and ``draws`` (the draws in which the check passed, and the draws
-        run; 0 without draws), ``draws_share_lo90``/``draws_share_hi90`` (the pass
-        share's exact 90% interval, :func:`draw_share_interval`) and ``draws_explanation``
+        run; 0 without draws), ``replicates`` (each draw's, per design point),
+        ``draws_share_lo90``/``draws_share_hi90`` (the pass share's exact 90% interval,
+        :func:`draw_share_interval`) and ``draws_explanation``
         (for a check passing in fewer than 90% of draws, :func:`explain_draw_failures`),
         and the follow-up's ``power_replicates`` (0 where not run), ``power_draws_passed``
         and its interval ``power_share_lo90``/``_hi90`` (:func:`power_follow_up`).
@@ -324,6 +331,7 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
     passed = np.array([int((m["result"] == "PASS").sum()) for m in mine], dtype=int)
     table["draws_passed"] = passed
     table["draws"] = len(rows)
+    table["replicates"] = len(seeds)
     bounds = [draw_share_interval(k, len(rows)) for k in passed]
     table["draws_share_lo90"] = [b[0] for b in bounds]
     table["draws_share_hi90"] = [b[1] for b in bounds]
