@@ -374,10 +374,10 @@ def test_the_pattern_section_reads_every_validation_generation(columns: str) -> 
     if columns == "old":
         assert "draws passed" not in header and "posterior draws" not in text
     else:
-        assert "40/60 (55-77%)" in body[0] and "0 of 2 pass in at least 90%" in text
+        assert "40/60 (55-77%)" in body[0] and "0 of 2 checks pass in at least 90%" in text
     if columns == "power":
         assert header[5] == "at 40 replicates" and body[0][5] == "56/60 (85-98%)"
-        assert "2 of 2 pass in at least 90% of the draws" in text
+        assert "2 of 2 checks pass in at least 90% of the draws" in text
     else:
         assert not any("replicates" in h for h in header)
 

@@ -74,6 +74,7 @@ from pathways_sim.calibration.likelihood import CONSTRAINT_PENALTY
 from pathways_sim.calibration.loso_io import Loso, read_loso
 from pathways_sim.calibration.priors import Prior
 from pathways_sim.calibration.results import CalibrationResult, weighted_quantile
+from pathways_sim.calibration.validate import describe_pattern_draws, draws_cells
 from pathways_sim.report.document import (
     Block,
     BulletList,
@@ -896,30 +897,9 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                 f"`patterns` experiment (docs/evidence.md §E4.8) at the point estimate: "
                 f"{passed} of {len(patterns)} pass.")
         if ndraws:
-            share = patterns["draws_passed"] / patterns["draws"]
-            text += (f" It ran them again under {ndraws} posterior draws: "
-                     f"{int((share >= 0.9).sum())} of {len(patterns)} pass in at least 90% "
-                     "of the draws.")
-            if "draws_share_hi90" in patterns:
-                below = int((patterns["draws_share_hi90"] < 0.9).sum())
-                text += (" Beside each count is the pass share's exact 90% interval; "
-                         + ("1 check fails" if below == 1 else f"{below} checks fail")
-                         + " in more than 1 draw in 10 beyond the chance of which draws were "
-                         "sampled (the interval wholly below 90%).")
+            text += " " + describe_pattern_draws(patterns)
         power = (int(patterns["power_replicates"].max())
                  if ndraws and "power_replicates" in patterns else 0)
-        if power:
-            powered = patterns["power_draws_passed"] / patterns["draws"]
-            base = (f"the first {int(patterns['replicates'].max())} being the runs already "
-                    "made" if "replicates" in patterns else "the first ones the runs already made")
-            text += (" A check passing in fewer than 90% of the draws (at least one of them a "
-                     "FAIL; draws without data do not count) was tested again, that check "
-                     f"alone, in every draw with {power} replicates ({base}; column 'at "
-                     f"{power} replicates'): a small effect that fewer replicates cannot "
-                     "resolve passes there, an absent one does not. Counting each such check "
-                     f"at that share and the others at their own, {int((powered >= 0.9).sum())} "
-                     f"of {len(patterns)} pass in at least 90% of the draws (observed shares: "
-                     "the interval of a share near 90% reaches below it).")
         blocks.append(Paragraph(text))
         header = ["check", "difference", "90% interval", "result"]
         if ndraws:
@@ -930,15 +910,7 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
         for r in patterns.itertuples():
             row = [str(r.name), f"{r.diff:.4g}", f"{r.lo:.4g} to {r.hi:.4g}", str(r.result)]
             if ndraws:
-                cell = f"{int(r.draws_passed)}/{int(r.draws)}"
-                if "draws_share_lo90" in patterns:
-                    cell += (f" ({100 * r.draws_share_lo90:.0f}-"
-                             f"{100 * r.draws_share_hi90:.0f}%)")
-                row.append(cell)
-            if power:
-                row.append(f"{int(r.power_draws_passed)}/{int(r.draws)} "
-                           f"({100 * r.power_share_lo90:.0f}-"
-                           f"{100 * r.power_share_hi90:.0f}%)" if r.power_replicates else "-")
+                row += draws_cells(r, power)
             rows.append(row + [str(r.reason)])
         blocks.append(Table(header + ["reason"], rows,
                             align=("left", "right", "left", "left")

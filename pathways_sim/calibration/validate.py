@@ -45,7 +45,8 @@ from pathways_sim.defaults import PREDICTIVE_SEED
 from pathways_sim.run import replicate_seeds
 from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
-__all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "draw_share_interval",
+__all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "describe_pattern_draws",
+           "draw_share_interval", "draws_cells",
            "explain_draw_failures", "explain_power", "failure_drivers", "power_follow_up",
            "validate", "validate_patterns", "validate_targets"]
 
@@ -160,44 +161,15 @@ class Validation:
                          f"{s['patterns_in_90pct_of_draws']}/{s['patterns']}" if ndraws else "")
                       + ".", ""]
             if ndraws:
-                distinct = s.get("pattern_draws_distinct", ndraws)
-                lines += [f"The draws are {ndraws} parameter sets resampled from the "
-                          "posterior (with the predictive intervals' seed), each run with "
-                          "the experiment's seeds"
-                          + (f"; {distinct} of them distinct (a repeated draw repeats its "
-                             "result, so the intervals are narrower than they should be)"
-                             if distinct < ndraws else "")
-                          + ". A check's pass share across the draws comes with its exact 90% "
-                          "interval (Clopper-Pearson, given the experiment's seeds); a check "
-                          "whose interval lies wholly below 90% fails in more than 1 draw in "
-                          "10 beyond the chance of which draws were sampled "
-                          f"({_count(s['patterns_clearly_below_90pct'], 'check')}).", ""]
+                lines += [describe_pattern_draws(self.patterns,
+                                                 s.get("pattern_draws_distinct")), ""]
             power = int(s.get("power_replicates", 0))
-            if power:
-                base = int(self.patterns["replicates"].max()) if (
-                    "replicates" in self.patterns) else None
-                lines += ["A check passing in fewer than 90% of the draws (at least one of them "
-                          "a FAIL; draws without data do not count) is tested again, that check "
-                          f"alone, in every draw with {power} replicates"
-                          + (f" (the first {base} being the runs already made)" if base else "")
-                          + f": the column 'at {power} replicates' gives that share. Counting "
-                          "each such check at it and the others at their own, "
-                          f"{s['patterns_in_90pct_of_draws_powered']} of {s['patterns']} checks "
-                          "pass in at least 90% of the draws (observed shares: the interval of "
-                          "a share near 90% reaches below it).", ""]
             extra = f" at {power} replicates |" if power else ""
             lines += ["| check | difference | 90% interval | result | draws passed "
                       f"(90% interval) |{extra} reason |",
                       "|---|---|---|---|---|" + ("---|" if power else "") + "---|"]
             for r in self.patterns.itertuples(index=False):
-                share = (f"{int(r.draws_passed)}/{int(r.draws)} "
-                         f"({100 * r.draws_share_lo90:.0f}-{100 * r.draws_share_hi90:.0f}%)"
-                         if getattr(r, "draws", 0) else "-")
-                if power:
-                    share += " | " + (
-                        f"{int(r.power_draws_passed)}/{int(r.draws)} "
-                        f"({100 * r.power_share_lo90:.0f}-"
-                        f"{100 * r.power_share_hi90:.0f}%)" if r.power_replicates else "-")
+                share = " | ".join(draws_cells(r, power)) if getattr(r, "draws", 0) else "-"
                 lines.append(f"| {r.name} | {r.diff:.4g} | {r.lo:.4g} to {r.hi:.4g} | "
                              f"{r.result} | {share} | {r.reason} |")
             misses = [r for r in self.patterns.itertuples(index=False)
@@ -207,6 +179,61 @@ class Validation:
                           "failures depend on:", ""]
                 lines += [f"- **{r.name}**: {r.draws_explanation}" for r in misses]
         return "\n".join(lines) + "\n"
+
+
+def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) -> str:
+    """What the pattern checks' draw columns mean and how many checks reach 90% of the
+    draws, for validation.md and the calibration report alike ("" without draws).
+
+    Args:
+        patterns: :func:`validate_patterns`' table (or its CSV, of any version).
+        distinct: Distinct draws among them, when known.
+    """
+    ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
+    if not ndraws:
+        return ""
+    n = len(patterns)
+    reached = int((patterns["draws_passed"] / patterns["draws"] >= 0.9).sum())
+    text = (f"Under {ndraws} posterior draws (parameter sets resampled from the posterior "
+            "with the predictive intervals' seed, each run with the experiment's seeds"
+            + (f"; {distinct} of them distinct: a repeated draw repeats its result, so the "
+               "intervals are narrower than they should be" if distinct is not None
+               and distinct < ndraws else "")
+            + f"), {reached} of {n} checks pass in at least 90% of the draws.")
+    if "draws_share_hi90" in patterns:
+        below = int((patterns["draws_share_hi90"] < 0.9).sum())
+        text += (" Beside each count is the pass share's exact 90% interval (Clopper-Pearson, "
+                 f"given the experiment's seeds); {_count(below, 'check')} "
+                 f"{'fails' if below == 1 else 'fail'} in more than 1 draw in 10 beyond the "
+                 "chance of which draws were sampled (the interval wholly below 90%).")
+    power = int(patterns["power_replicates"].max()) if "power_replicates" in patterns else 0
+    if power:
+        powered = int((patterns["power_draws_passed"] / patterns["draws"] >= 0.9).sum())
+        base = (f" (the first {int(patterns['replicates'].max())} being the runs already made)"
+                if "replicates" in patterns else "")
+        text += (" A check passing in fewer than 90% of the draws (at least one of them a FAIL; "
+                 "draws without data do not count) is tested again, that check alone, in "
+                 f"every draw with {power} replicates{base}, in the column 'at {power} "
+                 "replicates': a small effect that fewer replicates cannot resolve passes "
+                 "there, an absent one does not. Counting each such check at that share and "
+                 f"the others at their own, {powered} of {n} checks pass in at least 90% of the "
+                 "draws (observed shares: the interval of a share near 90% reaches below it).")
+    return text
+
+
+def draws_cells(row: Any, power: int) -> list[str]:
+    """One check's draw columns: passed of drawn with its interval (when the table has
+    intervals), then, with a follow-up, its share at ``power`` replicates ("-" where the
+    check was not followed up)."""
+    cell = f"{int(row.draws_passed)}/{int(row.draws)}"
+    if hasattr(row, "draws_share_lo90"):
+        cell += f" ({100 * row.draws_share_lo90:.0f}-{100 * row.draws_share_hi90:.0f}%)"
+    cells = [cell]
+    if power:
+        cells.append(f"{int(row.power_draws_passed)}/{int(row.draws)} "
+                     f"({100 * row.power_share_lo90:.0f}-{100 * row.power_share_hi90:.0f}%)"
+                     if row.power_replicates else "-")
+    return cells
 
 
 def _share_format(x: float) -> str:
