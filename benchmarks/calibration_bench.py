@@ -19,6 +19,15 @@ Measures, on this machine and in this run:
 * the machine's load average before and after, since other work on a shared
   machine slows every figure.
 
+``--early-rejection N`` instead measures what early rejection saves
+(:mod:`pathways_sim.calibration.pyabc_model`): ``N`` parameter sets proposed as the
+shipped fit's last generation proposed them (the tempered normal fitted to its posterior
+draws), every target scenario of each run and timed, then, for a range of tolerances, the
+share of proposals accepted and the mean cost of a proposal when its runs stop once its
+targets so far exceed the tolerance (in the problem's scenario order, and in the best order
+of all, to show whether another order would save more) ->
+``benchmarks/early_rejection_results.json``.
+
 ``--check-scale`` instead compares each target scenario's shares at the
 config's ``run.scale`` with unscaled runs (the same number of simulated
 clients), to show that scaling does not move them beyond simulation noise.
@@ -29,6 +38,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/calibration_bench.py --budget 400  # a shorter fit
     .venv/bin/python benchmarks/calibration_bench.py --from-results calibration/results/default
     .venv/bin/python benchmarks/calibration_bench.py --check-scale
+    .venv/bin/python benchmarks/calibration_bench.py --early-rejection 300
 
 The script exits 0 whenever it completes: it is a report, not a test.
 """
@@ -42,6 +52,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +140,99 @@ def check_scale(config_name: str, replicates: int, workers: int) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class _TimedGroups:
+    """Run every target scenario of one parameter set, timing each (a picklable task)."""
+
+    problem: Problem
+
+    def __call__(self, item: tuple[np.ndarray, int]) -> list[tuple[float, list]]:
+        from pathways_sim.calibration.objective import apply_values
+        from pathways_sim.calibration.priors import from_unit
+        from pathways_sim.sweep.executors import Job
+
+        u, seed = item
+        values = from_unit(self.problem.priors, u)
+        out = []
+        for g in self.problem.groups:
+            t = time.perf_counter()
+            sc = apply_values(g.scenario, values, sites=self.problem.sites)
+            counts = self.problem.task(Job((0, g.name, 0), sc, int(seed)))
+            out.append((time.perf_counter() - t, counts))
+        return out
+
+
+def early_rejection(n: int, results: Path, workers: int,
+                    tolerances: tuple[float, ...] = (3635.0, 2210.0, 1460.0, 1093.0, 836.0,
+                                                     637.0, 535.0, 430.0, 350.0)) -> dict:
+    """What early rejection saves at each tolerance, for proposals like the last generation's."""
+    import itertools
+
+    from scipy import special
+
+    from pathways_sim.calibration.pyabc_fit import (
+        gaussian_transition,
+        particle_seed,
+        to_cube,
+        unit_names,
+    )
+    from pathways_sim.calibration.results import load_calibrated
+
+    cal = load_calibrated(results)
+    problem = Problem(load_config("default"))
+    draws = cal.draws
+    names = unit_names(len(problem.priors))
+    eps = 1e-12
+    x = np.column_stack([special.ndtri(np.clip(p.to_unit(draws[p.parameter].to_numpy(float)),
+                                               eps, 1 - eps)) for p in problem.priors])
+    frame = pd.DataFrame(x, columns=names)
+    transition = gaussian_transition(problem.config.abc.scaling)
+    transition.fit(frame, draws["weight"].to_numpy(float))
+    np.random.seed(problem.config.seed)  # noqa: NPY002 - the transition samples from it
+    us = [to_cube(np.array([p[k] for k in names]))
+          for p in (transition.rvs_single() for _ in range(n))]
+    items = [(u, particle_seed(problem.config.seed, u)) for u in us]
+    with make_executor(workers=workers) as ex:
+        runs = list(ex.imap_unordered(_TimedGroups(problem), items))
+    groups = [g.name for g in problem.groups]
+    dev = np.zeros((n, len(groups)))
+    secs = np.zeros((n, len(groups)))
+    for i, particle in enumerate(runs):
+        k = np.zeros((len(problem.targets), 1), dtype=np.int64)
+        m = np.zeros_like(k)
+        pos = 0
+        for gi, (seconds, counts) in enumerate(particle):
+            for j, (a, b) in enumerate(counts):
+                k[pos + j, 0], m[pos + j, 0] = a, b
+            pos += len(counts)
+            secs[i, gi] = seconds
+        ev = problem.score({}, k, m)
+        pos = 0
+        for gi, g in enumerate(problem.groups):
+            dev[i, gi] = float(ev.deviance[pos:pos + len(g.targets)].sum())
+            pos += len(g.targets)
+    cost = secs.mean(axis=0)
+    full = float(cost.sum())
+
+    def staged(order: tuple[int, ...], tol: float) -> float:
+        partial = np.cumsum(dev[:, order], axis=1)
+        before = np.hstack([np.zeros((n, 1)), partial[:, :-1]])
+        return float(((before <= tol) * cost[list(order)]).sum(axis=1).mean())
+
+    rows = []
+    for tol in tolerances:
+        here = staged(tuple(range(len(groups))), tol)
+        best = min(itertools.permutations(range(len(groups))), key=lambda o: staged(o, tol))
+        rows.append({"tolerance": tol, "accepted": float((dev.sum(axis=1) <= tol).mean()),
+                     "cost_s": round(here, 4), "speedup": round(full / here, 2),
+                     "best_order": [groups[i] for i in best],
+                     "best_speedup": round(full / staged(best, tol), 2)})
+    return {"proposals": n, "from": cal.version, "workers": workers,
+            "scenario_order": groups,
+            "scenario_seconds": {g: round(float(c), 4) for g, c in zip(groups, cost, strict=True)},
+            "particle_seconds": round(full, 4), "by_tolerance": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; write the JSON report."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -142,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=None,
                     help="results folder of the fit (default a temporary folder)")
     ap.add_argument("--check-scale", action="store_true")
+    ap.add_argument("--early-rejection", type=int, default=None, metavar="N",
+                    help="measure early rejection's saving on N proposals")
     ap.add_argument("--replicates", type=int, default=4, help="for --check-scale")
     args = ap.parse_args(argv)
 
@@ -150,6 +256,16 @@ def main(argv: list[str] | None = None) -> int:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
         print("\n|z| < 2 everywhere: scaled shares agree with unscaled ones within noise"
               if (table["z"].abs() < 2).all() else "\nsome |z| >= 2: check those scales")
+        return 0
+
+    if args.early_rejection is not None:
+        report = early_rejection(args.early_rejection,
+                                 args.from_results or Path("calibration/results/default"),
+                                 args.workers)
+        out = (args.out if args.out != HERE / "calibration_results.json"
+               else HERE / "early_rejection_results.json")
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(report, indent=2))
         return 0
 
     if args.from_results is not None:

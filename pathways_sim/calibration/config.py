@@ -155,6 +155,10 @@ class AbcSettings:
             the prior where they do not, the proposal that keeps importance weights even;
             :func:`pathways_sim.calibration.pyabc_fit.gaussian_transition`). With ``kde``:
             pyabc's factor on the kernel's covariance.
+        early_rejection: With the ``deviance`` distance, stop simulating a particle once
+            the targets of the scenarios run so far exceed the tolerance
+            (:mod:`pathways_sim.calibration.pyabc_model`): the same particles, sooner.
+            ``false`` runs every scenario of every particle (to measure the saving).
     """
 
     population: int = 500
@@ -171,6 +175,7 @@ class AbcSettings:
     final_minutes: float = 5.0
     transition: str = "gaussian"
     scaling: float = 2.0
+    early_rejection: bool = True
 
 
 @dataclass(frozen=True)
@@ -327,6 +332,7 @@ _SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
         "transition": ("choice", ABC_TRANSITIONS),
         "scaling": ("float", 1.0, 100.0, "a tempering of the likelihood (gaussian) or a factor "
                     "on the kernel's covariance (kde), at least 1"),
+        "early_rejection": ("bool",),
     },
     PredictiveSettings: {
         "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),
@@ -349,7 +355,12 @@ def _settings(cls: type, raw: object, where: str, key: str) -> Any:
             raise CONFIG.fail(where, dotted, f"unknown key {clip(name)!r}"
                               f"{did_you_mean(name, names)}", allowed)
         rule = _SETTING_RULES[cls][name]
-        if rule[0] == "choice":
+        if rule[0] == "bool":
+            if not isinstance(value, bool):
+                raise CONFIG.fail(where, dotted, f"must be true or false, got {show(value)}",
+                                  "true or false")
+            values[name] = value
+        elif rule[0] == "choice":
             if value not in rule[1]:
                 options = " or ".join(rule[1])
                 raise CONFIG.fail(where, dotted, f"unknown {name} {clip(repr(value))}"

@@ -167,6 +167,9 @@ class Evaluation:
         loglik: Log-likelihood of each target.
         deviance: Deviance of each target (0 = perfect fit).
         error: First error message when a run failed (then ``nll`` is infinite).
+        extra: Anything a caller attaches.
+        skipped: Target scenarios not run: :meth:`Problem.simulate` stopped early (their
+            targets' log-likelihood and deviance are NaN).
     """
 
     values: dict[str, float]
@@ -177,6 +180,7 @@ class Evaluation:
     deviance: np.ndarray
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    skipped: int = 0
 
     @property
     def nll(self) -> float:
@@ -302,29 +306,55 @@ class Problem:
             dev[j] = deviance(t, p, de, best=self.best[j])
         return Evaluation(dict(values), self.targets, k_sim, n_sim, ll, dev)
 
-    def simulate(self, values: Mapping[str, float], seeds: Sequence[int]) -> Evaluation:
+    def simulate(self, values: Mapping[str, float], seeds: Sequence[int], *,
+                 stop_above: float | None = None) -> Evaluation:
         """Simulate and score one parameter set in this process (pyabc's model).
 
         Args:
             values: The parameter set (shared values and site deviations).
             seeds: Replicate seeds: one run of every target scenario each.
+            stop_above: Run the target scenarios in group order and stop once the summed
+                deviance of the targets run so far exceeds this (early rejection: every
+                target's deviance is at least 0, so the total can only exceed it too).
+                None: run them all.
 
         Returns:
-            The evaluation; a run that raised gives ``error`` set (infinite ``nll``).
+            The evaluation; a run that raised gives ``error`` set (infinite ``nll``). A
+            stopped one has :attr:`Evaluation.skipped` > 0 and NaN log-likelihood and
+            deviance for the targets of the scenarios not run.
         """
         k_sim = np.zeros((len(self.targets), len(seeds)), dtype=np.int64)
         n_sim = np.zeros_like(k_sim)
         pos = 0
+        partial = 0.0
+        skipped = 0
         try:
-            for g, sc in zip(self.groups, self.scenarios(values), strict=True):
+            for i, g in enumerate(self.groups):
+                if stop_above is not None and partial > stop_above:
+                    skipped = len(self.groups) - i
+                    break
+                sc = apply_values(g.scenario, values, sites=self.sites)
                 for r, seed in enumerate(seeds):
                     for j, (k, n) in enumerate(self.task(Job((0, g.name, r), sc, int(seed)))):
                         k_sim[pos + j, r] = k
                         n_sim[pos + j, r] = n
+                if stop_above is not None:
+                    partial += sum(max(0.0, self._deviance(pos + j, k_sim, n_sim))
+                                   for j in range(len(g.targets)))
                 pos += len(g.targets)
         except Exception as exc:  # a model error: this parameter set is scored as failed
             return self.score(values, k_sim, n_sim, error=f"{type(exc).__name__}: {exc}")
-        return self.score(values, k_sim, n_sim)
+        ev = self.score(values, k_sim, n_sim)
+        if skipped:
+            ev.loglik[pos:] = np.nan
+            ev.deviance[pos:] = np.nan
+            ev.skipped = skipped
+        return ev
+
+    def _deviance(self, j: int, k_sim: np.ndarray, n_sim: np.ndarray) -> float:
+        """Target ``j``'s deviance from its simulated counts (as :meth:`score` computes it)."""
+        p = simulated_share(k_sim[j].sum(), n_sim[j].sum())
+        return float(deviance(self.targets[j], p, self.config.design_effect, best=self.best[j]))
 
     def evaluate(self, thetas: Sequence[Mapping[str, float]], executor: Executor,
                  seeds: Sequence[Sequence[int]] | None = None) -> list[Evaluation]:

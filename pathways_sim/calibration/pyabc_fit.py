@@ -37,6 +37,9 @@ by prior over proposal density. What this module gives it:
   (:mod:`pathways_sim.sweep.executors`): the local worker pool (its workers
   ignore Ctrl-C and exit with their parent) or the Dask cluster at the same
   ``--scheduler`` address the sweeps use.
+* **Early rejection** (``abc.early_rejection``, with the deviance distance): the
+  target scenarios run one by one and a particle stops once its targets so far exceed the
+  tolerance (:mod:`pathways_sim.calibration.pyabc_model`): the same particles, sooner.
 * **History**: pyabc's SQLite database in the results folder
   (``pyabc_history.db``): every generation's particles, weights, distances and
   tolerances, to inspect with pyabc's own tools, and what ``--resume``
@@ -216,10 +219,20 @@ class SummaryModel:
         return from_unit(self.problem.priors, u)
 
     def __call__(self, pars: Any) -> dict[str, float]:
+        out = self.summarise(pars)
+        assert out is not None  # nothing stops a run without ``stop_above``
+        return out
+
+    def summarise(self, pars: Any, stop_above: float | None = None) -> dict[str, float] | None:
+        """The particle's signed root deviances, or None once their squares' sum exceeds
+        ``stop_above`` before every target scenario has run (early rejection,
+        :meth:`~pathways_sim.calibration.objective.Problem.simulate`)."""
         names = unit_names(len(self.problem.priors))
         u = to_cube(np.array([float(pars[n]) for n in names]))
         seeds = replicate_seeds(particle_seed(self.seed, u), self.replicates)
-        ev = self.problem.simulate(self.values(u), seeds)
+        ev = self.problem.simulate(self.values(u), seeds, stop_above=stop_above)
+        if ev.skipped:
+            return None
         if ev.error:
             # A model error is a bug, not a bad fit: stop the fit with the error (every
             # particle would otherwise tie at the same distance and pass as a posterior).
@@ -410,6 +423,11 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
     budget = s.budget if budget is None else budget
     names = unit_names(len(problem.priors))
     model = SummaryModel(problem, s.replicates, problem.config.seed)
+    staged = None
+    if s.early_rejection and s.distance == "deviance":
+        from pathways_sim.calibration.pyabc_model import EarlyRejectionModel
+
+        staged = EarlyRejectionModel(model)
     prior = pyabc.Distribution(**{n: pyabc.RV("norm", 0.0, 1.0) for n in names})
     observed = {f"r{j}": 0.0 for j in range(len(problem.targets))}
     if s.distance == "adaptive":
@@ -420,7 +438,8 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
     def make(pop: Any, eps: Any) -> Any:
         transition = (gaussian_transition(s.scaling) if s.transition == "gaussian"
                       else pyabc.MultivariateNormalTransition(scaling=s.scaling))
-        return pyabc.ABCSMC(model, prior, distance, population_size=pop,
+        return pyabc.ABCSMC(staged if staged is not None else model, prior, distance,
+                            population_size=pop,
                             sampler=SeededMappingSampler(_mapper(executor),
                                                          problem.config.seed),
                             eps=eps,
@@ -511,7 +530,8 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
     diagnostics |= {"seconds": round(seconds, 1), "budget": budget, "stopped": stopped,
                     "algorithm": f"ABC-SMC with pyabc {pyabc.__version__} (MappingSampler over "
                                  f"{executor.description}; {s.distance} distance; "
-                                 f"{s.population_rule} population)",
+                                 f"{s.population_rule} population"
+                                 f"{'; early rejection' if staged is not None else ''})",
                     "quantile": s.quantile,
                     "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
                     "history_db": DB, "pyabc_version": pyabc.__version__,
