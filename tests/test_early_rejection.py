@@ -15,7 +15,8 @@ from tests.small_calibration import PRIORS_TABLE, TARGET_HEADER, write_small_sce
 
 
 def two_scenario_calibration(folder: Path, *, early: bool, generations: int = 3) -> Path:
-    """Two target scenarios (uptake in one, volunteering in the other), one prior."""
+    """Two target scenarios (uptake in one, volunteering in the other), one prior; the last
+    generation is a final one at the last tolerance (as in the shipped config)."""
     a = write_small_scenario(folder / "small_a.yaml")
     b = write_small_scenario(folder / "small_b.yaml")
     (folder / "targets.csv").write_text(
@@ -30,7 +31,7 @@ def two_scenario_calibration(folder: Path, *, early: bool, generations: int = 3)
         priors: priors.csv
         replicates: 1
         seed: 5
-        abc: {{population: 6, generations: {generations}, budget: 400,
+        abc: {{population: 6, generations: {generations}, budget: 400, final_population: 8,
                early_rejection: {'true' if early else 'false'}}}
         """), encoding="utf-8")
     return config
@@ -45,6 +46,8 @@ def test_simulate_stops_once_the_targets_run_so_far_exceed_the_bound(tmp_path) -
     assert stopped.skipped == 1
     assert stopped.deviance[0] == full.deviance[0]  # the first scenario's run is the same
     assert np.isnan(stopped.deviance[1]) and stopped.n_sim[1].sum() == 0
+    # Equal to the bound is not above it: the second scenario still runs.
+    assert problem.simulate(values, [11], stop_above=float(full.deviance[0])).skipped == 0
     # Not above the bound (here the sum of both): every scenario runs, as without a bound.
     bound = float(full.deviance.sum())
     kept = problem.simulate(values, [11], stop_above=bound)
@@ -78,8 +81,10 @@ def test_early_rejection_gives_the_same_fit_with_fewer_runs(tmp_path, monkeypatc
     pd.testing.assert_frame_equal(on.draws, off.draws)
     pd.testing.assert_frame_equal(on.particles, off.particles)
     keys = ("generation", "epsilon", "accepted", "proposed")
-    assert ([{k: g[k] for k in keys} for g in on.diagnostics["generations"]]
-            == [{k: g[k] for k in keys} for g in off.diagnostics["generations"]])
+    gens = [{k: g[k] for k in keys} for g in on.diagnostics["generations"]]
+    assert gens == [{k: g[k] for k in keys} for g in off.diagnostics["generations"]]
+    assert len(gens) == 3 and gens[-1]["accepted"] == 8  # the final generation compared too
+    assert gens[-1]["epsilon"] == gens[-2]["epsilon"]
     assert "early rejection" in on.diagnostics["algorithm"]
     assert "early rejection" not in off.diagnostics["algorithm"]
     # Every proposal after the first generation whose first target alone exceeds the
@@ -97,3 +102,27 @@ def test_early_rejection_must_be_true_or_false(tmp_path) -> None:
                                                  "early_rejection: sometimes"))
     with pytest.raises(ScenarioError, match=r"abc\.early_rejection.*true or false"):
         load_config(config)
+
+
+def test_resume_refuses_more_shrinking_generations_after_a_final_one(tmp_path) -> None:
+    """A history that ends with its final generation cannot grow more shrinking ones: a
+    larger abc.generations would otherwise run a second final generation at the old
+    tolerance and report the new count as done."""
+    from pathways_sim.calibration.pyabc_fit import run_pyabc
+    from pathways_sim.scenario import ScenarioError
+    from pathways_sim.sweep.executors import make_executor
+
+    folder = tmp_path / "fit"
+    with make_executor(workers=1) as ex:
+        first = run_pyabc(Problem(load_config(two_scenario_calibration(tmp_path, early=True))),
+                          ex, folder, log=lambda _: None)
+        assert len(first.diagnostics["generations"]) == 3
+        # The same settings: nothing left to run, the same posterior.
+        again = run_pyabc(Problem(load_config(two_scenario_calibration(tmp_path, early=True))),
+                          ex, folder, resume=True, log=lambda _: None)
+        pd.testing.assert_frame_equal(again.draws, first.draws)
+        more = Problem(load_config(two_scenario_calibration(tmp_path, early=True,
+                                                            generations=4)))
+        with pytest.raises(ScenarioError, match="ends with its final generation after 2 "
+                                                "shrinking ones.*asks for 3"):
+            run_pyabc(more, ex, folder, resume=True, log=lambda _: None)

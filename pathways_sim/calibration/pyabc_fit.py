@@ -395,6 +395,14 @@ def _frames(history: Any, problem: Problem) -> tuple[pd.DataFrame, pd.DataFrame,
     return draws, particles, diagnostics
 
 
+def _ends_with_final(history: Any) -> bool:
+    """Whether the history's last generation is a final one: at its predecessor's tolerance
+    (a shrinking generation's is always lower)."""
+    pops = history.get_all_populations().sort_values("t")
+    eps = pops[pops["t"] >= 0]["epsilon"].to_numpy(float)
+    return len(eps) >= 2 and eps[-1] == eps[-2]
+
+
 def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
               settings: AbcSettings | None = None, budget: int | None = None,
               resume: bool = False, log: Callable[[str], None] = print) -> PyabcFit:
@@ -480,6 +488,13 @@ def run_pyabc(problem: Problem, executor: Executor, folder: Path, *,
         final = s.final_population if s.distance == "deviance" else None
         shrinking = max(1, s.generations - (1 if final else 0))
         ran = 0 if not resume else int(history.max_t) + 1  # generations already in the history
+        if resume and final and _ends_with_final(history) and ran - 1 < shrinking:
+            # More shrinking generations cannot follow a final one (a larger abc.generations
+            # would otherwise run a second final generation at the old tolerance).
+            raise ScenarioError(str(db), None,
+                                f"ends with its final generation after {ran - 1} shrinking "
+                                f"ones, and abc.generations now asks for {shrinking}",
+                                "--overwrite to fit again with the new settings")
         started = time.perf_counter()
         if ran < shrinking:
             history = abc.run(
