@@ -246,6 +246,36 @@ def test_validate_runs_the_patterns_under_posterior_draws_too(problem: dict[str,
         "validate")
 
 
+def test_validate_takes_the_pattern_replicates_from_the_config(problem: dict[str, Path]) -> None:
+    """The config's predictive.pattern_replicates (3) above the experiment's (2): every
+    check runs with 3 replicates and is also decided on the experiment's own 2, the first
+    ones, at the point and in every draw; validation.md and the JSON give both counts."""
+    config = problem["dir"] / "config_pattern_replicates.yaml"
+    text = problem["config"].read_text()
+    assert "predictive: {draws: 4, seed: 9}" in text
+    config.write_text(text.replace("predictive: {draws: 4, seed: 9}",
+                                   "predictive: {draws: 4, seed: 9, pattern_replicates: 3}"))
+    fit = problem["dir"] / "results_abc_pattern_replicates"
+    code, text = run_cli(["calibrate", "--config", str(config), "--out", str(fit),
+                          "--workers", "2"])
+    assert code == 0, text
+    code, text = run_cli(["validate", "--calibration", str(fit), "--config", str(config),
+                          "--draws", "2", "--patterns", str(problem["patterns"]),
+                          "--pattern-draws", "2", "--power-replicates", "0",
+                          "--workers", "2"])
+    assert code == 0, text
+    doc = json.loads((fit / "validation.json").read_text())
+    s = doc["summary"]
+    assert (s["pattern_replicates"], s["experiment_replicates"]) == (3, 2)
+    row = doc["patterns"][0]
+    assert row["replicates"] == 3 and row["experiment_replicates"] == 2
+    assert row["experiment_result"] in ("PASS", "FAIL")
+    assert 0 <= row["experiment_draws_passed"] <= 2
+    assert "at the experiment's 2 replicates" in (fit / "validation.md").read_text()
+    draws = pd.read_csv(fit / "validation_pattern_draws.csv")
+    assert set(draws["experiment_result"]) <= {"PASS", "FAIL", "NO DATA"}
+
+
 @pytest.mark.parametrize(("method", "budget", "rows"), [("morris", "9", 6), ("sobol", "8", 6)])
 def test_sensitivity_writes_indices_table_and_plot(problem: dict[str, Path], optuna_result: Path,
                                                    method: str, budget: str, rows: int) -> None:

@@ -18,6 +18,7 @@ from pathways_sim.calibration.validate import (
     draw_share_interval,
     explain_draw_failures,
     failure_drivers,
+    percent_interval,
 )
 
 
@@ -108,7 +109,7 @@ def test_the_validation_reports_intervals_and_explanations(tmp_path) -> None:
     assert s["pattern_draws"] == 60 and s["patterns_in_90pct_of_draws"] == int(passed >= 54)
     assert s["patterns_clearly_below_90pct"] == int(hi < 0.9)
     md = v.markdown()
-    assert f"{passed}/60 ({100 * lo:.0f}-{100 * hi:.0f}%)" in md
+    assert f"{passed}/60 ({percent_interval(lo, hi)})" in md
     assert "what their failures depend on" in md and "`a` (lower" in md
     files = v.write(tmp_path)
     assert tmp_path / "validation_pattern_draws.csv" in files
@@ -195,9 +196,23 @@ def test_the_power_follow_up_tests_every_draw_again_with_more_replicates(monkeyp
 
 
 def test_the_power_follow_up_says_when_the_effect_is_in_every_draw(monkeypatch) -> None:
-    table, _, _ = _power_case(monkeypatch, dict.fromkeys(range(5), 0.02))
+    table, per_draw, _ = _power_case(monkeypatch, dict.fromkeys(range(5), 0.02))
     assert table.iloc[0].power_draws_passed == 5
-    assert "the effect is there in every draw" in table.iloc[0].draws_explanation
+    text = table.iloc[0].draws_explanation
+    assert "clearly on the pattern's side in every draw" in text
+    weakest = per_draw["power_diff"].abs().min()  # how small a passing effect is
+    assert f"(the smallest passing difference {weakest:.2g})" in text
+    assert "passes a zero effect 1 time in 20" in text
+
+
+def test_a_share_interval_is_never_shown_narrower_than_it_is() -> None:
+    """58 of 60 has the exact interval 0.8988-0.9926: shown as 89-100%, never as starting
+    at 90 (which would read as clearing the 90% the issue asks for)."""
+    lo, hi = draw_share_interval(58, 60)
+    assert lo < 0.9 < hi
+    assert percent_interval(lo, hi) == "89-100%"
+    assert percent_interval(0.95, 1.0) == "95-100%"  # exact bounds stay where they are
+    assert percent_interval(*draw_share_interval(43, 60)) == "60-82%"
 
 
 def test_a_repeated_draw_runs_once_and_counts_each_time(monkeypatch) -> None:
@@ -278,3 +293,69 @@ def test_the_markdown_gives_the_follow_up_share_and_says_when_draws_repeat() -> 
     md = v.markdown()
     assert "| at 40 replicates |" in md and "| 57/60 (88-99%) |" in md
     assert "59 of them distinct" in md
+
+
+def test_checks_run_with_more_replicates_are_also_decided_on_the_experiments_own() -> None:
+    """validate runs the pattern checks with the config's 40 replicates where the experiment
+    has 10: its seeds are the first ones, so each check is decided on them alone too, at the
+    point and in every draw, and both counts are reported: a small effect the experiment's
+    replicates cannot resolve shows as a pass at 40 and a miss at 10, never the reverse
+    labelled as the same thing."""
+    from pathways_sim.calibration.validate import at_experiment, experiment_replicates
+    from pathways_sim.sweep.analysis import evaluate_checks
+
+    checks = [{"name": "b above a", "option": {"scenario": "b"}, "baseline": {"scenario": "a"},
+               "metric": "m", "expect": "increase"}]
+    points = [{"point_id": 0, "role": "baseline", "factors": {"scenario": "a"}},
+              {"point_id": 1, "role": "option", "factors": {"scenario": "b"}}]
+
+    def runs(diffs: list[float]) -> pd.DataFrame:  # option minus baseline, per replicate
+        return pd.DataFrame([{"point_id": p, "replicate": r, "m": 0.5 + (d if p else 0.0)}
+                             for r, d in enumerate(diffs) for p in (0, 1)])
+
+    unclear_first = [0.01, -0.009] + [0.01 + 0.001 * i for i in range(6)]
+    clear = [0.01 + 0.001 * i for i in range(8)]
+    frames = [runs(unclear_first), runs(unclear_first), runs(clear)]
+    table = evaluate_checks(frames[0], checks, points)
+    per_draw = pd.concat([evaluate_checks(f, checks, points)[
+        ["name", "diff", "lo", "hi", "result", "reason"]].assign(draw=d, _k=0)
+        for d, f in enumerate(frames[1:])], ignore_index=True)
+    table["draws_passed"] = int((per_draw["result"] == "PASS").sum())
+    table["draws"] = 2
+    table["replicates"] = 8
+
+    at_experiment(table, per_draw, frames, 2, 8, checks, points, [])
+    row = table.iloc[0]
+    assert row.result == "PASS" and row.draws_passed == 2  # with all 8 replicates
+    assert row.experiment_replicates == 2 and row.experiment_result == "FAIL"
+    assert row.experiment_draws_passed == 1  # the clear draw passes on its first 2 too
+    assert row.experiment_share_lo90 < 0.5 < row.experiment_share_hi90
+    assert list(per_draw["experiment_result"]) == ["FAIL", "PASS"]
+    # beside the draw's own result, not after its parameter values
+    cols = list(per_draw.columns)
+    assert cols.index("experiment_result") == cols.index("reason") + 1
+    assert experiment_replicates(table) == 2
+
+    lo, hi = draw_share_interval(2, 2)
+    table["draws_share_lo90"], table["draws_share_hi90"] = lo, hi
+    targets = pd.DataFrame(columns=["target", "role", "likelihood", "observed", "obs_lo90",
+                                    "obs_hi90", "sim_median", "ppi_lo90", "ppi_hi90",
+                                    "inside"])
+    v = Validation(targets, table, "test", None, per_draw)
+    s = v.summary()
+    assert (s["pattern_replicates"], s["experiment_replicates"]) == (8, 2)
+    assert s["patterns_in_90pct_of_draws"] == 1
+    assert s["patterns_passed_at_experiment_replicates"] == 0
+    assert s["patterns_in_90pct_of_draws_at_experiment_replicates"] == 0
+    md = v.markdown()
+    assert ("in at least 90% of 2 posterior draws: 1/1 (8 replicates per design point; on "
+            "the experiment's own 2, the first of them: 0/1 at the point, 0/1 in 90% of the "
+            "draws)") in md
+    assert "| at the experiment's 2 replicates: point; draws passed |" in md
+    assert "| FAIL; 1/2 (" in md
+
+    # With no more replicates than the experiment's nothing is added.
+    plain = evaluate_checks(frames[0], checks, points)
+    at_experiment(plain, per_draw.drop(columns="experiment_result"), frames, 8, 8, checks,
+                  points, [])
+    assert experiment_replicates(plain) == 0 and "experiment_result" not in plain

@@ -159,7 +159,10 @@ def register_calibration_commands(subparsers: Any) -> None:
     pat.add_argument("--no-patterns", action="store_true", help="skip the pattern checks")
     val.add_argument("--pattern-replicates", type=_int_at_least(2, "pattern-replicates"),
                      default=None, metavar="N",
-                     help="replicates per pattern design point (default the experiment's)")
+                     help="replicates per pattern design point (default the calibration "
+                          "config's predictive.pattern_replicates, else the experiment's); "
+                          "with more than the experiment's, each check is also decided on "
+                          "its own replicates, the first ones")
     val.add_argument("--pattern-draws", type=_int_at_least(0, "pattern-draws"), default=None,
                      metavar="K", help="also run the pattern checks under K posterior draws "
                      "and report the share of draws each check passes in, with its 90%% "

@@ -16,7 +16,7 @@ is the shipped fit); paths in it are relative to the file. Every key but
     design_effect: 3.0             # beta-binomial goal counts (fixed, not calibrated)
     optuna: {budget: 160, batch: 4, startup_trials: 24}
     abc: {population: 48, generations: 8, quantile: 0.5, budget: 600, min_acceptance: 0.02}
-    predictive: {draws: 40, seed: 4242}
+    predictive: {draws: 40, seed: 4242, pattern_replicates: 40}   # validate's pattern checks
     notes: {target_id: "why the model cannot reach it"}   # shown in the report
 
 Typical use::
@@ -185,10 +185,16 @@ class PredictiveSettings:
     Attributes:
         draws: Posterior draws simulated, each with its own seed.
         seed: Root seed of those draws' seeds (not the calibration's: fresh noise).
+        pattern_replicates: Replicates of each pattern design point in ``validate``, at
+            the posterior mean and in every draw (None: the patterns experiment's own).
+            More than the experiment's extends its seeds, so its own replicates are the
+            first ones and are counted too (:func:`~pathways_sim.calibration.validate.
+            validate_patterns`).
     """
 
     draws: int = 40
     seed: int = PREDICTIVE_SEED
+    pattern_replicates: int | None = None
 
 
 @dataclass(frozen=True)
@@ -337,6 +343,9 @@ _SETTING_RULES: dict[type, dict[str, tuple[Any, ...]]] = {
     PredictiveSettings: {
         "draws": ("int", 1, MAX_DRAWS, "each draw simulates every target scenario"),
         "seed": ("int", 0, MAX_INT, None),
+        "pattern_replicates": ("int?", 2, MAX_REPLICATES,
+                               "every pattern design point runs this many times in each of "
+                               "the draws"),
     },
 }
 

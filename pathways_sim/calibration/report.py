@@ -74,7 +74,12 @@ from pathways_sim.calibration.likelihood import CONSTRAINT_PENALTY
 from pathways_sim.calibration.loso_io import Loso, read_loso
 from pathways_sim.calibration.priors import Prior
 from pathways_sim.calibration.results import CalibrationResult, weighted_quantile
-from pathways_sim.calibration.validate import describe_pattern_draws, draws_cells
+from pathways_sim.calibration.validate import (
+    describe_pattern_draws,
+    draws_cells,
+    experiment_replicates,
+    pattern_draw_headers,
+)
 from pathways_sim.report.document import (
     Block,
     BulletList,
@@ -893,29 +898,30 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
     if patterns is not None and len(patterns):
         passed = int((patterns["result"] == "PASS").sum())
         ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
+        base = experiment_replicates(patterns)
         text = (f"After the fit, `pathways-sim validate` ran the pattern checks of the "
                 f"`patterns` experiment (docs/evidence.md §E4.8) at the point estimate: "
-                f"{passed} of {len(patterns)} pass.")
+                f"{passed} of {len(patterns)} pass")
+        if base:
+            at_base = int((patterns["experiment_result"] == "PASS").sum())
+            text += (f" with {int(patterns['replicates'].max())} replicates per design point "
+                     f"({at_base} on the experiment's own {base})")
+        text += "."
         if ndraws:
             text += " " + describe_pattern_draws(patterns)
         power = (int(patterns["power_replicates"].max())
                  if ndraws and "power_replicates" in patterns else 0)
         blocks.append(Paragraph(text))
-        header = ["check", "difference", "90% interval", "result"]
-        if ndraws:
-            header.append("draws passed")
-        if power:
-            header.append(f"at {power} replicates")
+        extra = pattern_draw_headers(patterns, power)
         rows = []
         for r in patterns.itertuples():
             row = [str(r.name), f"{r.diff:.4g}", f"{r.lo:.4g} to {r.hi:.4g}", str(r.result)]
-            if ndraws:
-                row += draws_cells(r, power)
+            if extra:
+                row += draws_cells(r, power, base)
             rows.append(row + [str(r.reason)])
-        blocks.append(Table(header + ["reason"], rows,
-                            align=("left", "right", "left", "left")
-                            + (("right",) if ndraws else ()) + (("right",) if power else ())
-                            + ("left",)))
+        blocks.append(Table(["check", "difference", "90% interval", "result", *extra, "reason"],
+                            rows, align=("left", "right", "left", "left")
+                            + ("right",) * len(extra) + ("left",)))
         if ndraws and "draws_explanation" in patterns:
             low = [r for r in patterns.itertuples()
                    if r.draws_passed < 0.9 * r.draws and isinstance(r.draws_explanation, str)

@@ -27,7 +27,8 @@ Typical use::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ from pathways_sim.run import replicate_seeds
 from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
 __all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "describe_pattern_draws",
-           "draw_share_interval", "draws_cells",
+           "at_experiment", "draw_share_interval", "draws_cells", "experiment_replicates",
+           "pattern_draw_headers", "percent_interval",
            "explain_draw_failures", "explain_power", "failure_drivers", "power_follow_up",
            "validate", "validate_patterns", "validate_targets"]
 
@@ -95,6 +97,14 @@ class Validation:
         if self.patterns is not None:
             out["patterns_passed"] = int((self.patterns["result"] == "PASS").sum())
             out["patterns"] = len(self.patterns)
+            base = experiment_replicates(self.patterns)
+            if base:
+                # The checks decided again on the experiment's own replicates (the first
+                # ones of the runs): what the patterns experiment alone would have said.
+                out["pattern_replicates"] = int(self.patterns["replicates"].max())
+                out["experiment_replicates"] = base
+                out["patterns_passed_at_experiment_replicates"] = int(
+                    (self.patterns["experiment_result"] == "PASS").sum())
             if "draws" in self.patterns and int(self.patterns["draws"].max()) > 0:
                 share = self.patterns["draws_passed"] / self.patterns["draws"]
                 out["pattern_draws"] = int(self.patterns["draws"].max())
@@ -103,6 +113,10 @@ class Validation:
                 # show the check failing more often than 1 in 10, not only by chance.
                 out["patterns_clearly_below_90pct"] = int(
                     (self.patterns["draws_share_hi90"] < 0.9).sum())
+                if base:
+                    at_base = self.patterns["experiment_draws_passed"] / self.patterns["draws"]
+                    out["patterns_in_90pct_of_draws_at_experiment_replicates"] = int(
+                        (at_base >= 0.9).sum())
                 if self.pattern_draws is not None and "draw" in self.pattern_draws:
                     # Draws are resampled with replacement: a repeated draw repeats its
                     # result (same seeds), so the intervals assume distinct draws.
@@ -155,23 +169,32 @@ class Validation:
                          f"{r.ppi_lo90:{f}}-{r.ppi_hi90:{f}} | {'yes' if r.inside else 'no'} |")
         if self.patterns is not None:
             ndraws = int(self.patterns["draws"].max()) if "draws" in self.patterns else 0
-            lines += ["", f"Patterns (docs/evidence.md §E4.8) passed at the point: "
-                      f"{s['patterns_passed']}/{s['patterns']}"
-                      + (f"; in at least 90% of {ndraws} posterior draws: "
-                         f"{s['patterns_in_90pct_of_draws']}/{s['patterns']}" if ndraws else "")
-                      + ".", ""]
+            base = experiment_replicates(self.patterns)
+            n = s["patterns"]
+            head = (f"Patterns (docs/evidence.md §E4.8) passed at the point: "
+                    f"{s['patterns_passed']}/{n}"
+                    + (f"; in at least 90% of {ndraws} posterior draws: "
+                       f"{s['patterns_in_90pct_of_draws']}/{n}" if ndraws else ""))
+            if base:
+                head += (f" ({s['pattern_replicates']} replicates per design point; on the "
+                         f"experiment's own {base}, the first of them: "
+                         f"{s['patterns_passed_at_experiment_replicates']}/{n} at the point"
+                         + (f", {s['patterns_in_90pct_of_draws_at_experiment_replicates']}/{n}"
+                            " in 90% of the draws" if ndraws else "") + ")")
+            lines += ["", head + ".", ""]
             if ndraws:
                 lines += [describe_pattern_draws(self.patterns,
                                                  s.get("pattern_draws_distinct")), ""]
             power = int(s.get("power_replicates", 0))
-            extra = f" at {power} replicates |" if power else ""
-            lines += ["| check | difference | 90% interval | result | draws passed "
-                      f"(90% interval) |{extra} reason |",
-                      "|---|---|---|---|---|" + ("---|" if power else "") + "---|"]
+            header = pattern_draw_headers(self.patterns, power)
+            lines += ["| check | difference | 90% interval | result | "
+                      + "".join(f"{h} | " for h in header) + "reason |",
+                      "|---|---|---|---|" + "---|" * len(header) + "---|"]
             for r in self.patterns.itertuples(index=False):
-                share = " | ".join(draws_cells(r, power)) if getattr(r, "draws", 0) else "-"
+                cells = draws_cells(r, power, base) if header else []
                 lines.append(f"| {r.name} | {r.diff:.4g} | {r.lo:.4g} to {r.hi:.4g} | "
-                             f"{r.result} | {share} | {r.reason} |")
+                             f"{r.result} | " + "".join(f"{c} | " for c in cells)
+                             + f"{r.reason} |")
             misses = [r for r in self.patterns.itertuples(index=False)
                       if getattr(r, "draws", 0) and r.draws_passed < 0.9 * r.draws]
             if misses:
@@ -194,8 +217,11 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
         return ""
     n = len(patterns)
     reached = int((patterns["draws_passed"] / patterns["draws"] >= 0.9).sum())
+    base = experiment_replicates(patterns)
+    runs = (f"each run with {int(patterns['replicates'].max())} replicates, the experiment's "
+            f"seeds extended from its {base}" if base else "each run with the experiment's seeds")
     text = (f"Under {ndraws} posterior draws (parameter sets resampled from the posterior "
-            "with the predictive intervals' seed, each run with the experiment's seeds"
+            f"with the predictive intervals' seed, {runs}"
             + (f"; {distinct} of them distinct: a repeated draw repeats its result, so the "
                "intervals are narrower than they should be" if distinct is not None
                and distinct < ndraws else "")
@@ -206,6 +232,13 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
                  f"given the experiment's seeds); {_count(below, 'check')} "
                  f"{'fails' if below == 1 else 'fail'} in more than 1 draw in 10 beyond the "
                  "chance of which draws were sampled (the interval wholly below 90%).")
+    if base:
+        at_base = int((patterns["experiment_draws_passed"] / patterns["draws"] >= 0.9).sum())
+        text += (f" Decided on the experiment's own {base} replicates alone (the first {base} "
+                 f"of these runs, in the column 'at the experiment's {base} replicates'), "
+                 f"{at_base} of {n} checks pass in at least 90% of the draws: fewer replicates "
+                 "separate only larger effects from 0, so a check's share is lower there where "
+                 "its effect is small, whatever its direction.")
     power = int(patterns["power_replicates"].max()) if "power_replicates" in patterns else 0
     if power:
         powered = int((patterns["power_draws_passed"] / patterns["draws"] >= 0.9).sum())
@@ -221,19 +254,59 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
     return text
 
 
-def draws_cells(row: Any, power: int) -> list[str]:
-    """One check's draw columns: passed of drawn with its interval (when the table has
-    intervals), then, with a follow-up, its share at ``power`` replicates ("-" where the
-    check was not followed up)."""
-    cell = f"{int(row.draws_passed)}/{int(row.draws)}"
-    if hasattr(row, "draws_share_lo90"):
-        cell += f" ({100 * row.draws_share_lo90:.0f}-{100 * row.draws_share_hi90:.0f}%)"
-    cells = [cell]
+def experiment_replicates(patterns: pd.DataFrame) -> int:
+    """The experiment's own replicates when the checks ran with more (0 otherwise, or for a
+    table written before they were counted apart)."""
+    if "experiment_replicates" not in patterns or "experiment_result" not in patterns:
+        return 0
+    return int(patterns["experiment_replicates"].max())
+
+
+def pattern_draw_headers(patterns: pd.DataFrame, power: int) -> list[str]:
+    """Headers of the columns :func:`draws_cells` fills, between a check's result and its
+    reason (none for a table with neither draws nor a count at the experiment's replicates)."""
+    ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
+    base = experiment_replicates(patterns)
+    out = ["draws passed (90% interval)"] if ndraws else []
+    if base:
+        out.append(f"at the experiment's {base} replicates"
+                   + (": point; draws passed" if ndraws else ""))
+    if ndraws and power:
+        out.append(f"at {power} replicates")
+    return out
+
+
+def draws_cells(row: Any, power: int, base: int = 0) -> list[str]:
+    """One check's columns of :func:`pattern_draw_headers`: passed of drawn with its
+    interval (when the table has intervals); with ``base``, its result at the point and
+    draws passed on the experiment's own ``base`` replicates; then, with a follow-up, its
+    share at ``power`` replicates ("-" where the check was not followed up)."""
+    ndraws = int(getattr(row, "draws", 0) or 0)
+    cells = []
+    if ndraws:
+        cell = f"{int(row.draws_passed)}/{ndraws}"
+        if hasattr(row, "draws_share_lo90"):
+            cell += f" ({percent_interval(row.draws_share_lo90, row.draws_share_hi90)})"
+        cells.append(cell)
+    if base:
+        cell = str(row.experiment_result)
+        if ndraws:
+            cell += (f"; {int(row.experiment_draws_passed)}/{ndraws} ("
+                     f"{percent_interval(row.experiment_share_lo90, row.experiment_share_hi90)})")
+        cells.append(cell)
+    if not ndraws:
+        return cells
     if power:
         cells.append(f"{int(row.power_draws_passed)}/{int(row.draws)} "
-                     f"({100 * row.power_share_lo90:.0f}-{100 * row.power_share_hi90:.0f}%)"
+                     f"({percent_interval(row.power_share_lo90, row.power_share_hi90)})"
                      if row.power_replicates else "-")
     return cells
+
+
+def percent_interval(lo: float, hi: float) -> str:
+    """A share's interval in whole percent, rounded outwards (``'89-100%'``): never shown
+    narrower than it is, so an interval reaching below 90% never reads as starting at 90."""
+    return f"{math.floor(100 * lo + 1e-9):.0f}-{math.ceil(100 * hi - 1e-9):.0f}%"
 
 
 def _share_format(x: float) -> str:
@@ -362,6 +435,7 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
     bounds = [draw_share_interval(k, len(rows)) for k in passed]
     table["draws_share_lo90"] = [b[0] for b in bounds]
     table["draws_share_hi90"] = [b[1] for b in bounds]
+    at_experiment(table, per_draw, frames, len(plan.seeds), len(seeds), checks, points, names)
     params = [] if result is None else list(result.parameters)
     table["draws_explanation"] = [
         explain_draw_failures(m, params) if len(rows) and k < 0.9 * len(rows) else ""
@@ -374,6 +448,50 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
                     replicates=power_replicates, exp_seed=exp.seed, base=len(seeds))
     per_draw = per_draw.drop(columns="_k")
     return table, per_draw
+
+
+def at_experiment(table: pd.DataFrame, per_draw: pd.DataFrame, frames: Sequence[pd.DataFrame],
+                  base: int, replicates: int, checks: Sequence[Mapping[str, Any]],
+                  points: Sequence[Mapping[str, Any]], names: Sequence[str]) -> None:
+    """With more replicates than the experiment's, the checks on its own replicates too.
+
+    The experiment's seeds are the first ``base`` of the ``replicates`` (seeds extend, they
+    do not change), so each check is decided again on those runs alone: at the point
+    (``experiment_result``) and in every draw (``per_draw['experiment_result']``,
+    ``experiment_draws_passed`` with its interval ``experiment_share_lo90``/``_hi90``),
+    in place. ``experiment_replicates`` is ``base``; 0 (and nothing else added) when the
+    checks ran with the experiment's replicates or fewer: then there is nothing to add.
+
+    Args:
+        table: The checks at the point (``validate_patterns``' table).
+        per_draw: One row per draw and check, with ``_k`` (the check's position).
+        frames: The runs: the point's, then each draw's (``replicate`` column).
+        base: The experiment's replicates.
+        replicates: The replicates run.
+        checks, points, names: As for :func:`~pathways_sim.sweep.analysis.evaluate_checks`.
+    """
+    from pathways_sim.sweep.analysis import evaluate_checks
+
+    table["experiment_replicates"] = 0
+    if replicates <= base:
+        return
+    first = [f[f["replicate"] < base] for f in frames]
+    table["experiment_replicates"] = base
+    table["experiment_result"] = evaluate_checks(first[0], checks, points, names)[
+        "result"].to_numpy()
+    ndraws = len(frames) - 1
+    if not ndraws:
+        return
+    results = [evaluate_checks(f, checks, points, names)["result"].to_numpy()
+               for f in first[1:]]
+    # per_draw holds the draws in order, each with every check in order.
+    per_draw.insert(int(per_draw.columns.get_loc("reason")) + 1, "experiment_result",
+                    np.concatenate(results))
+    passed = np.array([int(sum(r[k] == "PASS" for r in results)) for k in range(len(table))])
+    table["experiment_draws_passed"] = passed
+    bounds = [draw_share_interval(k, ndraws) for k in passed]
+    table["experiment_share_lo90"] = [b[0] for b in bounds]
+    table["experiment_share_hi90"] = [b[1] for b in bounds]
 
 
 def power_follow_up(table: pd.DataFrame, per_draw: pd.DataFrame,
@@ -460,11 +578,15 @@ def explain_power(rows: pd.DataFrame, replicates: int, base: int) -> str:
     ok = rows["power_result"] == "PASS"
     lo, hi = draw_share_interval(int(ok.sum()), n)
     text = (f"With {replicates} replicates in every draw (the first {base} the check's own) "
-            f"it passes in {int(ok.sum())} of {n} draws ({100 * lo:.0f}-{100 * hi:.0f}%)")
+            f"it passes in {int(ok.sum())} of {n} draws ({percent_interval(lo, hi)})")
+    if ok.any():  # the passing draw nearest to no difference: how small a passing effect is
+        weakest = rows.loc[ok, "power_diff"]
+        text += f" (the smallest passing difference {weakest.loc[weakest.abs().idxmin()]:.2g})"
     still = rows[~ok]
     if still.empty:
-        return text + (f": the effect is there in every draw, too small for {base} "
-                       "replicates to resolve in some.")
+        return text + (f": clearly on the pattern's side in every draw, so its misses at {base} "
+                       "replicates were an effect too small for them, not an opposite one "
+                       "(each draw's test still passes a zero effect 1 time in 20).")
     wrong = int(still["power_reason"].str.contains("other side").sum())
     text += (f"; in the other {len(still)} the difference is {still['power_diff'].min():.2g} "
              f"to {still['power_diff'].max():.2g}, "
@@ -590,7 +712,10 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         executor: An executor (opened here).
         draws: Posterior predictive draws (default the config's).
         patterns: Experiment of pattern checks, or None to skip them.
-        pattern_replicates: Replicates per pattern design point (default the experiment's).
+        pattern_replicates: Replicates per pattern design point (default the config's
+            ``predictive.pattern_replicates``, else the experiment's; with more than the
+            experiment's, the checks are also decided on its own, the first ones:
+            :func:`at_experiment`).
         pattern_draws: Posterior draws whose pattern checks are also run (default, for a
             posterior, the predictive draws: the same parameter sets as the targets'
             intervals; 0 for a point estimate).
@@ -602,6 +727,8 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         The validation.
     """
     posterior = result is not None and len(result.draws) > 1
+    if pattern_replicates is None:
+        pattern_replicates = config.predictive.pattern_replicates
     if pattern_draws is None:
         pattern_draws = (draws or config.predictive.draws) if posterior else 0
     pats = per_draw = None
