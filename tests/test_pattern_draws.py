@@ -353,6 +353,8 @@ def test_checks_run_with_more_replicates_are_also_decided_on_the_experiments_own
             "draws)") in md
     assert "| at the experiment's 2 replicates: point; draws passed |" in md
     assert "| FAIL; 1/2 (" in md
+    # the checks short of 90% on the experiment's replicates are named, with both counts
+    assert "(short of it: b above a (1/2, 2/2 with all 8))" in md
 
     # With no more replicates than the experiment's nothing is added.
     plain = evaluate_checks(frames[0], checks, points)

@@ -229,16 +229,22 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
     if "draws_share_hi90" in patterns:
         below = int((patterns["draws_share_hi90"] < 0.9).sum())
         text += (" Beside each count is the pass share's exact 90% interval (Clopper-Pearson, "
-                 f"given the experiment's seeds); {_count(below, 'check')} "
+                 f"given the seeds); {_count(below, 'check')} "
                  f"{'fails' if below == 1 else 'fail'} in more than 1 draw in 10 beyond the "
                  "chance of which draws were sampled (the interval wholly below 90%).")
     if base:
         at_base = int((patterns["experiment_draws_passed"] / patterns["draws"] >= 0.9).sum())
+        share = patterns["experiment_draws_passed"] / patterns["draws"]
+        short = [f"{r.name} ({int(r.experiment_draws_passed)}/{ndraws}, "
+                 f"{int(r.draws_passed)}/{ndraws} with all {int(r.replicates)})"
+                 for r, low in zip(patterns.itertuples(index=False), share < 0.9, strict=True)
+                 if low]
         text += (f" Decided on the experiment's own {base} replicates alone (the first {base} "
                  f"of these runs, in the column 'at the experiment's {base} replicates'), "
-                 f"{at_base} of {n} checks pass in at least 90% of the draws: fewer replicates "
-                 "separate only larger effects from 0, so a check's share is lower there where "
-                 "its effect is small, whatever its direction.")
+                 f"{at_base} of {n} checks pass in at least 90% of the draws"
+                 + (f" (short of it: {'; '.join(short)})" if short else "")
+                 + ": fewer replicates separate only larger effects from 0, so where a check's "
+                 "effect is small in part of the posterior it passes in fewer draws there.")
     power = int(patterns["power_replicates"].max()) if "power_replicates" in patterns else 0
     if power:
         powered = int((patterns["power_draws_passed"] / patterns["draws"] >= 0.9).sum())
