@@ -244,6 +244,7 @@ def test_validate_runs_the_patterns_under_posterior_draws_too(problem: dict[str,
     manifest = json.loads((fit / "manifest.json").read_text())
     assert "validation.json" in manifest["files"] and manifest["steps"][-1]["command"][1] == (
         "validate")
+    assert manifest["steps"][-1]["seconds"] > 0  # how long it took, for the docs' timings
 
 
 def test_validate_takes_the_pattern_replicates_from_the_config(problem: dict[str, Path]) -> None:

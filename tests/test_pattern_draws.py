@@ -188,7 +188,7 @@ def test_the_power_follow_up_tests_every_draw_again_with_more_replicates(monkeyp
     assert (row.power_replicates, row.power_draws_passed) == (8, 3)
     assert row.power_share_lo90 < 3 / 5 < row.power_share_hi90
     assert list(per_draw["power_result"]) == ["PASS", "PASS", "PASS", "FAIL", "FAIL"]
-    assert "With 8 replicates in every draw (the first 2 the check's own) it passes in 3 " \
+    assert "With 8 replicates in every draw (the first 2 the runs already made) it passes in 3 " \
            "of 5 draws" in row.draws_explanation
     assert "never clearly the opposite" in row.draws_explanation
     assert "in part of the posterior the effect is too small to see or absent" in (

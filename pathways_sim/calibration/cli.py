@@ -34,6 +34,7 @@ import contextlib
 import json
 import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -458,9 +459,11 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     # One writer at a time: the folder's lock from before the runs until the files are
     # written, so a calibrate --resume cannot rewrite the calibration meanwhile (it is
     # refused, naming this process), and validate is refused while a calibrate writes.
+    started = time.monotonic()
     with lock_folder(out, [PROG, *argv]):
         if args.leave_one_site_out:
-            return _leave_one_site_out(args, argv, config, result, out, executor, stdout)
+            return _leave_one_site_out(args, argv, config, result, out, executor, stdout,
+                                       started)
         report, err = _run(validate, config, result, executor, draws=args.draws,
                            patterns=patterns, pattern_replicates=args.pattern_replicates,
                            pattern_draws=args.pattern_draws,
@@ -469,7 +472,7 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
             return _fail(err)
         assert report is not None
         files = report.write(out)
-        _record_step(out, result, argv, files)
+        _record_step(out, result, argv, files, started)
         summary = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     if args.json is not None:
         write_json(summary, args.json, stdout)
@@ -480,17 +483,21 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str], stdout: TextIO) 
     return EXIT_OK
 
 
-def _record_step(out: Path, result: Any, argv: Sequence[str], files: Sequence[Path]) -> None:
-    """In a calibration's own folder: re-render its report and record the step in its manifest."""
+def _record_step(out: Path, result: Any, argv: Sequence[str], files: Sequence[Path],
+                 started: float | None = None) -> None:
+    """In a calibration's own folder: re-render its report and record the step in its manifest
+    (with its duration since ``started``, a :func:`time.monotonic` reading, when given)."""
     if result is None or result.path is None or Path(result.path).resolve() != out.resolve():
         return
     from pathways_sim.calibration.fit import record_step
 
-    record_step(out, result, [PROG, *argv], files)
+    seconds = None if started is None else time.monotonic() - started
+    record_step(out, result, [PROG, *argv], files, seconds=seconds)
 
 
 def _leave_one_site_out(args: argparse.Namespace, argv: Sequence[str], config: Any,
-                        result: Any, out: Path, executor: Any, stdout: TextIO) -> int:
+                        result: Any, out: Path, executor: Any, stdout: TextIO,
+                        started: float | None = None) -> int:
     """``validate --leave-one-site-out``: refit without each site, predict it, write loso/."""
     from pathways_sim.calibration.loso import leave_one_site_out
 
@@ -516,7 +523,7 @@ def _leave_one_site_out(args: argparse.Namespace, argv: Sequence[str], config: A
     table, summary = res
     from pathways_sim.calibration.loso_io import FOLDER, SUMMARY, TARGETS
 
-    _record_step(out, result, argv, [out / FOLDER / TARGETS, out / FOLDER / SUMMARY])
+    _record_step(out, result, argv, [out / FOLDER / TARGETS, out / FOLDER / SUMMARY], started)
     if args.json is not None:
         write_json({"summary": summary, "targets": json.loads(table.to_json(orient="records"))},
                    args.json, stdout)

@@ -259,7 +259,7 @@ def _calibrate(config: CalibrationConfig, method: str, executor: Executor,
 
 
 def record_step(folder: Path, result: CalibrationResult, command: Sequence[str],
-                files: Sequence[Path]) -> None:
+                files: Sequence[Path], seconds: float | None = None) -> None:
     """After ``validate`` (or its leave-one-site-out) wrote into a calibration's folder:
     re-render the report (it reads the validation and ``loso/`` files) and record the
     step in the manifest, with the checksums of every file it now describes.
@@ -269,6 +269,7 @@ def record_step(folder: Path, result: CalibrationResult, command: Sequence[str],
         result: The calibration.
         command: The command line of the step.
         files: The files the step wrote.
+        seconds: How long the step took (wall clock), when known: recorded as ``seconds``.
     """
     import json
     from datetime import UTC, datetime
@@ -282,10 +283,12 @@ def record_step(folder: Path, result: CalibrationResult, command: Sequence[str],
     before = [folder / name for name in manifest.pop("files", {})]
     report_files = write_report(result, folder)
     steps = list(manifest.get("steps", []))
-    steps.append({"command": list(command),
-                  "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-                  "files": sorted(str(Path(f).resolve().relative_to(folder.resolve()))
-                                  for f in files)})
+    step: dict[str, Any] = {"command": list(command),
+                            "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    if seconds is not None:
+        step["seconds"] = round(float(seconds), 1)
+    step["files"] = sorted(str(Path(f).resolve().relative_to(folder.resolve())) for f in files)
+    steps.append(step)
     manifest["steps"] = steps
     keep: dict[str, Path] = {}
     for f in [*before, *files, *report_files]:

@@ -583,7 +583,8 @@ def explain_power(rows: pd.DataFrame, replicates: int, base: int) -> str:
     n = len(rows)
     ok = rows["power_result"] == "PASS"
     lo, hi = draw_share_interval(int(ok.sum()), n)
-    text = (f"With {replicates} replicates in every draw (the first {base} the check's own) "
+    text = (f"With {replicates} replicates in every draw (the first {base} the runs already "
+            "made) "
             f"it passes in {int(ok.sum())} of {n} draws ({percent_interval(lo, hi)})")
     if ok.any():  # the passing draw nearest to no difference: how small a passing effect is
         weakest = rows.loc[ok, "power_diff"]
