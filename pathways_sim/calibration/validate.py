@@ -233,8 +233,8 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
                  f"{'fails' if below == 1 else 'fail'} in more than 1 draw in 10 beyond the "
                  "chance of which draws were sampled (the interval wholly below 90%).")
     if base:
-        at_base = int((patterns["experiment_draws_passed"] / patterns["draws"] >= 0.9).sum())
         share = patterns["experiment_draws_passed"] / patterns["draws"]
+        at_base = int((share >= 0.9).sum())
         short = [f"{r.name} ({int(r.experiment_draws_passed)}/{ndraws}, "
                  f"{int(r.draws_passed)}/{ndraws} with all {int(r.replicates)})"
                  for r, low in zip(patterns.itertuples(index=False), share < 0.9, strict=True)
