@@ -39,8 +39,9 @@ JSON_STDOUT = Path("-")
 """``--json -``: the JSON goes to stdout instead of the table."""
 
 
-def int_at_least(minimum: int, what: str) -> Any:
-    """An argparse type: an integer ``>= minimum`` (``what`` names it in messages)."""
+def int_at_least(minimum: int, what: str, maximum: int | None = None) -> Any:
+    """An argparse type: an integer ``>= minimum`` (and ``<= maximum`` when given; ``what``
+    names it in messages)."""
 
     def parse(text: str) -> int:
         try:
@@ -49,6 +50,8 @@ def int_at_least(minimum: int, what: str) -> Any:
             raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{what} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{what} must be at most {maximum}, got {value}")
         return value
 
     parse.__name__ = what  # argparse names the type in its messages

@@ -294,6 +294,31 @@ def test_an_unknown_abc_distance_is_a_config_error(tmp_path: Path) -> None:
     assert "abc.distance" in text and "euclid" in text and "deviance or adaptive" in text
 
 
+@pytest.mark.parametrize("value", ["1", "ten", "1000", "2.5"])
+def test_a_bad_pattern_replicates_is_a_config_error_that_says_none_is_allowed(
+        tmp_path: Path, value: str) -> None:
+    """predictive.pattern_replicates takes 2 to 100 or null (the experiment's own): the
+    message names the key, the problem and both."""
+    cfg = _small_config(tmp_path)
+    cfg.write_text(cfg.read_text() + f"predictive: {{pattern_replicates: {value}}}\n",
+                   encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_config(cfg)
+    text = str(err.value)
+    assert "predictive.pattern_replicates" in text and str(cfg) in text
+    assert "an integer from 2 to 100, or null for none" in text
+    cfg.write_text(cfg.read_text().replace(f"pattern_replicates: {value}",
+                                           "pattern_replicates: null"), encoding="utf-8")
+    assert load_config(cfg).predictive.pattern_replicates is None
+
+
+def test_the_pattern_replicates_flag_has_the_config_keys_limit() -> None:
+    from pathways_sim.calibration.cli import MAX_PATTERN_REPLICATES
+    from pathways_sim.calibration.config import MAX_REPLICATES
+
+    assert MAX_PATTERN_REPLICATES == MAX_REPLICATES
+
+
 def test_the_adaptive_distance_is_refused_when_patterns_are_fitted(tmp_path: Path) -> None:
     """pyabc's adaptive distance drops a term with no spread (a pattern most particles meet),
     so the patterns, which are constraints, could not constrain the fit."""

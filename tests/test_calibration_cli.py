@@ -272,7 +272,12 @@ def test_validate_takes_the_pattern_replicates_from_the_config(problem: dict[str
     assert row["replicates"] == 3 and row["experiment_replicates"] == 2
     assert row["experiment_result"] in ("PASS", "FAIL")
     assert 0 <= row["experiment_draws_passed"] <= 2
-    assert "at the experiment's 2 replicates" in (fit / "validation.md").read_text()
+    md = (fit / "validation.md").read_text()
+    assert "at the experiment's 2 replicates" in md
+    # a --patterns file of one's own is named, not passed off as the shipped patterns
+    assert s["patterns_experiment"] == str(problem["patterns"])
+    assert f"Checks of the experiment {problem['patterns']} passed at the point" in md
+    assert f"the `{problem['patterns']}` experiment at the point" in (fit / "report.md").read_text()
     draws = pd.read_csv(fit / "validation_pattern_draws.csv")
     assert set(draws["experiment_result"]) <= {"PASS", "FAIL", "NO DATA"}
 

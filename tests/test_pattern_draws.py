@@ -361,3 +361,19 @@ def test_checks_run_with_more_replicates_are_also_decided_on_the_experiments_own
     at_experiment(plain, per_draw.drop(columns="experiment_result"), frames, 8, 8, checks,
                   points, [])
     assert experiment_replicates(plain) == 0 and "experiment_result" not in plain
+
+
+def test_the_text_says_how_many_replicates_ran_against_the_experiments() -> None:
+    """Fewer replicates than the experiment's (validate --pattern-replicates 3 on an
+    experiment of 5) are said as such, not as 'the experiment's seeds'."""
+    from pathways_sim.calibration.validate import describe_pattern_draws
+
+    table = pd.DataFrame([{"name": "x", "draws_passed": 2, "draws": 2, "replicates": 3,
+                           "experiment_replicates": 5}])
+    assert "each run with 3 replicates, the first of the experiment's 5" in (
+        describe_pattern_draws(table))
+    table["replicates"] = 5
+    assert "each run with the experiment's 5 replicates" in describe_pattern_draws(table)
+    assert "pattern_replicates" in Validation(
+        pd.DataFrame(columns=["role", "inside"]), table.assign(result="PASS", draws=0),
+        "t").summary()

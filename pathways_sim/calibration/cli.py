@@ -68,6 +68,11 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 
 _int_at_least = int_at_least
 
+MAX_PATTERN_REPLICATES = 100
+"""``--pattern-replicates`` at most: the config's ``predictive.pattern_replicates`` limit
+(``pathways_sim.calibration.config.MAX_REPLICATES``; not imported here, so that the CLI starts
+without loading the calibration; a test keeps the two equal)."""
+
 
 def _months(text: str) -> float | None:
     if text.lower() in ("all", "none", "cumulative"):
@@ -158,9 +163,11 @@ def register_calibration_commands(subparsers: Any) -> None:
     pat.add_argument("--patterns", default="patterns", metavar="EXPERIMENT",
                      help="experiment whose checks are the patterns (default 'patterns')")
     pat.add_argument("--no-patterns", action="store_true", help="skip the pattern checks")
-    val.add_argument("--pattern-replicates", type=_int_at_least(2, "pattern-replicates"),
+    val.add_argument("--pattern-replicates",
+                     type=_int_at_least(2, "pattern-replicates", MAX_PATTERN_REPLICATES),
                      default=None, metavar="N",
-                     help="replicates per pattern design point (default the calibration "
+                     help=f"replicates per pattern design point, 2 to {MAX_PATTERN_REPLICATES} "
+                          "(default the calibration "
                           "config's predictive.pattern_replicates, else the experiment's); "
                           "with more than the experiment's, each check is also decided on "
                           "its own replicates, the first ones")

@@ -382,11 +382,11 @@ def _settings(cls: type, raw: object, where: str, key: str) -> Any:
                 values[name] = None
                 continue
             values[name] = integer(value, CONFIG, where, dotted, low=rule[1], high=rule[2],
-                                   why=rule[3])
+                                   why=rule[3], nullable=rule[0] == "int?")
         else:
             values[name] = number(value, CONFIG, where, dotted, low=rule[1], high=rule[2],
                                   above=rule[0] == "open", below=rule[0] == "open",
-                                  why=rule[3])
+                                  why=rule[3], nullable=rule[0] == "float?")
     return cls(**values)
 
 

@@ -899,9 +899,12 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
         passed = int((patterns["result"] == "PASS").sum())
         ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
         base = experiment_replicates(patterns)
+        name = (str(patterns["experiment"].iloc[0]) if "experiment" in patterns
+                else "patterns")
         text = (f"After the fit, `pathways-sim validate` ran the pattern checks of the "
-                f"`patterns` experiment (docs/evidence.md §E4.8) at the point estimate: "
-                f"{passed} of {len(patterns)} pass")
+                f"`{name}` experiment"
+                + (" (docs/evidence.md §E4.8)" if name == "patterns" else "")
+                + f" at the point estimate: {passed} of {len(patterns)} pass")
         if base:
             at_base = int((patterns["experiment_result"] == "PASS").sum())
             text += (f" with {int(patterns['replicates'].max())} replicates per design point "

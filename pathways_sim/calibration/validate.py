@@ -48,7 +48,7 @@ from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
 __all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "describe_pattern_draws",
            "at_experiment", "draw_share_interval", "draws_cells", "experiment_replicates",
-           "pattern_draw_headers", "percent_interval",
+           "pattern_draw_headers", "pattern_source", "percent_interval",
            "explain_draw_failures", "explain_power", "failure_drivers", "power_follow_up",
            "validate", "validate_patterns", "validate_targets"]
 
@@ -97,11 +97,14 @@ class Validation:
         if self.patterns is not None:
             out["patterns_passed"] = int((self.patterns["result"] == "PASS").sum())
             out["patterns"] = len(self.patterns)
+            if "experiment" in self.patterns:
+                out["patterns_experiment"] = str(self.patterns["experiment"].iloc[0])
+            if "replicates" in self.patterns:
+                out["pattern_replicates"] = int(self.patterns["replicates"].max())
             base = experiment_replicates(self.patterns)
             if base:
                 # The checks decided again on the experiment's own replicates (the first
                 # ones of the runs): what the patterns experiment alone would have said.
-                out["pattern_replicates"] = int(self.patterns["replicates"].max())
                 out["experiment_replicates"] = base
                 out["patterns_passed_at_experiment_replicates"] = int(
                     (self.patterns["experiment_result"] == "PASS").sum())
@@ -171,7 +174,7 @@ class Validation:
             ndraws = int(self.patterns["draws"].max()) if "draws" in self.patterns else 0
             base = experiment_replicates(self.patterns)
             n = s["patterns"]
-            head = (f"Patterns (docs/evidence.md §E4.8) passed at the point: "
+            head = (f"{pattern_source(self.patterns)} passed at the point: "
                     f"{s['patterns_passed']}/{n}"
                     + (f"; in at least 90% of {ndraws} posterior draws: "
                        f"{s['patterns_in_90pct_of_draws']}/{n}" if ndraws else ""))
@@ -218,8 +221,13 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
     n = len(patterns)
     reached = int((patterns["draws_passed"] / patterns["draws"] >= 0.9).sum())
     base = experiment_replicates(patterns)
-    runs = (f"each run with {int(patterns['replicates'].max())} replicates, the experiment's "
-            f"seeds extended from its {base}" if base else "each run with the experiment's seeds")
+    runs = "each run with the experiment's seeds"
+    if "replicates" in patterns and "experiment_replicates" in patterns:
+        ran, own = int(patterns["replicates"].max()), int(patterns["experiment_replicates"].max())
+        runs = (f"each run with {ran} replicates, the experiment's seeds extended from its {own}"
+                if ran > own else f"each run with the experiment's {own} replicates"
+                if ran == own else f"each run with {ran} replicates, the first of the "
+                f"experiment's {own}")
     text = (f"Under {ndraws} posterior draws (parameter sets resampled from the posterior "
             f"with the predictive intervals' seed, {runs}"
             + (f"; {distinct} of them distinct: a repeated draw repeats its result, so the "
@@ -258,6 +266,15 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
                  f"the others at their own, {powered} of {n} checks pass in at least 90% of the "
                  "draws (observed shares: the interval of a share near 90% reaches below it).")
     return text
+
+
+def pattern_source(patterns: pd.DataFrame) -> str:
+    """What the checks are: the shipped patterns experiment (docs/evidence.md §E4.8), or the
+    experiment ``validate --patterns`` named."""
+    name = str(patterns["experiment"].iloc[0]) if "experiment" in patterns and len(
+        patterns) else "patterns"
+    return ("Patterns (docs/evidence.md §E4.8)" if name == "patterns"
+            else f"Checks of the experiment {name}")
 
 
 def experiment_replicates(patterns: pd.DataFrame) -> int:
@@ -438,6 +455,7 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
     table["draws_passed"] = passed
     table["draws"] = len(rows)
     table["replicates"] = len(seeds)
+    table["experiment"] = str(experiment)
     bounds = [draw_share_interval(k, len(rows)) for k in passed]
     table["draws_share_lo90"] = [b[0] for b in bounds]
     table["draws_share_hi90"] = [b[1] for b in bounds]
@@ -465,7 +483,7 @@ def at_experiment(table: pd.DataFrame, per_draw: pd.DataFrame, frames: Sequence[
     do not change), so each check is decided again on those runs alone: at the point
     (``experiment_result``) and in every draw (``per_draw['experiment_result']``,
     ``experiment_draws_passed`` with its interval ``experiment_share_lo90``/``_hi90``),
-    in place. ``experiment_replicates`` is ``base``; 0 (and nothing else added) when the
+    in place. ``experiment_replicates`` is ``base`` in any case; nothing else is added when the
     checks ran with the experiment's replicates or fewer: then there is nothing to add.
 
     Args:
@@ -478,11 +496,10 @@ def at_experiment(table: pd.DataFrame, per_draw: pd.DataFrame, frames: Sequence[
     """
     from pathways_sim.sweep.analysis import evaluate_checks
 
-    table["experiment_replicates"] = 0
+    table["experiment_replicates"] = base
     if replicates <= base:
         return
     first = [f[f["replicate"] < base] for f in frames]
-    table["experiment_replicates"] = base
     table["experiment_result"] = evaluate_checks(first[0], checks, points, names)[
         "result"].to_numpy()
     ndraws = len(frames) - 1

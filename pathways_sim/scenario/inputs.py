@@ -551,7 +551,8 @@ def _bounds_text(what: str, low: float | None, high: float | None) -> str:
 
 
 def integer(value: object, kind: FileKind, file: Path | str, key: str, *,
-            low: int | None = None, high: int | None = None, why: str | None = None) -> int:
+            low: int | None = None, high: int | None = None, why: str | None = None,
+            nullable: bool = False) -> int:
     """Check an integer and its bounds.
 
     Args:
@@ -562,6 +563,7 @@ def integer(value: object, kind: FileKind, file: Path | str, key: str, *,
         low: Smallest allowed value, or None.
         high: Largest allowed value, or None.
         why: Why ``high`` is a limit (said when it is exceeded).
+        nullable: The key also takes null (none): said in the allowed values.
 
     Returns:
         The value.
@@ -569,7 +571,7 @@ def integer(value: object, kind: FileKind, file: Path | str, key: str, *,
     Raises:
         ScenarioError: The kind's error: not an integer, or out of bounds.
     """
-    allowed = _bounds_text("an integer", low, high)
+    allowed = _bounds_text("an integer", low, high) + (", or null for none" if nullable else "")
     if isinstance(value, bool) or not isinstance(value, int):
         hint = " (write it without a decimal point)" if (
             isinstance(value, float) and value.is_integer()) else ""
@@ -586,7 +588,7 @@ def integer(value: object, kind: FileKind, file: Path | str, key: str, *,
 
 def number(value: object, kind: FileKind, file: Path | str, key: str, *,
            low: float | None = None, high: float | None = None, above: bool = False,
-           below: bool = False, why: str | None = None) -> float:
+           below: bool = False, why: str | None = None, nullable: bool = False) -> float:
     """Check a finite number (an integer is accepted) and its bounds.
 
     Args:
@@ -599,6 +601,7 @@ def number(value: object, kind: FileKind, file: Path | str, key: str, *,
         above: True when ``low`` itself is not allowed.
         below: True when ``high`` itself is not allowed.
         why: Why the bounds are what they are.
+        nullable: The key also takes null (none): said in the allowed values.
 
     Returns:
         The value as a float.
@@ -606,7 +609,8 @@ def number(value: object, kind: FileKind, file: Path | str, key: str, *,
     Raises:
         ScenarioError: The kind's error: not a number, not finite, or out of bounds.
     """
-    allowed = _number_allowed(low, high, above, below, why)
+    allowed = _number_allowed(low, high, above, below, why) + (
+        ", or null for none" if nullable else "")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise kind.fail(file, key, f"wrong type: expected a number, got {show(value)}", allowed)
     x = float(value)
