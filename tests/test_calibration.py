@@ -312,6 +312,14 @@ def test_a_bad_pattern_replicates_is_a_config_error_that_says_none_is_allowed(
     assert load_config(cfg).predictive.pattern_replicates is None
 
 
+def test_a_nullable_number_says_null_is_allowed(tmp_path: Path) -> None:
+    cfg = _small_config(tmp_path)
+    cfg.write_text(cfg.read_text() + "abc: {min_epsilon: -1}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_config(cfg)
+    assert "abc.min_epsilon" in str(err.value) and "or null for none" in str(err.value)
+
+
 def test_the_pattern_replicates_flag_has_the_config_keys_limit() -> None:
     from pathways_sim.calibration.cli import MAX_PATTERN_REPLICATES
     from pathways_sim.calibration.config import MAX_REPLICATES

@@ -14,6 +14,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -279,7 +280,22 @@ def test_validate_takes_the_pattern_replicates_from_the_config(problem: dict[str
     assert f"Checks of the experiment {problem['patterns']} passed at the point" in md
     assert f"the `{problem['patterns']}` experiment at the point" in (fit / "report.md").read_text()
     draws = pd.read_csv(fit / "validation_pattern_draws.csv")
-    assert set(draws["experiment_result"]) <= {"PASS", "FAIL", "NO DATA"}
+    # The count on the experiment's own replicates is what a validation with just those
+    # replicates says, draw for draw (the same seeds, the first ones).
+    alone = problem["dir"] / "validation_at_2"
+    code, text = run_cli(["validate", "--calibration", str(fit), "--config", str(config),
+                          "--draws", "2", "--patterns", str(problem["patterns"]),
+                          "--pattern-draws", "2", "--pattern-replicates", "2",
+                          "--power-replicates", "0", "--out", str(alone), "--workers", "2"])
+    assert code == 0, text
+    two = pd.read_csv(alone / "validation_pattern_draws.csv")
+    assert list(draws["experiment_result"]) == list(two["result"])
+    assert np.allclose(draws["experiment_diff"], two["diff"], equal_nan=True)
+    assert [r["experiment_result"] for r in doc["patterns"]] == [
+        r["result"] for r in json.loads((alone / "validation.json").read_text())["patterns"]]
+    code, _ = run_cli(["validate", "--calibration", str(fit), "--pattern-replicates", "101"])
+    assert code == 2  # the config key's limit (argparse's message: "at most 100")
+    assert run_cli(["validate", "--calibration", str(fit), "--power-replicates", "101"])[0] == 2
 
 
 @pytest.mark.parametrize(("method", "budget", "rows"), [("morris", "9", 6), ("sobol", "8", 6)])

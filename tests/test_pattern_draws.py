@@ -331,9 +331,12 @@ def test_checks_run_with_more_replicates_are_also_decided_on_the_experiments_own
     assert row.experiment_draws_passed == 1  # the clear draw passes on its first 2 too
     assert row.experiment_share_lo90 < 0.5 < row.experiment_share_hi90
     assert list(per_draw["experiment_result"]) == ["FAIL", "PASS"]
-    # beside the draw's own result, not after its parameter values
+    # beside the draw's own columns, not after its parameter values
     cols = list(per_draw.columns)
-    assert cols.index("experiment_result") == cols.index("reason") + 1
+    at = cols.index("reason") + 1
+    assert cols[at:at + 5] == ["experiment_diff", "experiment_lo", "experiment_hi",
+                               "experiment_result", "experiment_reason"]
+    assert per_draw["experiment_lo"].iloc[0] < 0 < per_draw["experiment_lo"].iloc[1]
     assert experiment_replicates(table) == 2
 
     lo, hi = draw_share_interval(2, 2)
@@ -358,15 +361,16 @@ def test_checks_run_with_more_replicates_are_also_decided_on_the_experiments_own
 
     # With no more replicates than the experiment's nothing is added.
     plain = evaluate_checks(frames[0], checks, points)
-    at_experiment(plain, per_draw.drop(columns="experiment_result"), frames, 8, 8, checks,
+    at_experiment(plain, per_draw.drop(columns=cols[at:at + 5]), frames, 8, 8, checks,
                   points, [])
     assert experiment_replicates(plain) == 0 and "experiment_result" not in plain
 
 
 def test_the_text_says_how_many_replicates_ran_against_the_experiments() -> None:
     """Fewer replicates than the experiment's (validate --pattern-replicates 3 on an
-    experiment of 5) are said as such, not as 'the experiment's seeds'."""
-    from pathways_sim.calibration.validate import describe_pattern_draws
+    experiment of 5) are said as such, not as 'the experiment's seeds', with draws and at
+    the point alone (the headline)."""
+    from pathways_sim.calibration.validate import describe_pattern_draws, replicates_note
 
     table = pd.DataFrame([{"name": "x", "draws_passed": 2, "draws": 2, "replicates": 3,
                            "experiment_replicates": 5}])
@@ -374,6 +378,12 @@ def test_the_text_says_how_many_replicates_ran_against_the_experiments() -> None
         describe_pattern_draws(table))
     table["replicates"] = 5
     assert "each run with the experiment's 5 replicates" in describe_pattern_draws(table)
-    assert "pattern_replicates" in Validation(
-        pd.DataFrame(columns=["role", "inside"]), table.assign(result="PASS", draws=0),
-        "t").summary()
+    assert replicates_note(table) == ""
+    point = table.assign(result="PASS", draws=0, replicates=3, diff=0.1, lo=0.05, hi=0.15,
+                         reason="r")
+    assert replicates_note(point) == (" with 3 replicates per design point, fewer than the "
+                                      "experiment's 5")
+    v = Validation(pd.DataFrame(columns=["target", "role", "inside"]), point, "t")
+    assert v.summary()["pattern_replicates"] == 3
+    assert ("passed at the point with 3 replicates per design point, fewer than the "
+            "experiment's 5: 1/1") in v.markdown()

@@ -167,8 +167,8 @@ def register_calibration_commands(subparsers: Any) -> None:
                      type=_int_at_least(2, "pattern-replicates", MAX_PATTERN_REPLICATES),
                      default=None, metavar="N",
                      help=f"replicates per pattern design point, 2 to {MAX_PATTERN_REPLICATES} "
-                          "(default the calibration "
-                          "config's predictive.pattern_replicates, else the experiment's); "
+                          "(default the calibration config's predictive.pattern_replicates "
+                          "or the experiment's, whichever is more); "
                           "with more than the experiment's, each check is also decided on "
                           "its own replicates, the first ones")
     val.add_argument("--pattern-draws", type=_int_at_least(0, "pattern-draws"), default=None,
@@ -177,12 +177,14 @@ def register_calibration_commands(subparsers: Any) -> None:
                      "interval and, for a check below 90%%, the parameters its failing draws "
                      "depend on (default: the predictive draws, the same parameter sets as "
                      "the targets' intervals, for a posterior; 0 for a point estimate)")
-    val.add_argument("--power-replicates", type=_int_at_least(0, "power-replicates"),
+    val.add_argument("--power-replicates",
+                     type=_int_at_least(0, "power-replicates", MAX_PATTERN_REPLICATES),
                      default=None, metavar="N",
                      help="for a check passing in fewer than 90%% of the draws, test it "
                      "again in every draw with N replicates (the first ones its own) and "
                      "report that share: a small effect too few replicates miss, or one the "
-                     "posterior lacks (default 4 times the pattern replicates; 0 to skip)")
+                     "posterior lacks (default 4 times the pattern replicates, at most "
+                     f"{MAX_PATTERN_REPLICATES}; 0 to skip)")
     val.add_argument("--leave-one-site-out", action="store_true",
                      help="cross-validation: refit without each site (calibration config "
                      "'sites') in turn and predict its targets; writes loso/ into the "

@@ -75,10 +75,13 @@ from pathways_sim.calibration.loso_io import Loso, read_loso
 from pathways_sim.calibration.priors import Prior
 from pathways_sim.calibration.results import CalibrationResult, weighted_quantile
 from pathways_sim.calibration.validate import (
+    checks_experiment,
     describe_pattern_draws,
     draws_cells,
     experiment_replicates,
+    experiment_shortfalls,
     pattern_draw_headers,
+    replicates_note,
 )
 from pathways_sim.report.document import (
     Block,
@@ -899,12 +902,12 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
         passed = int((patterns["result"] == "PASS").sum())
         ndraws = int(patterns["draws"].max()) if "draws" in patterns else 0
         base = experiment_replicates(patterns)
-        name = (str(patterns["experiment"].iloc[0]) if "experiment" in patterns
-                else "patterns")
+        name = checks_experiment(patterns)
         text = (f"After the fit, `pathways-sim validate` ran the pattern checks of the "
                 f"`{name}` experiment"
                 + (" (docs/evidence.md §E4.8)" if name == "patterns" else "")
-                + f" at the point estimate: {passed} of {len(patterns)} pass")
+                + f" at the point estimate{replicates_note(patterns)}: {passed} of "
+                f"{len(patterns)} pass")
         if base:
             at_base = int((patterns["experiment_result"] == "PASS").sum())
             text += (f" with {int(patterns['replicates'].max())} replicates per design point "
@@ -935,6 +938,12 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                     "draws depend on (`validation_pattern_draws.csv` has every draw's "
                     "result and parameter values):"))
                 blocks.append(BulletList([f"**{r.name}**: {r.draws_explanation}" for r in low]))
+        own = experiment_shortfalls(patterns)
+        if own:
+            blocks.append(Paragraph(
+                f"Checks passing in fewer than 90% of the draws on the experiment's own {base} "
+                "replicates, and what those failures depend on:"))
+            blocks.append(BulletList([f"**{name}**: {text}" for name, text in own]))
     return blocks
 
 

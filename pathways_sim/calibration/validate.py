@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pathways_sim.calibration.config import CalibrationConfig
+from pathways_sim.calibration.config import MAX_REPLICATES, CalibrationConfig
 from pathways_sim.calibration.objective import Problem
 from pathways_sim.calibration.predict import target_predictive
 from pathways_sim.calibration.results import CalibrationResult
@@ -47,7 +47,8 @@ from pathways_sim.run import replicate_seeds
 from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
 __all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "describe_pattern_draws",
-           "at_experiment", "draw_share_interval", "draws_cells", "experiment_replicates",
+           "at_experiment", "checks_experiment", "draw_share_interval", "draws_cells",
+           "experiment_replicates", "experiment_shortfalls", "replicates_note",
            "pattern_draw_headers", "pattern_source", "percent_interval",
            "explain_draw_failures", "explain_power", "failure_drivers", "power_follow_up",
            "validate", "validate_patterns", "validate_targets"]
@@ -98,7 +99,7 @@ class Validation:
             out["patterns_passed"] = int((self.patterns["result"] == "PASS").sum())
             out["patterns"] = len(self.patterns)
             if "experiment" in self.patterns:
-                out["patterns_experiment"] = str(self.patterns["experiment"].iloc[0])
+                out["patterns_experiment"] = checks_experiment(self.patterns)
             if "replicates" in self.patterns:
                 out["pattern_replicates"] = int(self.patterns["replicates"].max())
             base = experiment_replicates(self.patterns)
@@ -174,8 +175,8 @@ class Validation:
             ndraws = int(self.patterns["draws"].max()) if "draws" in self.patterns else 0
             base = experiment_replicates(self.patterns)
             n = s["patterns"]
-            head = (f"{pattern_source(self.patterns)} passed at the point: "
-                    f"{s['patterns_passed']}/{n}"
+            head = (f"{pattern_source(self.patterns)} passed at the point"
+                    f"{replicates_note(self.patterns)}: {s['patterns_passed']}/{n}"
                     + (f"; in at least 90% of {ndraws} posterior draws: "
                        f"{s['patterns_in_90pct_of_draws']}/{n}" if ndraws else ""))
             if base:
@@ -204,6 +205,12 @@ class Validation:
                 lines += ["", "Checks passing in fewer than 90% of the draws, and what their "
                           "failures depend on:", ""]
                 lines += [f"- **{r.name}**: {r.draws_explanation}" for r in misses]
+            own = experiment_shortfalls(self.patterns)
+            if own:
+                lines += ["", f"Checks passing in fewer than 90% of the draws on the "
+                          f"experiment's own {base} replicates, and what those failures depend "
+                          "on:", ""]
+                lines += [f"- **{name}**: {text}" for name, text in own]
         return "\n".join(lines) + "\n"
 
 
@@ -268,13 +275,42 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
     return text
 
 
+def checks_experiment(patterns: pd.DataFrame) -> str:
+    """The experiment the checks came from (``patterns`` for a table written before it was
+    recorded, or with none)."""
+    if "experiment" not in patterns or not len(patterns):
+        return "patterns"
+    name = patterns["experiment"].iloc[0]
+    return "patterns" if pd.isna(name) or not str(name).strip() else str(name)
+
+
 def pattern_source(patterns: pd.DataFrame) -> str:
     """What the checks are: the shipped patterns experiment (docs/evidence.md §E4.8), or the
     experiment ``validate --patterns`` named."""
-    name = str(patterns["experiment"].iloc[0]) if "experiment" in patterns and len(
-        patterns) else "patterns"
+    name = checks_experiment(patterns)
     return ("Patterns (docs/evidence.md §E4.8)" if name == "patterns"
             else f"Checks of the experiment {name}")
+
+
+def replicates_note(patterns: pd.DataFrame) -> str:
+    """``' with N replicates per design point, fewer than the experiment's M'`` when the
+    checks ran with fewer than the experiment's replicates, else ``''`` (more are said with
+    both counts; as many need no note)."""
+    if "replicates" not in patterns or "experiment_replicates" not in patterns:
+        return ""
+    ran, own = int(patterns["replicates"].max()), int(patterns["experiment_replicates"].max())
+    return (f" with {ran} replicates per design point, fewer than the experiment's {own}"
+            if ran < own else "")
+
+
+def experiment_shortfalls(patterns: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(check, explanation)`` of each check short of 90% of the draws on the experiment's
+    own replicates (none for a table without them)."""
+    if "experiment_explanation" not in patterns:
+        return []
+    return [(str(r.name), str(r.experiment_explanation))
+            for r in patterns.itertuples(index=False)
+            if isinstance(r.experiment_explanation, str) and r.experiment_explanation]
 
 
 def experiment_replicates(patterns: pd.DataFrame) -> int:
@@ -378,6 +414,7 @@ def _pattern_runs(points: Sequence[Any], seeds: Sequence[int],
 
 def validate_patterns(result: CalibrationResult | None, executor: Executor,
                       experiment: str = "patterns", replicates: int | None = None,
+                      at_least: int | None = None,
                       draws: int = 0, seed: int = PREDICTIVE_SEED,
                       power_replicates: int | None = None
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -394,11 +431,14 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
         executor: An open executor.
         experiment: Experiment name or path (default ``patterns``).
         replicates: Replicates per design point (default the experiment's).
+        at_least: Without ``replicates``: at least this many (the config's
+            ``predictive.pattern_replicates``), never fewer than the experiment's.
         draws: Posterior draws whose checks are also run (0: the point only).
         seed: Root seed of the draws' resampling.
         power_replicates: With draws, the follow-up of a check passing in fewer than 90%
             of them (:func:`power_follow_up`): every draw tested again with this many
-            replicates (default :data:`POWER_FACTOR` times the check's; 0: none).
+            replicates (default :data:`POWER_FACTOR` times the check's, at most
+            ``MAX_REPLICATES``; 0: none).
 
     Returns:
         ``(table, per_draw)``. ``table``: one row per check
@@ -423,6 +463,8 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
 
     exp = load_experiment(experiment)
     plan = plan_sweep(exp)
+    if replicates is None and at_least is not None and at_least > len(plan.seeds):
+        replicates = at_least
     seeds = plan.seeds if replicates is None else tuple(replicate_seeds(exp.seed, replicates))
     sets: list[dict[str, Any]] = [{p.point_id: (p.scenario if result is None
                                                 else result.apply(p.scenario))
@@ -460,12 +502,20 @@ def validate_patterns(result: CalibrationResult | None, executor: Executor,
     table["draws_share_lo90"] = [b[0] for b in bounds]
     table["draws_share_hi90"] = [b[1] for b in bounds]
     at_experiment(table, per_draw, frames, len(plan.seeds), len(seeds), checks, points, names)
+    if "experiment_draws_passed" in table:  # what the shortfalls on its own depend on
+        params = [] if result is None else list(result.parameters)
+        own = per_draw.drop(columns=["diff", "lo", "hi", "result", "reason"]).rename(
+            columns=lambda c: c.removeprefix("experiment_"))
+        table["experiment_explanation"] = [
+            explain_draw_failures(own[own["_k"] == k], params)
+            if k_passed < 0.9 * len(rows) else ""
+            for k, k_passed in enumerate(table["experiment_draws_passed"])]
     params = [] if result is None else list(result.parameters)
     table["draws_explanation"] = [
         explain_draw_failures(m, params) if len(rows) and k < 0.9 * len(rows) else ""
         for m, k in zip(mine, passed, strict=True)]
-    if power_replicates is None:
-        power_replicates = POWER_FACTOR * len(seeds)
+    if power_replicates is None:  # at most the limit the replicates themselves have
+        power_replicates = min(POWER_FACTOR * len(seeds), MAX_REPLICATES)
     power_follow_up(table, per_draw,
                     {i: (sc, fr) for i, sc, fr in zip(rows, sets[1:], frames[1:], strict=True)},
                     plan.points, checks, points, names, executor,
@@ -481,8 +531,9 @@ def at_experiment(table: pd.DataFrame, per_draw: pd.DataFrame, frames: Sequence[
 
     The experiment's seeds are the first ``base`` of the ``replicates`` (seeds extend, they
     do not change), so each check is decided again on those runs alone: at the point
-    (``experiment_result``) and in every draw (``per_draw['experiment_result']``,
-    ``experiment_draws_passed`` with its interval ``experiment_share_lo90``/``_hi90``),
+    (``experiment_result``) and in every draw (``per_draw``'s ``experiment_diff``,
+    ``_lo``, ``_hi``, ``_result``, ``_reason``; ``experiment_draws_passed`` with its interval
+    ``experiment_share_lo90``/``_hi90``),
     in place. ``experiment_replicates`` is ``base`` in any case; nothing else is added when the
     checks ran with the experiment's replicates or fewer: then there is nothing to add.
 
@@ -505,12 +556,16 @@ def at_experiment(table: pd.DataFrame, per_draw: pd.DataFrame, frames: Sequence[
     ndraws = len(frames) - 1
     if not ndraws:
         return
-    results = [evaluate_checks(f, checks, points, names)["result"].to_numpy()
-               for f in first[1:]]
-    # per_draw holds the draws in order, each with every check in order.
-    per_draw.insert(int(per_draw.columns.get_loc("reason")) + 1, "experiment_result",
-                    np.concatenate(results))
-    passed = np.array([int(sum(r[k] == "PASS" for r in results)) for k in range(len(table))])
+    cols = ["diff", "lo", "hi", "result", "reason"]
+    got = pd.concat([evaluate_checks(f, checks, points, names)[cols] for f in first[1:]],
+                    ignore_index=True)
+    # per_draw holds the draws in order, each with every check in order: the experiment's
+    # columns go beside the draw's own, before its parameter values.
+    at = int(per_draw.columns.get_loc("reason")) + 1
+    for j, col in enumerate(cols):
+        per_draw.insert(at + j, f"experiment_{col}", got[col].to_numpy())
+    results = got["result"].to_numpy().reshape(ndraws, len(table))
+    passed = (results == "PASS").sum(axis=0).astype(int)
     table["experiment_draws_passed"] = passed
     bounds = [draw_share_interval(k, ndraws) for k in passed]
     table["experiment_share_lo90"] = [b[0] for b in bounds]
@@ -737,22 +792,20 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         draws: Posterior predictive draws (default the config's).
         patterns: Experiment of pattern checks, or None to skip them.
         pattern_replicates: Replicates per pattern design point (default the config's
-            ``predictive.pattern_replicates``, else the experiment's; with more than the
-            experiment's, the checks are also decided on its own, the first ones:
-            :func:`at_experiment`).
+            ``predictive.pattern_replicates`` or the experiment's, whichever is more; with
+            more than the experiment's, the checks are also decided on its own, the first
+            ones: :func:`at_experiment`).
         pattern_draws: Posterior draws whose pattern checks are also run (default, for a
             posterior, the predictive draws: the same parameter sets as the targets'
             intervals; 0 for a point estimate).
         power_replicates: Replicates of the follow-up of a check short of 90% of the
             draws (:func:`power_follow_up`; default :data:`POWER_FACTOR` times the
-            check's; 0: none).
+            check's, at most ``MAX_REPLICATES``; 0: none).
 
     Returns:
         The validation.
     """
     posterior = result is not None and len(result.draws) > 1
-    if pattern_replicates is None:
-        pattern_replicates = config.predictive.pattern_replicates
     if pattern_draws is None:
         pattern_draws = (draws or config.predictive.draws) if posterior else 0
     pats = per_draw = None
@@ -760,7 +813,8 @@ def validate(config: CalibrationConfig, result: CalibrationResult | None, execut
         targets = validate_targets(config, result, executor, draws)
         if patterns is not None:
             pats, per_draw = validate_patterns(
-                result, executor, patterns, pattern_replicates, draws=pattern_draws,
+                result, executor, patterns, pattern_replicates,
+                at_least=config.predictive.pattern_replicates, draws=pattern_draws,
                 seed=config.predictive.seed, power_replicates=power_replicates)
     from pathways_sim.calibration.choice import describe
 
