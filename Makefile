@@ -54,7 +54,7 @@ baseline: $(STAMP)
 ## calibrate: reproduce the shipped posterior from scratch -> calibration/results/default/
 ## (pyabc fit, posterior predictive and report; validation of the held-out targets and the
 ## patterns under posterior draws, 40 replicates a check; leave-one-site-out cross-validation;
-## about 2 hours on 2 cores: fit 46 min, validation 44, leave-one-site-out 32). A replaced folder is kept until
+## about 2 hours on 2 cores: fit 46 min, validation 43, leave-one-site-out 32). A replaced folder is kept until
 ## the new fit is complete.
 calibrate: $(STAMP)
 	$(BIN)/pathways-sim calibrate --overwrite
