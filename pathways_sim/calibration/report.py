@@ -82,6 +82,7 @@ from pathways_sim.calibration.validate import (
     experiment_shortfalls,
     pattern_draw_headers,
     replicates_note,
+    shortfalls_heading,
 )
 from pathways_sim.report.document import (
     Block,
@@ -940,9 +941,7 @@ def _pattern_blocks(result: CalibrationResult, patterns: pd.DataFrame | None) ->
                 blocks.append(BulletList([f"**{r.name}**: {r.draws_explanation}" for r in low]))
         own = experiment_shortfalls(patterns)
         if own:
-            blocks.append(Paragraph(
-                f"Checks passing in fewer than 90% of the draws on the experiment's own {base} "
-                "replicates, and what those failures depend on:"))
+            blocks.append(Paragraph(shortfalls_heading(base)))
             blocks.append(BulletList([f"**{name}**: {text}" for name, text in own]))
     return blocks
 

@@ -48,7 +48,8 @@ from pathways_sim.sweep.executors import Executor, Job, run_many, run_metrics
 
 __all__ = ["PATTERN_DRIVER_AUC", "POWER_FACTOR", "Validation", "describe_pattern_draws",
            "at_experiment", "checks_experiment", "draw_share_interval", "draws_cells",
-           "experiment_replicates", "experiment_shortfalls", "replicates_note",
+           "experiment_replicates", "experiment_shortfalls", "replicate_counts",
+           "replicates_note", "shortfalls_heading",
            "pattern_draw_headers", "pattern_source", "percent_interval",
            "explain_draw_failures", "explain_power", "failure_drivers", "power_follow_up",
            "validate", "validate_patterns", "validate_targets"]
@@ -207,9 +208,7 @@ class Validation:
                 lines += [f"- **{r.name}**: {r.draws_explanation}" for r in misses]
             own = experiment_shortfalls(self.patterns)
             if own:
-                lines += ["", f"Checks passing in fewer than 90% of the draws on the "
-                          f"experiment's own {base} replicates, and what those failures depend "
-                          "on:", ""]
+                lines += ["", shortfalls_heading(base), ""]
                 lines += [f"- **{name}**: {text}" for name, text in own]
         return "\n".join(lines) + "\n"
 
@@ -229,8 +228,9 @@ def describe_pattern_draws(patterns: pd.DataFrame, distinct: int | None = None) 
     reached = int((patterns["draws_passed"] / patterns["draws"] >= 0.9).sum())
     base = experiment_replicates(patterns)
     runs = "each run with the experiment's seeds"
-    if "replicates" in patterns and "experiment_replicates" in patterns:
-        ran, own = int(patterns["replicates"].max()), int(patterns["experiment_replicates"].max())
+    counts = replicate_counts(patterns)
+    if counts:
+        ran, own = counts
         runs = (f"each run with {ran} replicates, the experiment's seeds extended from its {own}"
                 if ran > own else f"each run with the experiment's {own} replicates"
                 if ran == own else f"each run with {ran} replicates, the first of the "
@@ -292,15 +292,28 @@ def pattern_source(patterns: pd.DataFrame) -> str:
             else f"Checks of the experiment {name}")
 
 
+def replicate_counts(patterns: pd.DataFrame) -> tuple[int, int] | None:
+    """``(replicates run, the experiment's own)``, or None for a table without them."""
+    if "replicates" not in patterns or "experiment_replicates" not in patterns:
+        return None
+    return int(patterns["replicates"].max()), int(patterns["experiment_replicates"].max())
+
+
 def replicates_note(patterns: pd.DataFrame) -> str:
     """``' with N replicates per design point, fewer than the experiment's M'`` when the
     checks ran with fewer than the experiment's replicates, else ``''`` (more are said with
     both counts; as many need no note)."""
-    if "replicates" not in patterns or "experiment_replicates" not in patterns:
+    counts = replicate_counts(patterns)
+    if counts is None or counts[0] >= counts[1]:
         return ""
-    ran, own = int(patterns["replicates"].max()), int(patterns["experiment_replicates"].max())
-    return (f" with {ran} replicates per design point, fewer than the experiment's {own}"
-            if ran < own else "")
+    return (f" with {counts[0]} replicates per design point, fewer than the experiment's "
+            f"{counts[1]}")
+
+
+def shortfalls_heading(base: int) -> str:
+    """The heading of :func:`experiment_shortfalls`' list (validation.md and the report)."""
+    return (f"Checks passing in fewer than 90% of the draws on the experiment's own {base} "
+            "replicates, and what those failures depend on:")
 
 
 def experiment_shortfalls(patterns: pd.DataFrame) -> list[tuple[str, str]]:
